@@ -1,0 +1,54 @@
+"""The `consult` command line. Each area keeps its commands in its own module here.
+
+Exit codes: 0 success, 1 a ConsultError (the message says what to do), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from consult.cli.common import CliState
+from consult.config import load_settings
+from consult.errors import ConsultError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="consult")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Email-based medical coding consultation service.
+
+    Mail comes in (SMTP listener, IMAP poller or `consult ingest`), becomes a case with a cited
+    draft, waits in the review queue, and the approved answer goes back in the same thread.
+    """
+    ctx.obj = CliState(settings_factory=load_settings)
+
+
+def _register() -> None:
+    from consult.cli import kb
+
+    for module in (kb,):
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the click group and turns ConsultErrors into one-line messages."""
+    try:
+        cli.main(args=argv, prog_name="consult", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConsultError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except SystemExit:
+        raise
+    sys.exit(0)

@@ -1,0 +1,35 @@
+"""What every command shares: settings, the KB and the database, made once per invocation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from consult.config import Settings
+    from consult.kb.store import KnowledgeBase
+
+
+@dataclass
+class CliState:
+    """Lazily built resources; a command that needs no DB never opens one."""
+
+    settings_factory: Callable[[], Settings]
+    _settings: Settings | None = None
+    _kb: KnowledgeBase | None = None
+    _extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = self.settings_factory()
+        return self._settings
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            from consult.kb.locate import ensure_kb
+
+            self._kb = ensure_kb(self.settings)
+        return self._kb

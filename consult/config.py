@@ -1,0 +1,138 @@
+"""Typed settings from the environment (``CONSULT_*``) and an optional TOML file.
+
+Build a ``Settings`` once in ``main()`` / ``create_app()`` and pass it down; nothing reads the
+environment at import time. Secrets come only from the environment, never from the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx", "todo", "example"}
+
+
+def _hostport(value: str, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{what} must be host:port, got {value!r}")
+    return host or "127.0.0.1", int(port)
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. The README's settings table lists them all."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSULT_", extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="Data folder: DB, KB, outbound Maildir")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in home")
+    kb_path: Path | None = Field(default=None, description="KB file; default home/kb.sqlite")
+    kb_base_url: str = Field(
+        default="https://www.cms.gov/files/zip/",
+        description="Where `consult kb update` downloads the CMS files from",
+    )
+    config_file: Path | None = Field(default=None, description="Optional TOML settings file")
+
+    from_address: str = Field(default="consult@localhost", description="Our sender address")
+    domain: str = Field(default="", description="Domain of our Message-IDs (default: from From)")
+
+    listen_smtp: str = Field(default="127.0.0.1:2525", description="Inbound SMTP listener")
+    listen_http: str = Field(default="127.0.0.1:8000", description="Review web UI")
+    accept_recipients: str = Field(
+        default="", description="Comma-separated addresses the listener accepts (default: any)"
+    )
+
+    smtp_host: str = Field(default="", description="Outbound relay; empty: local Maildir")
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+
+    imap_host: str = Field(default="", description="IMAP server; empty: no poller")
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = Field(default="", description="Move processed mail here")
+    imap_ssl: str = Field(default="tls", description="tls | starttls | none (loopback tests)")
+    imap_poll_seconds: int = 30
+
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, description="Bigger mail: quarantine")
+    sender_retry_hours: float = Field(default=48.0, description="Give up delivery after this")
+    secret_key: SecretStr = Field(default=SecretStr(""), description="Web session signing key")
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_toml(cls, data: Any) -> Any:
+        """Values from the TOML file fill what the environment leaves unset."""
+        path = (data or {}).get("config_file") or os.environ.get("CONSULT_CONFIG_FILE")
+        if not path:
+            return data
+        with open(path, "rb") as fh:
+            loaded = tomllib.load(fh)
+        table = loaded.get("consult", loaded)
+        merged = {k: v for k, v in table.items()}
+        merged.update(data or {})
+        return merged
+
+    @field_validator("imap_ssl")
+    @classmethod
+    def _ssl_mode(cls, v: str) -> str:
+        v = v.lower()
+        if v not in {"tls", "starttls", "none"}:
+            raise ValueError("CONSULT_IMAP_SSL must be tls, starttls or none")
+        return v
+
+    @field_validator("smtp_password", "imap_password", "secret_key")
+    @classmethod
+    def _no_placeholder(cls, v: SecretStr) -> SecretStr:
+        if v.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("a placeholder secret was given; set the real value in the env")
+        return v
+
+    @field_validator("listen_smtp", "listen_http")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        _hostport(v, "a listen address")
+        return v
+
+    # -- derived --------------------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'consult.db').resolve()}"
+
+    @property
+    def resolved_kb_path(self) -> Path:
+        return self.kb_path or self.home / "kb.sqlite"
+
+    @property
+    def outbox_maildir(self) -> Path:
+        return self.home / "outbox-maildir"
+
+    @property
+    def message_domain(self) -> str:
+        return self.domain or self.from_address.rpartition("@")[2] or "localhost"
+
+    @property
+    def smtp_listen(self) -> tuple[str, int]:
+        return _hostport(self.listen_smtp, "CONSULT_LISTEN_SMTP")
+
+    @property
+    def http_listen(self) -> tuple[str, int]:
+        return _hostport(self.listen_http, "CONSULT_LISTEN_HTTP")
+
+    @property
+    def accepted_recipients(self) -> set[str]:
+        return {a.strip().lower() for a in self.accept_recipients.split(",") if a.strip()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and TOML file), with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,50 @@
+"""The service's exceptions. Each says what went wrong and what the user can do next."""
+
+
+class ConsultError(Exception):
+    """Base class: an error the service reports to the user as a message, not a traceback."""
+
+
+class ConfigError(ConsultError):
+    """A setting is missing or invalid; the message names the environment variable to set."""
+
+
+class KnowledgeBaseError(ConsultError):
+    """The KB file is missing, unreadable or was built by an incompatible version: rebuild it."""
+
+
+class SourceFileError(KnowledgeBaseError):
+    """A CMS or other source file is malformed; the message gives the file, line and what was
+    expected, and no KB is written."""
+
+
+class MailParseError(ConsultError):
+    """A message could not be parsed at all; it is quarantined with this reason, bytes kept."""
+
+
+class CaseNotFound(ConsultError):
+    """No case with that id; `consult queue` lists the open ones."""
+
+
+class InvalidTransition(ConsultError):
+    """The case's status does not allow this action (e.g. approving a closed case)."""
+
+
+class DraftConflict(ConsultError):
+    """Someone else saved the draft since you opened it; reload and apply your edit again."""
+
+
+class DeliveryError(ConsultError):
+    """Sending a reply failed. ``permanent`` tells a 5xx refusal from a retryable failure."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MailboxError(ConsultError):
+    """The IMAP server refused or dropped us; the message says whether retrying can help."""
+
+
+class AuthenticationError(MailboxError):
+    """The server refused the login: fix the credentials; retrying will not help."""

@@ -1,0 +1,1 @@
+"""Mail in and out: pure parsing of raw bytes and composing of replies (no sockets here)."""
