@@ -27,9 +27,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from consult.cli import kb
+    from consult.cli import analyze, cases, intake, kb
 
-    for module in (kb,):
+    for module in (intake, analyze, cases, kb):
         module.register(cli)
 
 

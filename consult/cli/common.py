@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from consult.config import Settings
     from consult.kb.store import KnowledgeBase
 
@@ -18,6 +20,7 @@ class CliState:
     settings_factory: Callable[[], Settings]
     _settings: Settings | None = None
     _kb: KnowledgeBase | None = None
+    _engine: Engine | None = None
     _extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -33,3 +36,13 @@ class CliState:
 
             self._kb = ensure_kb(self.settings)
         return self._kb
+
+    @property
+    def engine(self) -> Engine:
+        """The case database, migrated to the current schema on first use."""
+        if self._engine is None:
+            from db.engine import make_engine, upgrade
+
+            self._engine = make_engine(self.settings.resolved_database_url)
+            upgrade(self._engine)
+        return self._engine

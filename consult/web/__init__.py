@@ -1,0 +1,1 @@
+"""The review web app (FastAPI + Jinja2 templates in templates/pages)."""

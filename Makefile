@@ -1,0 +1,61 @@
+# Two commands matter: `make run` (the service on its embedded default, with demo mail) and
+# `make test` (the whole suite). Both work on a fresh machine: they create the virtualenv and,
+# when running as root, install the Debian packages the tests need.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOME_DIR ?= var
+DEB_PACKAGES := dovecot-imapd chromium
+PYTEST_ARGS ?= -n auto
+
+.PHONY: run test venv test-deps debs lint bench kb clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+## make run: install, build the starter KB, create the DB under ./var, serve, deliver demo mail
+run: venv
+	@test -f $(HOME_DIR)/kb.sqlite || CONSULT_HOME=$(HOME_DIR) $(BIN)/consult kb build
+	CONSULT_HOME=$(HOME_DIR) $(BIN)/consult serve --demo
+
+## debs: the Debian packages the tests need (only as root, only when missing)
+debs:
+	@missing=""; \
+	test -x /usr/lib/dovecot/imap || missing="$$missing dovecot-imapd"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run as root or install them; tests needing them fail in CI)"; \
+	  fi; \
+	fi
+
+test-deps: $(VENV)/.installed-test debs
+
+## make test: the whole suite, in parallel
+test: test-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed-test
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,5 @@
+"""`python -m consult` runs the CLI."""
+
+from consult.cli import main
+
+main()

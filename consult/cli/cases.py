@@ -1,0 +1,140 @@
+"""`consult queue`, `show`, `approve`, `close`, `outbox`: review from the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from consult.cli.common import CliState
+from consult.clock import utcnow
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@click.command("queue")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
+@click.option("--all", "show_all", is_flag=True, help="Include sent and closed cases.")
+@click.pass_obj
+def queue_cmd(state: CliState, as_json: bool, statuses: tuple[str, ...], show_all: bool) -> None:
+    """List the cases waiting for someone, oldest first."""
+    from consult.cases import STATUSES
+    from consult.review import queue
+    from db.engine import session
+
+    wanted = statuses or (STATUSES if show_all else None)
+    with session(state.engine) as s:
+        rows = queue(s, statuses=tuple(wanted) if wanted else None)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("The queue is empty.")
+    for r in rows:
+        click.echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
+                   f"{r.sender[:30]:30}  {r.subject[:60]}")
+
+
+@click.command("show")
+@click.argument("case_id", type=int)
+@click.pass_obj
+def show_cmd(state: CliState, case_id: int) -> None:
+    """Show a case: its mails, findings, the current draft and the audit trail."""
+    from consult import review
+    from db.engine import session
+
+    with session(state.engine) as s:
+        case = review.get_case(s, case_id)
+        click.echo(f"Case #{case.id} [{case.status}] {case.subject}")
+        click.echo(f"From: {case.sender_name} <{case.sender}>   codes: {case.codes or '-'}")
+        if case.quarantine_reason:
+            click.echo(f"Quarantined: {case.quarantine_reason}")
+        click.echo("\nThread:")
+        for m in review.thread(s, case_id):
+            click.echo(f"  {m.direction:3} #{m.id} {m.received_at:%Y-%m-%d %H:%M} "
+                       f"{m.from_addr} {m.subject[:60]} ({m.kind or 'unparsed'})")
+        draft = review.latest_draft(s, case_id)
+        if draft:
+            findings = json.loads(draft.analysis_json).get("findings", [])
+            if findings:
+                click.echo("\nFindings:")
+                for f in findings:
+                    click.echo(f"  [{f['severity']}] {f['rule']} {', '.join(f['codes'])}: "
+                               f"{f['detail']}")
+            click.echo(f"\nDraft v{draft.version} by {draft.author} (KB {draft.kb_version}):\n")
+            click.echo(draft.body_text)
+        click.echo("\nAudit:")
+        for e in review.audit(s, case_id):
+            move = f"{e.from_status} -> {e.to_status}" if e.from_status != e.to_status else ""
+            click.echo(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.actor:14} {e.action:16} {move} {e.reason}")
+
+
+@click.command("approve")
+@click.argument("case_id", type=int)
+@click.option("--body", "body_file", type=click.Path(path_type=Path, exists=True),
+              help="A file with the edited reply text to send instead of the draft.")
+@click.pass_obj
+def approve_cmd(state: CliState, case_id: int, body_file: Path | None) -> None:
+    """Approve the draft (or an edited body) and put the reply in the outbox."""
+    from consult import review
+    from db.engine import session
+
+    body = body_file.read_text(encoding="utf-8") if body_file else None
+    with session(state.engine) as s:
+        row = review.approve(s, case_id, state.settings, actor=_actor(), now=utcnow(),
+                             body_text=body)
+        s.commit()
+    click.echo(f"Case #{case_id} approved; reply <{row.message_id}> queued for {row.to_addr}.")
+
+
+@click.command("close")
+@click.argument("case_id", type=int)
+@click.option("--reason", default="", help="Why, for the audit trail.")
+@click.pass_obj
+def close_cmd(state: CliState, case_id: int, reason: str) -> None:
+    """Close a case without (further) reply."""
+    from consult import review
+    from db.engine import session
+
+    with session(state.engine) as s:
+        review.close(s, case_id, actor=_actor(), now=utcnow(), reason=reason)
+        s.commit()
+    click.echo(f"Case #{case_id} closed.")
+
+
+@click.command("outbox")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def outbox_cmd(state: CliState, as_json: bool) -> None:
+    """List outbound replies: queued, sent, failed (and the local Maildir when no relay)."""
+    from sqlmodel import col, select
+
+    from db.engine import session
+    from db.models import Outbox
+
+    with session(state.engine) as s:
+        rows = list(s.exec(select(Outbox).order_by(col(Outbox.id))))
+    data = [{"id": r.id, "case_id": r.case_id, "to": r.to_addr, "status": r.status,
+             "message_id": r.message_id, "attempts": r.attempts, "last_error": r.last_error,
+             "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in rows]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    if not data:
+        click.echo("The outbox is empty.")
+    for d in data:
+        click.echo(f"#{d['id']:<4} case #{d['case_id']:<5} {d['status']:8} {d['to']:30} "
+                   f"<{d['message_id']}> {d['last_error'] or ''}")
+    if not state.settings.smtp_host:
+        click.echo(f"(no relay set: delivered mail is kept in {state.settings.outbox_maildir})")
+
+
+def register(group: click.Group) -> None:
+    for cmd in (queue_cmd, show_cmd, approve_cmd, close_cmd, outbox_cmd):
+        group.add_command(cmd)

@@ -1,0 +1,93 @@
+"""`consult ingest`, `consult poll`, `consult process`, `consult send`, `consult serve`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from consult.cli.common import CliState
+from consult.clock import utcnow
+
+
+@click.command("ingest")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, allow_dash=True, exists=False))
+@click.pass_obj
+def ingest_cmd(state: CliState, files: tuple[Path, ...]) -> None:
+    """Take FILE.eml in (store, parse, draft) and print the case id."""
+    from consult.intake import ingest
+    from db.engine import session
+
+    kb, settings = state.kb, state.settings
+    with session(state.engine) as s:
+        for file in files:
+            raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+            result = ingest(s, raw, kb, settings, source="cli", now=utcnow())
+            s.commit()
+            extra = f" ({result.outcome}: {result.reason})" if result.reason else (
+                f" ({result.outcome})" if result.outcome != "case" else "")
+            click.echo(f"{result.case_id}{extra}" if len(files) == 1 and not extra
+                       else f"{file}: case {result.case_id}{extra}")
+
+
+@click.command("poll")
+@click.option("--once", is_flag=True, help="Take in everything new, then exit (for cron).")
+@click.pass_obj
+def poll_cmd(state: CliState, once: bool) -> None:
+    """Take in new mail from the configured IMAP mailbox (CONSULT_IMAP_*)."""
+    from consult.errors import ConfigError
+    from workers.imap_poller import ImapPoller
+
+    if not state.settings.imap_host:
+        raise ConfigError("No IMAP mailbox configured: set CONSULT_IMAP_HOST, CONSULT_IMAP_USER "
+                          "and CONSULT_IMAP_PASSWORD.")
+    poller = ImapPoller(state.settings, state.engine, state.kb, clock=utcnow)
+    while True:
+        report = poller.run_once()
+        click.echo(report.summary())
+        if once:
+            return
+        import time
+
+        time.sleep(state.settings.imap_poll_seconds)
+
+
+@click.command("process")
+@click.pass_obj
+def process_cmd(state: CliState) -> None:
+    """Process mail the SMTP listener stored but has not drafted yet."""
+    from consult.intake import process_pending
+    from db.engine import session
+
+    with session(state.engine) as s:
+        results = process_pending(s, state.kb, state.settings, now=utcnow())
+        s.commit()
+    click.echo(f"{len(results)} processed")
+
+
+@click.command("send")
+@click.option("--once", is_flag=True, default=True, help="Deliver what is due, then exit.")
+@click.pass_obj
+def send_cmd(state: CliState, once: bool) -> None:
+    """Deliver approved replies waiting in the outbox."""
+    from workers.sender import Sender
+
+    report = Sender(state.settings, state.engine, clock=utcnow).run_once()
+    click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed")
+
+
+@click.command("serve")
+@click.option("--demo", is_flag=True, help="Deliver the demo consultation mails once started.")
+@click.pass_obj
+def serve_cmd(state: CliState, demo: bool) -> None:
+    """Run everything: SMTP listener, IMAP poller (if set), processor, sender, review web UI."""
+    from workers.serve import serve
+
+    serve(state.settings, state.engine, state.kb, demo=demo)
+
+
+def register(group: click.Group) -> None:
+    for cmd in (ingest_cmd, poll_cmd, process_cmd, send_cmd, serve_cmd):
+        group.add_command(cmd)

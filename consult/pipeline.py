@@ -1,0 +1,73 @@
+"""The pure core in one call: raw bytes -> parsed mail -> extraction -> findings -> draft.
+
+No database, no network, no clock: the intake (an edge) calls ``analyze`` and stores the result,
+and `consult extract` / `consult draft` print it. ``received`` is the mail's own date unless the
+caller passes one; findings use it when the sender gave no date of service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from consult.draft import DraftText, render_draft
+from consult.extract import extract
+from consult.extract.model import Extraction
+from consult.findings import evaluate
+from consult.findings.model import Finding
+from consult.kb.store import KnowledgeBase
+from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
+from consult.mail.parse import parse_message
+
+
+@dataclass
+class Analysis:
+    """Everything the core says about one mail."""
+
+    mail: ParsedMail
+    extraction: Extraction
+    findings: list[Finding] = field(default_factory=list)
+    draft: DraftText | None = None
+
+    @property
+    def answerable(self) -> bool:
+        return self.mail.kind not in UNANSWERABLE_KINDS
+
+    def to_json(self) -> dict:
+        out = self.extraction.to_json(self.mail.kind)
+        out["findings"] = [f.to_json() for f in self.findings]
+        out["reply_text"] = self.draft.text if self.draft else None
+        out["kb_version"] = self.draft.kb_version if self.draft else None
+        return out
+
+
+def analyze_mail(
+    mail: ParsedMail,
+    kb: KnowledgeBase,
+    *,
+    case_id: int | None = None,
+    received: date | None = None,
+    with_draft: bool = True,
+) -> Analysis:
+    """Extract, evaluate and draft for an already parsed mail."""
+    extraction = extract(mail, kb)
+    when = received or (mail.date.date() if mail.date else None)
+    findings = evaluate(extraction, kb, received=when)
+    draft = None
+    if with_draft and mail.kind not in UNANSWERABLE_KINDS:
+        draft = render_draft(mail, extraction, findings, kb, case_id=case_id)
+    return Analysis(mail, extraction, findings, draft)
+
+
+def analyze(
+    raw: bytes,
+    kb: KnowledgeBase,
+    *,
+    own_addresses: frozenset[str] = frozenset(),
+    case_id: int | None = None,
+    received: date | None = None,
+    with_draft: bool = True,
+) -> Analysis:
+    """Parse raw bytes and run the whole core on them."""
+    mail = parse_message(raw, own_addresses=own_addresses)
+    return analyze_mail(mail, kb, case_id=case_id, received=received, with_draft=with_draft)

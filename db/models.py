@@ -1,0 +1,127 @@
+"""Tables of the case database.
+
+A message's raw bytes are stored before anything parses them; ``fingerprint`` (a hash of the
+message's own content, see ``consult.mail.fingerprint``) is the dedupe key. ``message_id`` is
+indexed for threading but never unique: senders reuse or omit it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(**kw: object) -> Column:
+    return Column(DateTime(timezone=True), **kw)
+
+
+class Case(SQLModel, table=True):
+    """One consultation: a thread of mails, its drafts, its reply and its audit trail."""
+
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(index=True, max_length=20)
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sender: str = Field(default="", index=True, max_length=320)
+    sender_name: str = Field(default="", max_length=320)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+    assignee: str | None = Field(default=None, max_length=320)
+    quarantine_reason: str | None = Field(default=None, sa_column=Column(Text))
+    reopen_count: int = 0
+    codes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    row_version: int = Field(default=1)
+
+
+class Message(SQLModel, table=True):
+    """One mail in or out, with its raw bytes exactly as received or sent."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("fingerprint", name="uq_messages_fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    direction: str = Field(default="in", max_length=3)
+    fingerprint: str = Field(max_length=64)
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    from_addr: str = Field(default="", max_length=320)
+    source: str = Field(default="cli", max_length=20)  # smtp | imap | cli | outbox
+    mailbox: str | None = Field(default=None, max_length=500)
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger))
+    uid: int | None = Field(default=None, sa_column=Column(BigInteger))
+    size: int = 0
+    kind: str | None = Field(default=None, max_length=20)
+    processed: bool = Field(default=False, index=True)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    received_at: datetime = Field(sa_column=_ts(nullable=False))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Draft(SQLModel, table=True):
+    """A version of the reply. Version 1 is the machine draft; edits add versions."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_drafts_case_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    version: int = 1
+    author: str = Field(default="system", max_length=320)
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    kb_version: str = Field(default="", max_length=100)
+    analysis_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who moved a case from which status to which, when and why."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=40)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str | None = Field(default=None, max_length=20)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class MailboxState(SQLModel, table=True):
+    """Where the IMAP poller is in one mailbox: UIDVALIDITY and the last UID committed."""
+
+    __tablename__ = "mailbox_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(unique=True, max_length=500)
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """A reply waiting for the sender worker (mail is never sent from a web request)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    draft_id: int = Field(foreign_key="drafts.id")
+    message_id: str = Field(max_length=998)
+    to_addr: str = Field(max_length=320)
+    status: str = Field(default="pending", max_length=20)  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    next_attempt_at: datetime = Field(sa_column=_ts(nullable=False))
+    deadline: datetime = Field(sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

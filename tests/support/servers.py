@@ -1,0 +1,264 @@
+"""Real servers for tests: a private Dovecot, an aiosmtpd sink, a PostgreSQL database.
+
+Each test gets its own instance on a free loopback port, so the suite runs in parallel. When a
+server's software is missing, the test skips locally but FAILS when CI is set: CI must never
+report green for a test that did not run.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get("CONSULT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally, fail in CI, when a server the test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is missing in CI: install it (make test does, as root)")
+    pytest.skip(f"{what} is not available here")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- Dovecot ---------------------------------------------------------------------------------------
+DOVECOT_BIN = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVECOT_CONF = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+instance_name = consult-test-{port}
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+mail_fsync = never
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/users
+}}
+userdb {{
+  driver = static
+  args = home={root}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    """A running private Dovecot: ``host``, ``port``, one user, and its process."""
+
+    root: Path
+    port: int
+    user: str = "coder"
+    password: str = "s3cret-test-pass"
+    proc: subprocess.Popen[bytes] | None = None
+    run_as: tuple[int, int] | None = None
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def start(self) -> None:
+        kwargs: dict[str, object] = {}
+        if self.run_as:
+            kwargs = {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
+        self.proc = subprocess.Popen(  # noqa: S603
+            [DOVECOT_BIN, "-F", "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 15
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dovecot exited: {self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    if s.recv(256).startswith(b"* OK"):
+                        return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"dovecot did not start: {self.log()}") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else "(no log)"
+
+    def client(self):  # type: ignore[no-untyped-def]
+        from imapclient import IMAPClient
+
+        c = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
+        c.login(self.user, self.password)
+        return c
+
+    def append(self, *raws: bytes, folder: str = "INBOX") -> None:
+        c = self.client()
+        try:
+            for raw in raws:
+                c.append(folder, raw)
+        finally:
+            c.logout()
+
+    def count(self, folder: str = "INBOX") -> int:
+        c = self.client()
+        try:
+            if not c.folder_exists(folder):
+                return 0
+            return int(c.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
+        finally:
+            c.logout()
+
+
+def start_dovecot() -> Dovecot:
+    require(os.access("/usr/lib/dovecot/imap", os.X_OK), "Dovecot (Debian package dovecot-imapd)")
+    root = Path(tempfile.mkdtemp(prefix="dovecot-"))
+    os.chmod(root, 0o755)
+    port = free_port()
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        user, group = "nobody", "nogroup"
+        run_as: tuple[int, int] | None = (nobody.pw_uid, nobody.pw_gid)
+    else:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        import grp
+
+        group = grp.getgrgid(os.getegid()).gr_name
+        run_as = None
+    dv = Dovecot(root=root, port=port, run_as=run_as)
+    (root / "mail").mkdir()
+    (root / "users").write_text(f"{dv.user}:{{PLAIN}}{dv.password}\n")
+    dv.conf.write_text(DOVECOT_CONF.format(root=root, port=port, user=user, group=group))
+    if run_as:
+        for path in [root, *root.rglob("*")]:
+            os.chown(path, *run_as)
+    dv.start()
+    return dv
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    dv = start_dovecot()
+    try:
+        yield dv
+    finally:
+        dv.stop()
+        shutil.rmtree(dv.root, ignore_errors=True)
+
+
+# -- SMTP sink -------------------------------------------------------------------------------------
+@dataclass
+class SmtpSink:
+    """An aiosmtpd server that keeps what it receives (a stand-in for the coder's mail server)."""
+
+    host: str
+    port: int
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        with self._cond:
+            self.received.append((envelope.mail_from, list(envelope.rcpt_tos),
+                                  envelope.original_content or envelope.content))
+            self._cond.notify_all()
+        return "250 OK"
+
+    def wait(self, count: int = 1, timeout: float = 15) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"sink got {len(self.received)} mails, wanted {count}")
+                self._cond.wait(left)
+        return [message_from_bytes(r[2], policy=policy.default) for r in self.received]  # type: ignore[misc]
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    port = free_port()
+    sink = SmtpSink("127.0.0.1", port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+def pg_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    require(pg_available(), "PostgreSQL on 127.0.0.1:5432")
+    from sqlalchemy import create_engine, text
+
+    name = f"consult_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ), {"n": name})
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -1,0 +1,61 @@
+"""APScheduler wiring: the intake processor, the sender and the IMAP poller as interval jobs.
+
+Each job is a worker's ``run_once``; a failing run is logged and the next one runs on time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import Engine
+
+from consult.config import Settings
+from consult.intake import process_pending
+from consult.kb.store import KnowledgeBase
+from db.engine import session as new_session
+from workers.imap_poller import ImapPoller
+from workers.sender import Sender
+
+log = logging.getLogger(__name__)
+
+
+class Processor:
+    """Drafts mail the SMTP listener stored. ``wake()`` makes it run now instead of on the tick."""
+
+    def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
+                 clock: Callable[[], datetime]) -> None:
+        self.settings, self.engine, self.kb, self.clock = settings, engine, kb, clock
+        self._lock = threading.Lock()
+        self.scheduler: BackgroundScheduler | None = None
+
+    def run_once(self) -> int:
+        with self._lock, new_session(self.engine) as s:
+            results = process_pending(s, self.kb, self.settings, now=self.clock())
+            s.commit()
+        for r in results:
+            log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
+        return len(results)
+
+    def wake(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.modify_job("process", next_run_time=self.clock())
+
+
+def build_scheduler(settings: Settings, engine: Engine, kb: KnowledgeBase, *,
+                    clock: Callable[[], datetime]) -> tuple[BackgroundScheduler, Processor]:
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    processor = Processor(settings, engine, kb, clock=clock)
+    processor.scheduler = scheduler
+    scheduler.add_job(processor.run_once, "interval", seconds=2, id="process")
+    sender = Sender(settings, engine, clock=clock)
+    scheduler.add_job(sender.run_once, "interval", seconds=5, id="send")
+    if settings.imap_host:
+        poller = ImapPoller(settings, engine, kb, clock=clock)
+        scheduler.add_job(poller.run_once, "interval", seconds=settings.imap_poll_seconds,
+                          id="imap", next_run_time=clock())
+    return scheduler, processor

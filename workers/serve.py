@@ -1,0 +1,97 @@
+"""`consult serve`: the whole service in one process on the embedded default.
+
+The SMTP listener runs in its own thread (aiosmtpd), the workers on the scheduler's threads, and
+the review web app in uvicorn on the main thread; the app's lifespan starts and stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+import time
+from importlib import resources
+
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from consult.clock import utcnow
+from consult.config import Settings
+from consult.kb.store import KnowledgeBase
+from consult.web.app import create_app
+from workers.scheduler import build_scheduler
+from workers.smtp_inbound import start_listener
+
+log = logging.getLogger(__name__)
+
+
+def demo_mails() -> list[bytes]:
+    """The demo consultations shipped with the project (written by the project)."""
+    folder = resources.files("consult").joinpath("demo")
+    return [p.read_bytes() for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".eml")]
+
+
+def deliver_demo(settings: Settings) -> int:
+    """Send the demo mails through our own SMTP listener, as a coder's mail client would."""
+    host, port = settings.smtp_listen
+    mails = demo_mails()
+    with smtplib.SMTP(host, port, timeout=30) as smtp:
+        for raw in mails:
+            smtp.sendmail("demo@example.org", [settings.from_address], raw)
+    return len(mails)
+
+
+def _next_steps(settings: Settings, count: int) -> str:
+    host, port = settings.http_listen
+    shost, sport = settings.smtp_listen
+    return f"""
+  Delivered {count} demo consultation mails through the SMTP listener.
+
+  Review queue:   http://{host}:{port}/
+  In a terminal:  .venv/bin/consult queue          (list the cases)
+                  .venv/bin/consult show 1         (findings and the draft)
+                  .venv/bin/consult approve 1      (queue the reply; the sender delivers it)
+                  .venv/bin/consult outbox         (replies go to {settings.outbox_maildir}
+                                                    until CONSULT_SMTP_HOST is set)
+  Send your own:  swaks --server {shost}:{sport} --to {settings.from_address} \\
+                        --header 'Subject: 43239 with 43235?' --body 'Modifier 59 ok?'
+  Stop with Ctrl-C.
+"""
+
+
+def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool = False) -> None:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler, processor = build_scheduler(settings, engine, kb, clock=utcnow)
+    holder: dict[str, object] = {}
+
+    def start() -> None:
+        holder["smtp"] = start_listener(settings, engine, clock=utcnow, on_stored=processor.wake)
+        scheduler.start()
+        if demo:
+            def run_demo() -> None:
+                time.sleep(0.5)
+                count = deliver_demo(settings)
+                deadline = time.monotonic() + 30
+                while processor.run_once() == 0 and time.monotonic() < deadline:
+                    from consult.intake import pending
+                    from db.engine import session as new_session
+
+                    with new_session(engine) as s:
+                        if not pending(s):
+                            break
+                    time.sleep(0.2)
+                print(_next_steps(settings, count), flush=True)
+
+            threading.Thread(target=run_demo, name="demo", daemon=True).start()
+
+    def stop() -> None:
+        scheduler.shutdown(wait=False)
+        smtp = holder.get("smtp")
+        if smtp is not None:
+            smtp.stop()  # type: ignore[attr-defined]
+
+    app = create_app(settings, engine, on_startup=start, on_shutdown=stop)
+    host, port = settings.http_listen
+    uvicorn.run(app, host=host, port=port, log_level="warning")
