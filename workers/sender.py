@@ -71,6 +71,7 @@ class Sender:
 
     def _deliver(self, row: Outbox) -> None:
         if not self.settings.smtp_host:
+            self.settings.outbox_maildir.parent.mkdir(parents=True, exist_ok=True)
             box = mailbox.Maildir(self.settings.outbox_maildir, create=True)
             box.add(row.raw)
             return

@@ -61,8 +61,9 @@ def _next_steps(settings: Settings, count: int) -> str:
 
 
 def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool = False) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from consult.logs import configure
+
+    configure(settings.log_level)
     scheduler, processor = build_scheduler(settings, engine, kb, clock=utcnow)
     holder: dict[str, object] = {}
 

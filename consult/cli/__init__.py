@@ -24,6 +24,9 @@ def cli(ctx: click.Context) -> None:
     draft, waits in the review queue, and the approved answer goes back in the same thread.
     """
     ctx.obj = CliState(settings_factory=load_settings)
+    from consult.logs import configure
+
+    configure("WARNING")
 
 
 def _register() -> None:

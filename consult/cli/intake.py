@@ -13,7 +13,7 @@ from consult.clock import utcnow
 
 @click.command("ingest")
 @click.argument("files", nargs=-1, required=True,
-                type=click.Path(path_type=Path, allow_dash=True, exists=False))
+                type=click.Path(path_type=Path, allow_dash=True, exists=True, dir_okay=False))
 @click.pass_obj
 def ingest_cmd(state: CliState, files: tuple[Path, ...]) -> None:
     """Take FILE.eml in (store, parse, draft) and print the case id."""

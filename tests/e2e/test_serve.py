@@ -1,0 +1,51 @@
+"""`consult serve --demo` (what `make run` starts): listener, processor, web UI, demo mail."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from support.servers import free_port
+
+
+def test_serve_with_demo_mail(tmp_path: Path, starter_kb_path: Path) -> None:
+    http, smtp = free_port(), free_port()
+    env = {**os.environ, "CONSULT_HOME": str(tmp_path / "home"),
+           "CONSULT_KB_PATH": str(starter_kb_path), "CONSULT_LISTEN_HTTP": f"127.0.0.1:{http}",
+           "CONSULT_LISTEN_SMTP": f"127.0.0.1:{smtp}", "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "consult", "serve", "--demo"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while "Delivered" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
+        text = log.read_text()
+        assert f"http://127.0.0.1:{http}/" in text and "consult queue" in text
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=10) as r:
+            assert json.load(r) == {"status": "ok"}
+
+        queue = subprocess.run([sys.executable, "-m", "consult", "queue", "--json"], env=env,
+                               capture_output=True, text=True, timeout=60, check=True)
+        rows = json.loads(queue.stdout)
+        demo_count = len(list((Path(__file__).parents[2] / "consult" / "demo").glob("*.eml")))
+        assert len(rows) == demo_count >= 3
+        assert {r["status"] for r in rows} == {"awaiting_review"}
+        assert any("43214" in r["codes"] for r in rows)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
