@@ -54,6 +54,8 @@ class ParsedMail:
     kind: MailKind = "question"
     kind_reason: str = ""
     defects: list[str] = field(default_factory=list)
+    #: Why the mail cannot be used at all ("" when it can): the intake quarantines it with this.
+    unusable: str = ""
 
     def header(self, name: str) -> str | None:
         """First value of a header, or None."""

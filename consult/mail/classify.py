@@ -1,0 +1,196 @@
+"""Rules that recognize mail we must never answer: loops, bounces, auto-replies, list traffic.
+
+Answering an out-of-office reply or a bounce starts a mail loop and can send patient details to
+a stranger, so every rule errs on the side of quarantine (a human still sees the mail). Each rule
+is a small pure function over a ``MailFacts`` view returning a reason string or None, in the
+style of Mailman's ``rules/``; ``classify`` runs them in order and the first hit wins.
+``X-Auto-Response-Suppress`` on its own is a request to us, not a sign of automation, and is
+deliberately ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from consult.mail.message import MailKind
+
+LOOP_HEADER = "x-consult-loop"
+
+
+@dataclass(frozen=True, slots=True)
+class MailFacts:
+    """What the rules look at: decoded headers (lower-case names) and the MIME structure."""
+
+    headers: Mapping[str, Sequence[str]]
+    from_addr: str = ""
+    subject: str = ""
+    content_types: Sequence[str] = field(default_factory=tuple)
+    own_addresses: frozenset[str] = frozenset()
+
+    def first(self, name: str) -> str | None:
+        values = self.headers.get(name)
+        return values[0] if values else None
+
+
+Rule = Callable[[MailFacts], str | None]
+
+
+# loop -----------------------------------------------------------------------------------------
+def loop_header(facts: MailFacts) -> str | None:
+    """Our own outbound mail carries X-Consult-Loop; seeing it inbound means it came back."""
+    value = facts.first(LOOP_HEADER)
+    return f"X-Consult-Loop: {value.strip()}" if value is not None else None
+
+
+def from_ourselves(facts: MailFacts) -> str | None:
+    """Mail sent from one of our own addresses is never a question to us."""
+    if facts.from_addr and facts.from_addr.lower() in facts.own_addresses:
+        return f"From is our own address {facts.from_addr.lower()}"
+    return None
+
+
+# bounce ---------------------------------------------------------------------------------------
+_REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status",
+                 "message/disposition-notification", "message/feedback-report")
+
+
+def multipart_report(facts: MailFacts) -> str | None:
+    """RFC 6522 reports (DSNs, read receipts, abuse reports) are machine-generated."""
+    for ctype in facts.content_types:
+        if ctype == "multipart/report" or ctype in _REPORT_TYPES:
+            return f"Content-Type {ctype}"
+    return None
+
+
+_DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?)"
+                     r"(?:[+=-][^@]*)?@", re.IGNORECASE)
+
+
+def mailer_daemon(facts: MailFacts) -> str | None:
+    """MAILER-DAEMON / postmaster senders only send delivery notices."""
+    if facts.from_addr and _DAEMON.match(facts.from_addr):
+        return f"From {facts.from_addr}"
+    sender = facts.from_addr or ""
+    if not sender and (facts.first("from") or "").lower().startswith("mailer-daemon"):
+        return "From MAILER-DAEMON"
+    return None
+
+
+def failed_recipients(facts: MailFacts) -> str | None:
+    """Exim and others name the failed recipients in X-Failed-Recipients on every bounce."""
+    return "X-Failed-Recipients present" if facts.first("x-failed-recipients") else None
+
+
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(?:undeliver(?:able|ed)|undelivered mail returned to sender|delivery status notification"
+    r"|delivery (?:has )?failed|delivery failure|mail delivery (?:failed|failure|system)"
+    r"|returned mail|failure notice|non[- ]?delivery|message not delivered|delivery notification"
+    r"|warning: could not send|mail system error|unzustellbar|non remis|no se puede entregar)",
+    re.IGNORECASE,
+)
+
+
+def bounce_subject(facts: MailFacts) -> str | None:
+    """Subjects MTAs put on bounces, when the structure did not already say so."""
+    return f"bounce subject: {facts.subject[:80]}" if _BOUNCE_SUBJECT.match(facts.subject) else None
+
+
+# auto-reply -----------------------------------------------------------------------------------
+def auto_submitted(facts: MailFacts) -> str | None:
+    """RFC 3834: any Auto-Submitted value other than "no" marks an automatic message."""
+    value = facts.first("auto-submitted")
+    if value is None:
+        return None
+    keyword = value.split(";", 1)[0].strip().lower()
+    if keyword in ("no", ""):
+        return None
+    return f"Auto-Submitted: {keyword}"
+
+
+def empty_return_path(facts: MailFacts) -> str | None:
+    """A null reverse path (Return-Path: <>) is what RFC 3834 requires on automatic replies."""
+    value = facts.first("return-path")
+    if value is None:
+        return None
+    if value.strip().strip("<>").strip() == "":
+        return "empty Return-Path"
+    return None
+
+
+_AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-autogenerated",
+                      "x-autoreply-from", "x-mail-autoreply", "x-fc-machinegenerated",
+                      "x-auto-reply", "x-loop")
+
+
+def autoreply_headers(facts: MailFacts) -> str | None:
+    """Vendor headers set by vacation programs and list software (X-Autoreply, X-Loop, ...)."""
+    for name in _AUTOREPLY_HEADERS:
+        value = facts.first(name)
+        if value is not None and value.strip().lower() not in ("no", "false", "0"):
+            return f"{name} present"
+    return None
+
+
+def precedence(facts: MailFacts) -> str | None:
+    """Precedence bulk / junk / list is set by mass mailers and vacation programs."""
+    for name in ("precedence", "x-precedence"):
+        value = (facts.first(name) or "").strip().lower()
+        if value in ("bulk", "junk", "list", "auto_reply", "auto-reply"):
+            return f"Precedence: {value}"
+    return None
+
+
+_OOO_SUBJECT = re.compile(
+    r"^\s*(?:\[?auto(?:matic|matische|matique|mática)?[- ]?(?:reply|response|antwort|réponse"
+    r"|respuesta|risposta|answer)\]?|out of (?:the )?office|ooo\b|i am out of|i'm out of|away:"
+    r"|on vacation\b|vacation reply|abwesend\b|abwesenheit"
+    r"|(?:absence|absent)\s*(?::|notice|du bureau)|fuera de la oficina"
+    r"|respuesta automática|réponse automatique|risposta automatica|automatisch antwoord"
+    r"|afwezig|frånvaro|autosvar|автоответ|odpowiedź automatyczna|(?:im )?urlaub\s*:)",
+    re.IGNORECASE,
+)
+
+
+def out_of_office_subject(facts: MailFacts) -> str | None:
+    """Out-of-office and automatic-reply subjects (English and common European languages)."""
+    subject = re.sub(r"^\s*(?:(?:re|aw|sv|fw|fwd|wg)\s*:\s*)+", "", facts.subject, flags=re.I)
+    if _OOO_SUBJECT.match(facts.subject) or _OOO_SUBJECT.match(subject):
+        return f"auto-reply subject: {facts.subject[:80]}"
+    return None
+
+
+# mailing list ---------------------------------------------------------------------------------
+def list_headers(facts: MailFacts) -> str | None:
+    """List-Id (RFC 2919) and its older cousins mark list traffic, never a direct question."""
+    for name in ("list-id", "mailing-list", "x-mailing-list", "list-unsubscribe"):
+        if facts.first(name) is not None:
+            return f"{name} present"
+    return None
+
+
+#: The rules in the order they are tried; first hit decides the kind.
+RULES: tuple[tuple[MailKind, Rule], ...] = (
+    ("loop", loop_header),
+    ("loop", from_ourselves),
+    ("bounce", multipart_report),
+    ("bounce", mailer_daemon),
+    ("bounce", failed_recipients),
+    ("bounce", bounce_subject),
+    ("auto_reply", auto_submitted),
+    ("auto_reply", autoreply_headers),
+    ("auto_reply", out_of_office_subject),
+    ("mailing_list", list_headers),
+    ("auto_reply", precedence),
+    ("auto_reply", empty_return_path),
+)
+
+
+def classify(facts: MailFacts) -> tuple[MailKind, str]:
+    """The kind of a mail and why: ("question", "") when no rule fires."""
+    for kind, rule in RULES:
+        reason = rule(facts)
+        if reason:
+            return kind, reason
+    return "question", ""
