@@ -42,7 +42,12 @@ class CodeMention:
 
 @dataclass(frozen=True, slots=True)
 class PhiSpan:
-    """A stretch of text that identifies a patient; ``where`` names the text it indexes into."""
+    """A stretch of text that identifies a patient; ``where`` names the text it indexes into.
+
+    ``start``/``end`` are offsets into: ``subject`` -> ``mail.subject``, ``body`` ->
+    ``mail.text``, ``quoted`` -> ``mail.quoted``, ``attachment`` -> ``mail.attachment_text``.
+    ``kind`` is one of name, dob, mrn, ssn, phone, address, email.
+    """
 
     kind: str  # name | dob | mrn | ssn | phone | address | email | other
     where: Where
@@ -52,7 +57,12 @@ class PhiSpan:
 
 @dataclass(slots=True)
 class Extraction:
-    """Everything extraction finds in one mail."""
+    """Everything extraction finds in one mail.
+
+    ``CodeMention.units`` is None when the sender stated no units (``to_json`` prints 1), so
+    findings can ask for them. ``setting`` is a plain word (office, ASC, hospital outpatient,
+    inpatient ...); ``place_of_service`` the two-digit POS code when one was written.
+    """
 
     codes: list[CodeMention] = field(default_factory=list)
     question: str = ""
@@ -61,6 +71,7 @@ class Extraction:
     setting: str | None = None
     narrative: str = ""
     phi: list[PhiSpan] = field(default_factory=list)
+    place_of_service: str | None = None
 
     def codes_in(self, *wheres: str) -> list[CodeMention]:
         """Codes standing in the given places (default: everything but quoted history)."""
@@ -75,5 +86,6 @@ class Extraction:
             "date_of_service": self.date_of_service.isoformat() if self.date_of_service else None,
             "payer": self.payer,
             "setting": self.setting,
+            "place_of_service": self.place_of_service,
             "phi": [asdict(p) for p in self.phi],
         }

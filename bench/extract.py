@@ -1,0 +1,84 @@
+"""Measure extraction on the labelled corpus: quality per code system, traps, and throughput.
+
+    .venv/bin/python bench/extract.py [--kb KB.sqlite] [--errors] [--rounds N]
+
+Targets (printed, not asserted): precision >= 0.99, recall >= 0.98, zero traps taken,
+>= 2,000 mails/s for extraction alone on one core. Without ``--kb`` (or CONSULT_KB_PATH) a
+starter KB is built in a temporary folder first (a few seconds, not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from consult.extract import extract
+from consult.extract.scoring import SYSTEMS, Tally, load_corpus, score_mail
+from consult.kb.store import KnowledgeBase
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "extraction" / "mails"
+
+
+def _kb(path: str | None, tmp: Path) -> KnowledgeBase:
+    if path:
+        return KnowledgeBase(path)
+    from consult.kb.build import build_kb
+
+    out = tmp / "kb.sqlite"
+    build_kb(out)
+    return KnowledgeBase(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kb", default=os.environ.get("CONSULT_KB_PATH"))
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--errors", action="store_true", help="list every miss, extra and mismatch")
+    ap.add_argument("--rounds", type=int, default=5, help="passes over the corpus for timing")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        kb = _kb(args.kb, Path(tmp))
+        corpus = load_corpus(args.corpus)
+        tally = Tally()
+        for mail, labels in corpus:
+            score_mail(tally, mail, extract(mail, kb), labels)
+        mails = [m for m, _ in corpus]
+        for m in mails:  # warm the KB page cache before timing
+            extract(m, kb)
+        t0 = time.perf_counter()
+        for _ in range(args.rounds):
+            for m in mails:
+                extract(m, kb)
+        elapsed = time.perf_counter() - t0
+    n = len(corpus)
+    print(f"corpus: {n} mails, {sum(tally.tp.values()) + sum(tally.fn.values())} labelled codes, "
+          f"{tally.traps_total} labelled traps")
+    print(f"{'system':10} {'tp':>5} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7} {'f1':>6}")
+    for s in (*SYSTEMS, None):
+        name = s or "all"
+        print(f"{name:10} {tally._sum(tally.tp, s):5d} {tally._sum(tally.fp, s):4d} "
+              f"{tally._sum(tally.fn, s):4d} {tally.precision(s):9.4f} {tally.recall(s):7.4f} "
+              f"{tally.f1(s):6.4f}")
+    matched = max(tally.matched, 1)
+    print(f"modifier accuracy: {tally.modifiers_ok / matched:.4f} ({tally.modifiers_ok}/{matched})")
+    print(f"unit accuracy:     {tally.units_ok / matched:.4f} ({tally.units_ok}/{matched})")
+    print(f"where accuracy:    {tally.where_ok / matched:.4f} ({tally.where_ok}/{matched})")
+    for fact in ("payer", "date_of_service", "setting"):
+        tot = tally.facts_total[fact]
+        print(f"{fact + ' accuracy:':22} {tally.facts_ok[fact] / tot if tot else 1:.4f} "
+              f"({tally.facts_ok[fact]}/{tot})")
+    print(f"traps taken for codes: {tally.traps_taken}")
+    rate = n * args.rounds / elapsed if elapsed else float("inf")
+    print(f"throughput: {rate:,.0f} mails/s ({elapsed * 1e6 / (n * args.rounds):.0f} us/mail, "
+          f"extraction only, one core, {args.rounds} rounds)")
+    print("targets: precision >= 0.99, recall >= 0.98, traps 0, >= 2,000 mails/s")
+    if args.errors:
+        for e in tally.errors:
+            print("  " + e)
+
+
+if __name__ == "__main__":
+    main()

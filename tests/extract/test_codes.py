@@ -1,0 +1,117 @@
+"""What extraction finds in literal sentences: codes, modifiers, units, ranges, and traps."""
+
+from __future__ import annotations
+
+import pytest
+
+from consult.extract import extract
+from consult.kb.store import KnowledgeBase
+from consult.mail.message import Attachment, ParsedMail
+
+
+def mail(
+    text: str, subject: str = "question", quoted: str = "", attachment: str = ""
+) -> ParsedMail:
+    atts = [Attachment("a.txt", "text/plain", len(attachment), attachment)] if attachment else []
+    return ParsedMail(None, subject, "coder@clinic.example", text=text, quoted=quoted,
+                      attachments=atts)
+
+
+def found(kb: KnowledgeBase, text: str) -> list[tuple[str, str, list[str], int | None]]:
+    return [(c.system, c.code, c.modifiers, c.units) for c in extract(mail(text), kb).codes]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "mods"),
+    [
+        ("Can I bill 43214-59 with 43200?", "43214", ["59"]),
+        ("We billed 43214 59 today.", "43214", ["59"]),
+        ("Lines: 43214-59-RT and 43200.", "43214", ["59", "RT"]),
+        ("Bill 43214 w/ mod XS please", "43214", ["XS"]),
+        ("Should we put modifier -25 on the 99214?", "99214", ["25"]),
+        ("Is 99214 with a 25 right?", "99214", ["25"]),
+        ("Billed 45380 (mod 59).", "45380", ["59"]),
+    ],
+)
+def test_modifier_phrasings(kb: KnowledgeBase, text: str, code: str, mods: list[str]) -> None:
+    got = {c: m for _s, c, m, _u in found(kb, text)}
+    assert got[code] == mods
+
+
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [("J1100 x 3 today", 3), ("gave 3 units of J1100", 3), ("J1100 (3 units)", 3),
+     ("J1100 times 2", 2), ("J1100 alone", None)],
+)
+def test_units(kb: KnowledgeBase, text: str, units: int | None) -> None:
+    assert found(kb, text) == [("HCPCS", "J1100", [], units)]
+
+
+def test_units_default_to_one_in_json_only(kb: KnowledgeBase) -> None:
+    ext = extract(mail("Bill J1100 please."), kb)
+    assert ext.codes[0].units is None
+    assert ext.to_json("question")["codes"][0]["units"] == 1
+
+
+def test_lists_and_ranges(kb: KnowledgeBase) -> None:
+    assert [c for _s, c, _m, _u in found(kb, "Can 43235, 43239 and 43249 go together?")] == [
+        "43235", "43239", "43249"]
+    assert [c for _s, c, _m, _u in found(kb, "E/M 99202-99205 for telehealth?")] == [
+        "99202", "99203", "99204", "99205"]
+    # An unknown end does not expand: both ends stand as written.
+    assert [c for _s, c, _m, _u in found(kb, "CPT range 11055-11057 covered?")] == [
+        "11055", "11057"]
+
+
+@pytest.mark.parametrize(
+    ("written", "system", "code"),
+    [("dx K222", "ICD10CM", "K22.2"), ("dx s52521a", "ICD10CM", "S52.521A"),
+     ("dx T7840XA", "ICD10CM", "T78.40XA"), ("Dx E1165 and Z794", "ICD10CM", "E11.65"),
+     ("CPT II 3074F", "CPT", "3074F"), ("Cat III 0275T", "CPT", "0275T"),
+     ("PLA code 0037U", "CPT", "0037U"), ("HCPCS G2211 add-on", "HCPCS", "G2211"),
+     ("ICD-10-PCS 0DTJ4ZZ", "ICD10PCS", "0DTJ4ZZ")],
+)
+def test_code_shapes(kb: KnowledgeBase, written: str, system: str, code: str) -> None:
+    assert (system, code) in [(s, c) for s, c, _m, _u in found(kb, written)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Riverside GI, 1450 Olentangy River Rd, Columbus, OH 43214",
+        "Call (614) 555-0199 or fax 614.555.0198",
+        "DOS 03/15/2025 and 2025-03-15 and March 15, 2025",
+        "Total billed $43,239.50 and $43214",
+        "at 10:30 am",
+        "NPI 1234567890, Tax ID 31-1234567, claim # 202543214, ICN 2224321456789",
+        "MRN 43214, acct # 99213",
+        "a 30 mm balloon, 20 Fr dilator, 5 mg, 10000 units of heparin",
+        "in 2024 with NCCI version 31.0 and build 43214",
+        "Spokane, WA 99204",
+        "Ohio 43235",
+    ],
+)
+def test_traps_are_not_codes(kb: KnowledgeBase, text: str) -> None:
+    assert found(kb, text) == []
+
+
+def test_where_and_known(kb: KnowledgeBase) -> None:
+    m = mail("Can I bill 43214?", subject="RE: 43200 question",
+             quoted="> we billed 45378 last time", attachment="Path: 88305 x 2")
+    got = {c.code: c for c in extract(m, kb).codes}
+    assert got["43200"].where == "subject"
+    assert got["43214"].where == "body" and got["43214"].known and got["43214"].description
+    assert got["45378"].where == "quoted"
+    assert got["88305"].where == "attachment"
+    assert got["88305"].known == kb.is_known("88305", "CPT")  # the KB decides, not a list here
+    assert got["88305"].units == 2
+
+
+def test_nothing_from_footer(kb: KnowledgeBase) -> None:
+    text = "Can I bill 43239?\n\nCONFIDENTIALITY NOTICE: 43235 and 99213 are mentioned here."
+    assert [c for _s, c, _m, _u in found(kb, text)] == ["43239"]
+
+
+def test_without_kb_pattern_only(kb: KnowledgeBase) -> None:
+    ext = extract(mail("CPT 43214-59 and dx K22.2"), None)
+    assert [(c.code, c.known) for c in ext.codes] == [("43214", False), ("K22.2", False)]
