@@ -1,0 +1,98 @@
+"""Code status: deleted, terminated or not-yet-effective codes, and codes the KB does not know.
+
+This comes first in the answer: every other finding about a code that cannot be reported on the
+date of service is moot until the sender reports the replacement instead.
+"""
+
+from __future__ import annotations
+
+from consult.findings.context import RuleContext
+from consult.findings.model import Finding
+from consult.kb.model import CodeInfo
+
+RULE = "code_status"
+UNKNOWN = "unknown_code"
+
+
+def _replacement(info: CodeInfo) -> str:
+    if not info.replaced_by:
+        return "The KB records no replacement: look up the current code for the service."
+    return f"Report {' or '.join(info.replaced_by)} instead."
+
+
+def _lower(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]
+
+
+def _citation(ctx: RuleContext, info: CodeInfo) -> str:
+    source = info.source or "starter"
+    return ctx.kb.citation(source)
+
+
+def _unknown(ctx: RuleContext, system: str, code: str) -> Finding:
+    """A code the KB lacks: for CPT the KB may simply hold no licensed file, so lower confidence."""
+    sources = ctx.kb.sources()
+    has_full_list = system in ("ICD10CM", "HCPCS") or (
+        system == "CPT"
+        and ("cpt" in sources or ("rvu" in sources
+                                  and not sources["rvu"].version.startswith("starter")))
+    )
+    if has_full_list:
+        detail = (
+            f"{code} is not a valid {system} code in the knowledge base: check it for a typo "
+            "or a missing character."
+        )
+        return Finding(UNKNOWN, [code], "error" if system == "ICD10CM" else "warning", detail,
+                       ctx.kb.citation("icd10cm" if system == "ICD10CM" else system.lower()),
+                       confidence=0.9 if system != "CPT" else 0.7, data={"system": system})
+    detail = (
+        f"{code} is not in this knowledge base ({system}); it holds no licensed CPT file, so "
+        "the code may be valid: the reviewer should confirm it."
+    )
+    return Finding(UNKNOWN, [code], "info", detail, ctx.kb.citation("starter"),
+                   confidence=0.5, data={"system": system})
+
+
+def check(ctx: RuleContext) -> list[Finding]:
+    out: list[Finding] = []
+    for m in ctx.mentions:
+        info = ctx.kb.code(m.code, m.system) or ctx.kb.code(m.code)
+        if info is None:
+            out.append(_unknown(ctx, m.system, m.code))
+            continue
+        retired = info.status in ("deleted", "terminated")
+        answer = ""
+        if ctx.on is not None and info.effective_date and ctx.on < info.effective_date:
+            detail = (
+                f"{m.code} takes effect {info.effective_date.isoformat()}, after the "
+                f"{ctx.date_basis} {ctx.on.isoformat()}: it cannot be reported for that date."
+            )
+            answer = f"{m.code} was not yet effective {ctx.date_phrase()}."
+            severity = "error"
+        elif ctx.on is not None and info.end_date and ctx.on > info.end_date:
+            detail = (
+                f"{m.code} was {info.status} after {info.end_date.isoformat()}, before the "
+                f"{ctx.date_basis} {ctx.on.isoformat()}. {_replacement(info)}"
+            )
+            answer = f"{m.code} is {info.status}; {_lower(_replacement(info))}"
+            severity = "error"
+        elif retired and ctx.on is not None and info.end_date:
+            detail = (
+                f"{m.code} was still valid {ctx.date_phrase()}, but it is {info.status} "
+                f"after {info.end_date.isoformat()}. For later dates: {_replacement(info)}"
+            )
+            severity = "warning"
+        elif retired:
+            end = f" after {info.end_date.isoformat()}" if info.end_date else ""
+            detail = f"{m.code} is {info.status}{end}. {_replacement(info)}"
+            answer = f"{m.code} is {info.status}; {_lower(_replacement(info))}"
+            severity = "error"
+        else:
+            continue
+        out.append(Finding(
+            RULE, [m.code], severity, detail, _citation(ctx, info), confidence=1.0,
+            data={"status": info.status, "replaced_by": list(info.replaced_by),
+                  "end_date": info.end_date.isoformat() if info.end_date else None,
+                  "answer": answer},
+        ))
+    return out

@@ -1,0 +1,71 @@
+"""Medically unlikely edits: the units the sender stated against the MUE for the setting.
+
+The adjudication indicator (MAI) decides what happens above the MUE: a line edit can be
+split over lines with modifiers, a date-of-service edit caps the whole day (policy: never paid;
+clinical: payable on appeal with documentation).
+"""
+
+from __future__ import annotations
+
+from consult.findings.context import RuleContext
+from consult.findings.model import Finding
+from consult.kb.model import Mue
+
+RULE = "mue"
+
+MAI_MEANING = {
+    "1": "a line edit: the MUE applies to each claim line, so medically necessary units above "
+         "it may go on separate lines with an appropriate modifier (anatomic, XS or 59, 76, "
+         "77, 91)",
+    "2": "a date-of-service edit based on policy: all units on the date of service count "
+         "together and units above the MUE are not paid, even on appeal",
+    "3": "a date-of-service edit based on clinical benchmarks: all units on the date of "
+         "service count together; units above the MUE are denied but may be paid on appeal "
+         "when the record supports them",
+}
+
+
+def mai_meaning(mue: Mue) -> str:
+    """The plain meaning of the MUE adjudication indicator (first character of the KB text)."""
+    return MAI_MEANING.get(mue.adjudication.strip()[:1], f"adjudication {mue.adjudication}")
+
+
+def _lookup(ctx: RuleContext, code: str) -> tuple[Mue | None, str]:
+    """The MUE for the setting; the practitioner MUE with a note when the setting has none."""
+    mue = ctx.kb.mue(code, ctx.setting)
+    if mue is None and ctx.setting != "practitioner":
+        mue = ctx.kb.mue(code, "practitioner")
+        if mue is not None:
+            return mue, " (practitioner MUE: the KB has no outpatient hospital MUE for it)"
+    return mue, ""
+
+
+def check(ctx: RuleContext) -> list[Finding]:
+    out: list[Finding] = []
+    for m in ctx.procedures:
+        if m.units is None:
+            continue
+        mue, note = _lookup(ctx, m.code)
+        if mue is None:
+            continue
+        data = {"value": mue.value, "units": m.units, "adjudication": mue.adjudication,
+                "setting": mue.setting, "rationale": mue.rationale, "answer": ""}
+        if m.units > mue.value:
+            detail = (
+                f"{m.units} units of {m.code} exceed the MUE of {mue.value}{note} for the "
+                f"{mue.setting} setting. MAI {mue.adjudication}: {mai_meaning(mue)}. "
+                f"MUE rationale: {mue.rationale}."
+            )
+            data["answer"] = (
+                f"{m.units} units of {m.code} are over its MUE of {mue.value} per "
+                f"{'line' if mue.adjudication.startswith('1') else 'date of service'}."
+            )
+            severity = "error" if mue.adjudication.strip()[:1] in ("2", "3") else "warning"
+            out.append(Finding(RULE, [m.code], severity, detail, mue.source, 1.0, data))
+        elif m.units > 1:
+            detail = (
+                f"{m.units} units of {m.code} are within the MUE of {mue.value}{note} "
+                f"({mue.setting}); MAI {mue.adjudication}: {mai_meaning(mue)}."
+            )
+            out.append(Finding(RULE, [m.code], "info", detail, mue.source, 1.0, data))
+    return out
