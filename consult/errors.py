@@ -18,6 +18,11 @@ class SourceFileError(KnowledgeBaseError):
     expected, and no KB is written."""
 
 
+class SourceDownloadError(KnowledgeBaseError):
+    """`consult kb update` could not download a release; the message names the URL. Check
+    CONSULT_KB_BASE_URL and the network, then run it again (the current KB is kept)."""
+
+
 class MailParseError(ConsultError):
     """A message could not be parsed at all; it is quarantined with this reason, bytes kept."""
 

@@ -4,10 +4,59 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from consult.cli.common import CliState
+
+if TYPE_CHECKING:
+    from consult.kb.build import BuildReport
+    from consult.kb.store import KnowledgeBase
+
+
+class _RichBar:
+    """A rich progress bar on stderr for long imports (rows counted as they go in)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=False,
+        )
+        self._task: Any = None
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task(label, total=total)
+
+    def update(self, done: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=done)
+
+    def finish(self) -> None:
+        self._progress.stop()
+        self._task = None
+
+
+def _summary(report: BuildReport) -> None:
+    click.echo(f"{'source':24} {'version':18} {'effective':11} {'rows':>9}  file")
+    for s in report.sources:
+        click.echo(f"{s.name:24} {s.version:18} {s.effective:11} {s.rows:>9}  {s.file}")
+    for line in report.skipped:
+        click.echo(f"  skipped {line}", err=True)
+    size = report.size_bytes / 1e6
+    click.echo(f"KB written to {report.path} ({size:.1f} MB, {report.seconds:.1f} s)")
 
 
 @click.group("kb")
@@ -17,16 +66,196 @@ def kb_group() -> None:
 
 @kb_group.command("build")
 @click.option("--out", "out", type=click.Path(path_type=Path), help="KB file to write.")
+@click.option(
+    "--from", "sources_dir", type=click.Path(path_type=Path, file_okay=False),
+    help="Folder with CMS files (ccipra/ccioph PTP, MUE, AOC, HCPCS ANWEB, PPRRVU, a licensed "
+    "cpt*.txt, *ptp*.csv edit tables), plain, zipped or gzipped. Without it: the starter KB.",
+)
+@click.option(
+    "--ptp-setting", default=None,
+    help="Setting or payer of *ptp*.csv edit tables (practitioner, hospital, or a payer name). "
+    "Default: hospital when the file name says so, else practitioner.",
+)
 @click.pass_obj
-def kb_build(state: CliState, out: Path | None) -> None:
-    """Build the starter KB (atomically) and print a summary."""
+def kb_build(
+    state: CliState, out: Path | None, sources_dir: Path | None, ptp_setting: str | None
+) -> None:
+    """Build the KB atomically (a failed build keeps the old KB) and print a summary.
+
+    The licensed CPT descriptor file, when you have one, is a text file named cpt*.txt with
+    one `CODE<TAB>DESCRIPTOR` per line.
+    """
     from consult.kb.build import build_kb
 
     target = out or state.settings.resolved_kb_path
-    report = build_kb(target, progress=lambda m: click.echo(f"  {m}", err=True))
-    for s in report.sources:
-        click.echo(f"{s.name:24} {s.version:18} {s.rows:>9} rows")
-    click.echo(f"KB written to {report.path}")
+    report = build_kb(
+        target, sources_dir, progress=lambda m: click.echo(f"  {m}", err=True),
+        bar=_RichBar() if sources_dir else None, ptp_setting=ptp_setting,
+    )
+    _summary(report)
+
+
+@kb_group.command("update")
+@click.option("--accept-ama-license", is_flag=True,
+              help="Accept the AMA license for CPT content (needed for PTP, MUE, AOC, RVU).")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="KB file to write.")
+@click.option("--base-url", default=None, help="Download from here (default: CONSULT_KB_BASE_URL).")
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="TOML list of release files to download (default: the packaged list).")
+@click.pass_obj
+def kb_update(
+    state: CliState, accept_ama_license: bool, out: Path | None, base_url: str | None,
+    manifest: Path | None,
+) -> None:
+    """Download the current CMS releases and build the KB from them."""
+    from consult.kb.update import update_kb
+
+    target = out or state.settings.resolved_kb_path
+    dl, report = update_kb(
+        target, base_url or state.settings.kb_base_url, accept_ama_license=accept_ama_license,
+        manifest=manifest, progress=lambda m: click.echo(f"  {m}", err=True), bar=_RichBar(),
+    )
+    for line in dl.skipped:
+        click.echo(f"  not downloaded: {line}", err=True)
+    click.echo(f"downloaded {len(dl.downloaded)} files ({dl.bytes / 1e6:.1f} MB)")
+    _summary(report)
+
+
+def _d(value: object) -> str:
+    return value.isoformat() if value is not None else ""  # type: ignore[attr-defined]
+
+
+def show_data(kb: KnowledgeBase, code: str, *, limit: int = 5) -> dict[str, Any]:
+    """Everything the KB knows about one code, as plain data (for text or JSON output)."""
+    info = kb.code(code)
+    data: dict[str, Any] = {"code": code, "known": info is not None, "kb_version": kb.version}
+    if info is None:
+        return data
+    data.update(
+        system=info.system, description=info.description, lay_description=info.lay_description,
+        status=info.status, billable=info.billable, status_note=info.status_note(),
+        effective_date=_d(info.effective_date), end_date=_d(info.end_date),
+        replaced_by=list(info.replaced_by), source=kb.citation(info.source),
+    )
+    if info.system == "ICD10CM":
+        data["children"] = [c.code for c in kb.children(code, limit=limit)]
+        data["billable_children"] = kb.count_children(code)
+        data["seventh_characters"] = kb.seventh_characters(code)
+        data["notes"] = [
+            {"kind": n.kind, "text": n.text, "refs": list(n.refs), "from": n.from_code}
+            for n in kb.icd_notes(code) if n.kind != "seventh_char"
+        ]
+        return data
+    ptp: dict[str, Any] = {}
+    for setting in kb.ptp_settings():
+        for col in (1, 2):
+            count, edits = kb.ptp_for(code, as_column=col, setting=setting, limit=limit)
+            if count:
+                ptp[f"{setting}_as_column{col}"] = {
+                    "count": count,
+                    "active": kb.ptp_active_count(code, as_column=col, setting=setting),
+                    "first": [
+                        {"column1": e.column1, "column2": e.column2,
+                         "modifier_indicator": e.modifier_indicator, "rationale": e.rationale,
+                         "effective": _d(e.effective_date), "deleted": _d(e.deletion_date)}
+                        for e in edits
+                    ],
+                    "source": edits[0].source if edits else "",
+                }
+    data["ptp"] = ptp
+    data["mue"] = {
+        s: {"value": m.value, "adjudication": m.adjudication, "rationale": m.rationale,
+            "source": m.source}
+        for s in ("practitioner", "hospital", "dme") if (m := kb.mue(code, s))
+    }
+    rule = kb.addon(code)
+    if rule:
+        data["addon"] = {"type": rule.edit_type, "primaries": list(rule.primaries),
+                         "source": rule.source}
+    data["addons_with_this_primary"] = kb.addons_for_primary(code)
+    pfs = kb.pfs(code)
+    if pfs:
+        data["pfs"] = {"status": pfs.status, "global_days": pfs.global_days,
+                       "mult_proc": pfs.mult_proc, "pctc": pfs.pctc, "bilat": pfs.bilat,
+                       "endo_base": pfs.endo_base, "source": pfs.source}
+    data["guidelines"] = kb.guidelines(code)
+    return data
+
+
+def _print_show(data: dict[str, Any]) -> None:
+    code = data["code"]
+    if not data["known"]:
+        click.echo(f"{code}: not in this knowledge base ({data['kb_version']}).")
+        return
+    if data["status_note"]:
+        click.echo(f"!! {data['status_note']}")
+    click.echo(f"{code} ({data['system']}): {data['description']}")
+    if data["lay_description"] and data["lay_description"] != data["description"]:
+        click.echo(f"  in plain words: {data['lay_description']}")
+    state = data["status"] + ("" if data["billable"] else ", not billable")
+    click.echo(f"  status: {state}" + (f", ended {data['end_date']}" if data["end_date"] else "")
+               + (f", from {data['effective_date']}" if data["effective_date"] else ""))
+    click.echo(f"  source: {data['source']}")
+    if data["system"] == "ICD10CM":
+        if data["children"]:
+            click.echo(f"  billable codes below: {data['billable_children']} "
+                       f"(first: {', '.join(data['children'])})")
+        if data["seventh_characters"]:
+            chars = ", ".join(f"{k} {v}" for k, v in list(data["seventh_characters"].items())[:6])
+            click.echo(f"  7th characters: {chars}")
+        for n in data["notes"]:
+            where = f" [from {n['from']}]" if n["from"] else ""
+            refs = f" -> {', '.join(n['refs'])}" if n["refs"] else ""
+            click.echo(f"  {n['kind']}{where}: {n['text']}{refs}".replace("\n", " "))
+        return
+    for key, block in data["ptp"].items():
+        setting, _, col = key.partition("_as_")
+        click.echo(f"  PTP {setting}, as {col.replace('column', 'column ')}: {block['count']} "
+                   f"edits ({block['active']} active) - {block['source']}")
+        for e in block["first"]:
+            ended = f", deleted {e['deleted']}" if e["deleted"] else ""
+            click.echo(f"    {e['column1']} / {e['column2']}  modifier {e['modifier_indicator']}"
+                       f"  {e['rationale']}{ended}")
+    for setting, m in data["mue"].items():
+        click.echo(f"  MUE {setting}: {m['value']} ({m['adjudication']}; {m['rationale']})")
+    if "addon" in data:
+        prim = data["addon"]["primaries"]
+        click.echo(f"  add-on code (type {data['addon']['type']}), primaries: {len(prim)} "
+                   f"({', '.join(prim[:12])}{' ...' if len(prim) > 12 else ''})")
+    if data["addons_with_this_primary"]:
+        click.echo(f"  add-on codes with this primary: "
+                   f"{', '.join(data['addons_with_this_primary'][:12])}")
+    if "pfs" in data:
+        p = data["pfs"]
+        click.echo(f"  PFS: status {p['status']}, global days {p['global_days']}, multiple "
+                   f"procedure {p['mult_proc']}, PC/TC {p['pctc']}, bilateral {p['bilat']}"
+                   + (f", endoscopic base {p['endo_base']}" if p["endo_base"] else ""))
+    for note in data["guidelines"]:
+        click.echo(f"  note: {note}")
+
+
+@kb_group.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=5, show_default=True, help="How many edits to list per column.")
+@click.pass_obj
+def kb_show(state: CliState, code: str, as_json: bool, limit: int) -> None:
+    """Print all the KB knows about a code: status first, then edits, MUE, add-on, PFS."""
+    data = show_data(state.kb, code.strip().upper(), limit=limit)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_show(data)
+
+
+@kb_group.command("sources")
+@click.pass_obj
+def kb_sources(state: CliState) -> None:
+    """List the sources and versions the KB was built from."""
+    kb = state.kb
+    click.echo(f"KB {kb.version} built {kb.built_at} at {kb.path}")
+    for _name, s in sorted(kb.sources().items()):
+        click.echo(f"  {s.citation():78} {s.rows:>9} rows")
 
 
 @click.command("suggest")
@@ -35,7 +264,7 @@ def kb_build(state: CliState, out: Path | None) -> None:
 @click.option("--limit", default=10, show_default=True, help="How many candidates.")
 @click.pass_obj
 def suggest(state: CliState, text: str, as_json: bool, limit: int) -> None:
-    """Ranked candidate codes for a free-text narrative."""
+    """Ranked candidate codes for a free-text narrative (BM25 over the KB's descriptions)."""
     results = state.kb.suggest(text, limit=limit)
     if as_json:
         click.echo(json.dumps([

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from consult.config import Settings
+from consult.errors import KnowledgeBaseError
 from consult.kb.store import KnowledgeBase
 
 
@@ -17,8 +18,6 @@ def ensure_kb(settings: Settings) -> KnowledgeBase:
     path = settings.resolved_kb_path
     if not path.exists():
         if settings.kb_path is not None:
-            from consult.errors import KnowledgeBaseError
-
             raise KnowledgeBaseError(
                 f"CONSULT_KB_PATH points to {path}, which does not exist. "
                 "Build it with `consult kb build --out PATH` or unset CONSULT_KB_PATH."
@@ -28,4 +27,16 @@ def ensure_kb(settings: Settings) -> KnowledgeBase:
         print(f"consult: no knowledge base yet; building the starter KB at {path} ...",
               file=sys.stderr)
         build_kb(path)
+    try:
+        return KnowledgeBase(path)
+    except KnowledgeBaseError:
+        if settings.kb_path is not None:
+            raise
+    # the default KB was built by an older version of consult: rebuild the starter KB
+    from consult.kb.build import build_kb
+
+    print(f"consult: the knowledge base at {path} is from an older version; rebuilding the "
+          "starter KB (run `consult kb build --from DIR` again for the CMS files) ...",
+          file=sys.stderr)
+    build_kb(path)
     return KnowledgeBase(path)

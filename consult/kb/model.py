@@ -17,11 +17,17 @@ class SourceVersion:
     rows: int = 0
 
     def citation(self) -> str:
+        """E.g. "CMS NCCI PTP edits (practitioner) v30.1, effective 2024-04-01"."""
         eff = f", effective {self.effective}" if self.effective else ""
-        return f"{self.label()} v{self.version}{eff}"
+        version = self.version
+        if version.startswith("starter-"):
+            version = f"starter subset {version.removeprefix('starter-')}"
+        elif version[:1].isdigit():
+            version = f"v{version}"
+        return f"{self.label()} {version}{eff}"
 
     def label(self) -> str:
-        return SOURCE_LABELS.get(self.name, self.name)
+        return source_label(self.name)
 
 
 SOURCE_LABELS = {
@@ -37,7 +43,18 @@ SOURCE_LABELS = {
     "cpt": "Licensed CPT descriptor file",
     "starter": "consult starter knowledge base (project notes)",
     "modifiers": "consult modifier notes (project's own words)",
+    "guidelines": "consult guideline notes (project's own words)",
+    "code_history": "consult code history (deleted and replaced codes)",
 }
+
+
+def source_label(name: str) -> str:
+    """A readable label for any source name, including payer PTP tables (``ptp_<payer>``)."""
+    if name in SOURCE_LABELS:
+        return SOURCE_LABELS[name]
+    if name.startswith("ptp_"):
+        return f"PTP edits ({name[4:]})"
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +74,18 @@ class CodeInfo:
     end_date: date | None = None
     replaced_by: tuple[str, ...] = ()
     source: str = ""
+    lay_description: str = ""  # the project's own plain-language wording, when it has one
+
+    def status_note(self) -> str:
+        """One sentence a coder must hear first when the code is no longer valid ('' if valid)."""
+        if self.status not in ("deleted", "terminated"):
+            return ""
+        when = f" (last valid {self.end_date.isoformat()})" if self.end_date else ""
+        instead = (
+            f"; report {' or '.join(self.replaced_by)} instead" if self.replaced_by
+            else "; the KB records no replacement"
+        )
+        return f"{self.code} is {self.status}{when}{instead}."
 
     def valid_on(self, on: date | None) -> bool:
         """True when the code may be reported on ``on`` (None: today's status)."""
@@ -145,6 +174,7 @@ class IcdNote:
 
     code: str
     kind: str  # excludes1 | excludes2 | includes | inclusion_term | code_first | use_additional
+    # | code_also | note | seventh_char ("A: initial encounter ...") | seventh_char_note
     text: str
     refs: tuple[str, ...] = ()  # resolved code references: "K21", "K20-K21", "K21.-"
     from_code: str = ""

@@ -1,22 +1,28 @@
 -- The knowledge base: a read-only SQLite file built by `consult kb build`.
--- Dates are ISO strings; '' means "none" (no effective date known / not deleted).
+-- Text dates are ISO strings, '' meaning none; PTP dates are integers YYYYMMDD, 0 meaning none
+-- (the PTP table has millions of rows: integers keep the file and its index small).
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
     name TEXT PRIMARY KEY, version TEXT NOT NULL, effective TEXT NOT NULL DEFAULT '',
     file TEXT NOT NULL DEFAULT '', rows INTEGER NOT NULL DEFAULT 0
 );
+-- description: the best text the KB may use (licensed CPT file, HCPCS file, ICD-10-CM, or the
+-- project's lay wording); lay: the project's own plain-language wording.
 CREATE TABLE codes (
     code TEXT NOT NULL, system TEXT NOT NULL, description TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'active', billable INTEGER NOT NULL DEFAULT 1,
     effective_date TEXT NOT NULL DEFAULT '', end_date TEXT NOT NULL DEFAULT '',
     replaced_by TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
+    lay TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (code, system)
 ) WITHOUT ROWID;
+-- One row per PTP edit table: Medicare practitioner, outpatient hospital, or a payer's own.
+CREATE TABLE ptp_tables (id INTEGER PRIMARY KEY, setting TEXT NOT NULL UNIQUE, source TEXT NOT NULL);
 CREATE TABLE ptp (
-    column1 TEXT NOT NULL, column2 TEXT NOT NULL, setting TEXT NOT NULL,
-    effective_date TEXT NOT NULL DEFAULT '', deletion_date TEXT NOT NULL DEFAULT '',
-    modifier_indicator TEXT NOT NULL, rationale_id INTEGER NOT NULL,
-    PRIMARY KEY (column1, column2, setting, effective_date)
+    column1 TEXT NOT NULL, column2 TEXT NOT NULL, tbl INTEGER NOT NULL,
+    effective INTEGER NOT NULL DEFAULT 0, deletion INTEGER NOT NULL DEFAULT 0,
+    modifier INTEGER NOT NULL, rationale_id INTEGER NOT NULL,
+    PRIMARY KEY (column1, column2, tbl, effective, deletion, rationale_id)
 ) WITHOUT ROWID;
 CREATE TABLE ptp_rationale (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
 CREATE TABLE mue (
@@ -30,6 +36,7 @@ CREATE TABLE addon (
     note TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (addon, primary_code, effective_date)
 ) WITHOUT ROWID;
+CREATE INDEX addon_primary ON addon(primary_code);
 CREATE TABLE pfs (
     code TEXT NOT NULL, modifier TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
     global_days TEXT NOT NULL, mult_proc TEXT NOT NULL, pctc TEXT NOT NULL DEFAULT '',
@@ -40,8 +47,22 @@ CREATE TABLE modifiers (
     code TEXT PRIMARY KEY, description TEXT NOT NULL, usage TEXT NOT NULL DEFAULT '',
     applies_to TEXT NOT NULL DEFAULT 'any'
 );
+-- ICD-10-CM hierarchy: every code, block ("K20-K31") and chapter ("11") with its ancestors,
+-- nearest first, so inherited notes are one indexed query away. Description: blocks and chapters.
+CREATE TABLE icd_tree (
+    code TEXT PRIMARY KEY, description TEXT NOT NULL, ancestors TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
 CREATE TABLE icd_notes (
     code TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, refs TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE guidelines (family TEXT NOT NULL, codes TEXT NOT NULL, note TEXT NOT NULL);
-CREATE VIRTUAL TABLE suggest_fts USING fts5(code UNINDEXED, system UNINDEXED, text);
+CREATE INDEX icd_notes_code ON icd_notes(code);
+CREATE TABLE guidelines (
+    id INTEGER PRIMARY KEY, family TEXT NOT NULL, codes TEXT NOT NULL, note TEXT NOT NULL
+);
+CREATE TABLE guideline_codes (
+    code TEXT NOT NULL, gid INTEGER NOT NULL, PRIMARY KEY (code, gid)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE suggest_fts USING fts5(
+    code UNINDEXED, system UNINDEXED, description, terms,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);

@@ -1,7 +1,8 @@
 """Read-only access to a built knowledge base file.
 
 Every lookup is an indexed query on a connection opened read-only (``mode=ro``), so many workers
-can share one KB file and a lookup costs microseconds. Build-time code lives in ``consult.kb.build``.
+can share one KB file and a lookup costs microseconds. Build-time code lives in
+``consult.kb.build``; nothing here imports the ICD-10-CM package, so opening a KB stays fast.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from consult.errors import KnowledgeBaseError
+from consult.kb.icd_refs import ref_matches
 from consult.kb.model import (
     AddonRule,
     CodeInfo,
@@ -28,10 +30,29 @@ from consult.kb.model import (
 
 PTP_SETTINGS = {"practitioner": "ncci_ptp_practitioner", "hospital": "ncci_ptp_hospital"}
 MUE_SETTINGS = {"practitioner": "mue_practitioner", "hospital": "mue_hospital", "dme": "mue_dme"}
+SCHEMA_VERSION = "2"
+
+_CODE_COLS = (
+    "SELECT system, code, description, status, billable, effective_date, end_date, "
+    "replaced_by, source, lay FROM codes "
+)
+_STOPWORDS = frozenset({
+    "and", "the", "with", "for", "without", "from", "into", "other", "than", "not", "was",
+    "were", "are", "has", "had", "have", "per", "each", "patient", "patients", "left", "right",
+})
 
 
 def _d(value: str) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _ymd(value: int) -> date | None:
+    """PTP dates are stored as YYYYMMDD integers, 0 for none."""
+    return date(value // 10000, value // 100 % 100, value % 100) if value else None
+
+
+def _ymd_int(on: date) -> int:
+    return on.year * 10000 + on.month * 100 + on.day
 
 
 class KnowledgeBase:
@@ -44,15 +65,31 @@ class KnowledgeBase:
                 f"No knowledge base at {self.path}. Run `consult kb build` to make one."
             )
         self._local = threading.local()
-        meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
+        conn = self._conn()
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeBaseError(
+                f"{self.path} is not a knowledge base ({exc}). Rebuild it with `consult kb build`."
+            ) from exc
+        if meta.get("schema") != SCHEMA_VERSION:
+            raise KnowledgeBaseError(
+                f"{self.path} was built by another version of consult (schema "
+                f"{meta.get('schema')!r}, need {SCHEMA_VERSION!r}). Rebuild it with "
+                "`consult kb build`."
+            )
         self.version: str = meta.get("kb_version", "unknown")
         self.built_at: str = meta.get("built_at", "")
         self._sources = {
             row[0]: SourceVersion(*row)
-            for row in self._conn().execute(
-                "SELECT name, version, effective, file, rows FROM sources"
-            )
+            for row in conn.execute("SELECT name, version, effective, file, rows FROM sources")
         }
+        self._citations = {name: sv.citation() for name, sv in self._sources.items()}
+        self._ptp_tables = {
+            setting: (tid, source)
+            for tid, setting, source in conn.execute("SELECT id, setting, source FROM ptp_tables")
+        }
+        self._rationales = dict(conn.execute("SELECT id, text FROM ptp_rationale").fetchall())
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -72,22 +109,27 @@ class KnowledgeBase:
         return dict(self._sources)
 
     def citation(self, source: str) -> str:
-        """A citation string for a source name, e.g. for the PTP practitioner table."""
-        sv = self._sources.get(source)
-        return sv.citation() if sv else source
+        """A citation for a source name, e.g. "CMS NCCI PTP edits (practitioner) v30.1, effective
+        2024-04-01"; the name itself when the KB does not hold that source."""
+        return self._citations.get(source, source)
+
+    def ptp_settings(self) -> list[str]:
+        """The PTP tables this KB holds: practitioner, hospital and any payer's own table."""
+        return sorted(self._ptp_tables)
 
     # -- codes ----------------------------------------------------------------------------------
     def code(self, code: str, system: str | None = None) -> CodeInfo | None:
-        """The KB's record for a code; None when the KB does not know it."""
-        sql = (
-            "SELECT system, code, description, status, billable, effective_date, end_date, "
-            "replaced_by, source FROM codes WHERE code = ?"
-        )
-        args: tuple[str, ...] = (code,)
+        """The KB's record for a code; None when the KB does not know it.
+
+        Check ``status`` (or ``status_note()``) first: a deleted or terminated code is still
+        returned, with its end date and replacement, so the answer can say so.
+        """
         if system:
-            sql += " AND system = ?"
-            args = (code, system)
-        row = self._conn().execute(sql, args).fetchone()
+            row = self._conn().execute(
+                _CODE_COLS + "WHERE code = ? AND system = ?", (code, system)
+            ).fetchone()
+        else:
+            row = self._conn().execute(_CODE_COLS + "WHERE code = ?", (code,)).fetchone()
         return self._code_row(row) if row else None
 
     @staticmethod
@@ -102,6 +144,7 @@ class KnowledgeBase:
             end_date=_d(row[6]),
             replaced_by=tuple(x for x in row[7].split(",") if x),
             source=row[8],
+            lay_description=row[9],
         )
 
     def is_known(self, code: str, system: str | None = None) -> bool:
@@ -111,43 +154,66 @@ class KnowledgeBase:
         """ICD-10-CM codes below a category or subcategory (``K22`` -> ``K22.0`` ...)."""
         prefix = code if "." in code else code + "."
         rows = self._conn().execute(
-            "SELECT system, code, description, status, billable, effective_date, end_date, "
-            "replaced_by, source FROM codes WHERE system = 'ICD10CM' AND code > ? AND code < ? "
+            _CODE_COLS + "WHERE system = 'ICD10CM' AND code > ? AND code < ? "
             + ("AND billable = 1 " if billable_only else "")
             + "ORDER BY code LIMIT ?",
             (prefix, prefix + "\uffff", limit),
         ).fetchall()
         return [self._code_row(r) for r in rows if r[1] != code]
 
+    def count_children(self, code: str, *, billable_only: bool = True) -> int:
+        prefix = code if "." in code else code + "."
+        return self._conn().execute(
+            "SELECT count(*) FROM codes WHERE system = 'ICD10CM' AND code > ? AND code < ? "
+            + ("AND billable = 1" if billable_only else ""),
+            (prefix, prefix + "\uffff"),
+        ).fetchone()[0]
+
     # -- NCCI PTP -------------------------------------------------------------------------------
     _PTP_SQL = (
-        "SELECT p.column1, p.column2, p.modifier_indicator, r.text, p.effective_date, "
-        "p.deletion_date, p.setting FROM ptp p JOIN ptp_rationale r ON r.id = p.rationale_id "
+        "SELECT column1, column2, modifier, rationale_id, effective, deletion FROM ptp "
     )
 
-    def _ptp_row(self, row: tuple) -> PtpEdit:
+    def _ptp_row(self, row: tuple, setting: str, source: str) -> PtpEdit:
         return PtpEdit(
             column1=row[0],
             column2=row[1],
-            modifier_indicator=row[2],
-            rationale=row[3],
-            effective_date=_d(row[4]),
-            deletion_date=_d(row[5]),
-            setting=row[6],
-            source=self.citation(PTP_SETTINGS.get(row[6], row[6])),
+            modifier_indicator=str(row[2]),
+            rationale=self._rationales.get(row[3], ""),
+            effective_date=_ymd(row[4]),
+            deletion_date=_ymd(row[5]),
+            setting=setting,
+            source=self._citations.get(source, source),
         )
 
     def ptp(
         self, column1: str, column2: str, on: date | None = None, setting: str = "practitioner"
     ) -> PtpEdit | None:
-        """The edit for this ordered pair in force on ``on`` (None: currently active)."""
+        """The edit for this ordered pair in force on ``on`` (None: currently active).
+
+        An edit deleted before ``on``, or not yet effective on it, does not apply.
+        """
+        table = self._ptp_tables.get(setting)
+        if table is None:
+            return None
         rows = self._conn().execute(
-            self._PTP_SQL + "WHERE p.column1 = ? AND p.column2 = ? AND p.setting = ?",
-            (column1, column2, setting),
+            self._PTP_SQL + "WHERE column1 = ? AND column2 = ? AND tbl = ?",
+            (column1, column2, table[0]),
         ).fetchall()
-        edits = [self._ptp_row(r) for r in rows]
-        live = [e for e in edits if e.in_force(on)]
-        return max(live, key=lambda e: e.effective_date or date.min) if live else None
+        if not rows:
+            return None
+        when = _ymd_int(on) if on is not None else None
+        best = None
+        for row in rows:
+            eff, dele = row[4], row[5]
+            if when is None:
+                if dele:
+                    continue
+            elif (eff and when < eff) or (dele and when > dele):
+                continue
+            if best is None or eff > best[4]:
+                best = row
+        return self._ptp_row(best, setting, table[1]) if best else None
 
     def ptp_pairs(
         self, codes: Iterable[str], on: date | None = None, setting: str = "practitioner"
@@ -167,15 +233,31 @@ class KnowledgeBase:
         self, code: str, *, as_column: int = 1, setting: str = "practitioner", limit: int = 10
     ) -> tuple[int, list[PtpEdit]]:
         """Count and first few edits where ``code`` is column 1 (or 2), active or not."""
+        table = self._ptp_tables.get(setting)
+        if table is None:
+            return 0, []
         col = "column1" if as_column == 1 else "column2"
         conn = self._conn()
         count = conn.execute(
-            f"SELECT count(*) FROM ptp WHERE {col} = ? AND setting = ?", (code, setting)
+            f"SELECT count(*) FROM ptp WHERE {col} = ? AND tbl = ?", (code, table[0])
         ).fetchone()[0]
         rows = conn.execute(
-            self._PTP_SQL + f"WHERE p.{col} = ? AND p.setting = ? LIMIT ?", (code, setting, limit)
+            self._PTP_SQL + f"WHERE {col} = ? AND tbl = ? LIMIT ?", (code, table[0], limit)
         ).fetchall()
-        return count, [self._ptp_row(r) for r in rows]
+        return count, [self._ptp_row(r, setting, table[1]) for r in rows]
+
+    def ptp_active_count(
+        self, code: str, *, as_column: int = 1, setting: str = "practitioner"
+    ) -> int:
+        """How many edits with ``code`` in that column have no deletion date."""
+        table = self._ptp_tables.get(setting)
+        if table is None:
+            return 0
+        col = "column1" if as_column == 1 else "column2"
+        return self._conn().execute(
+            f"SELECT count(*) FROM ptp WHERE {col} = ? AND tbl = ? AND deletion = 0",
+            (code, table[0]),
+        ).fetchone()[0]
 
     # -- MUE, add-on, PFS, modifiers --------------------------------------------------------------
     def mue(self, code: str, setting: str = "practitioner") -> Mue | None:
@@ -189,7 +271,11 @@ class KnowledgeBase:
         return Mue(*row, source=self.citation(MUE_SETTINGS.get(setting, setting)))
 
     def addon(self, code: str, on: date | None = None) -> AddonRule | None:
-        """The add-on rule for ``code`` (None when it is not an add-on code)."""
+        """The add-on rule for ``code`` (None when it is not an add-on code).
+
+        ``primaries`` holds the primary codes whose edit is in force on ``on`` (None: active);
+        ``CCCCC`` stands for "primary codes defined by the contractor" (type 2).
+        """
         rows = self._conn().execute(
             "SELECT primary_code, edit_type, effective_date, deletion_date, note FROM addon "
             "WHERE addon = ?",
@@ -208,9 +294,18 @@ class KnowledgeBase:
             addon=code,
             edit_type=rows[0][1],
             primaries=tuple(sorted(set(live))),
-            note=rows[0][4],
+            note=next((r[4] for r in rows if r[4]), ""),
             source=self.citation("aoc"),
         )
+
+    def addons_for_primary(self, primary: str) -> list[str]:
+        """Add-on codes that list ``primary`` among their primaries (active edits)."""
+        rows = self._conn().execute(
+            "SELECT DISTINCT addon FROM addon WHERE primary_code = ? AND deletion_date = '' "
+            "ORDER BY addon",
+            (primary,),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def pfs(self, code: str, modifier: str = "") -> PfsInfo | None:
         row = self._conn().execute(
@@ -227,16 +322,65 @@ class KnowledgeBase:
         ).fetchone()
         return ModifierInfo(*row) if row else None
 
-    def icd_notes(self, code: str) -> list[IcdNote]:
-        """Notes on the code and inherited from its ancestors (category, block)."""
+    # -- ICD-10-CM notes ------------------------------------------------------------------------
+    def icd_ancestors(self, code: str) -> list[str]:
+        """Subcategory, category, block and chapter above a code, nearest first."""
+        row = self._conn().execute(
+            "SELECT ancestors FROM icd_tree WHERE code = ?", (code,)
+        ).fetchone()
+        return [x for x in row[0].split(",") if x] if row else []
+
+    def icd_notes(self, code: str, *, inherited: bool = True) -> list[IcdNote]:
+        """Notes on the code and, unless told otherwise, inherited from its ancestors.
+
+        An inherited note carries the ancestor in ``from_code`` ("K20-K31" for a block note).
+        The code's own notes come first, then the nearest ancestor's, up to the chapter.
+        """
+        chain = [code, *(self.icd_ancestors(code) if inherited else [])]
+        marks = ",".join("?" * len(chain))
         rows = self._conn().execute(
-            "SELECT code, kind, text, refs FROM icd_notes WHERE code = ?", (code,)
+            f"SELECT code, kind, text, refs FROM icd_notes WHERE code IN ({marks})", chain
         ).fetchall()
-        return [IcdNote(r[0], r[1], r[2], tuple(x for x in r[3].split(",") if x)) for r in rows]
+        rank = {c: i for i, c in enumerate(chain)}
+        rows.sort(key=lambda r: rank[r[0]])
+        return [
+            IcdNote(
+                code,
+                r[1],
+                r[2],
+                tuple(x for x in r[3].split(",") if x),
+                from_code="" if r[0] == code else r[0],
+            )
+            for r in rows
+        ]
+
+    def icd_excludes(self, a: str, b: str, kind: str = "excludes1") -> list[IcdNote]:
+        """Notes of ``kind`` on either code (inherited included) that name the other code.
+
+        Excludes1 is symmetric in use: the pair conflicts whichever code carries the note, so
+        both directions are checked. A note's ``code`` tells which side carries it.
+        """
+        found = []
+        for this, other in ((a, b), (b, a)):
+            for note in self.icd_notes(this):
+                if note.kind == kind and any(ref_matches(r, other) for r in note.refs):
+                    found.append(note)
+        return found
+
+    def seventh_characters(self, code: str) -> dict[str, str]:
+        """The 7th-character values that apply to a code (from its category), e.g. A, D, S."""
+        out: dict[str, str] = {}
+        for note in self.icd_notes(code):
+            if note.kind == "seventh_char":
+                char, _, meaning = note.text.partition(": ")
+                out.setdefault(char, meaning)
+        return out
 
     def guidelines(self, code: str) -> list[str]:
         rows = self._conn().execute(
-            "SELECT note FROM guidelines WHERE ',' || codes || ',' LIKE ?", (f"%,{code},%",)
+            "SELECT g.note FROM guideline_codes c JOIN guidelines g ON g.id = c.gid "
+            "WHERE c.code = ? ORDER BY g.id",
+            (code,),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -244,20 +388,30 @@ class KnowledgeBase:
     _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
-        """Ranked candidate codes for a narrative (FTS5 BM25 over descriptions)."""
-        words = [w.lower() for w in self._WORD.findall(text) if len(w) > 2]
+        """Ranked candidate codes for a narrative: FTS5 BM25 over descriptions, the project's
+        lay descriptions and ICD-10-CM inclusion terms (descriptions weigh more). Codes that
+        match every word rank before codes that match some; ``score`` is BM25 within each."""
+        words = [
+            w.lower() for w in self._WORD.findall(text)
+            if len(w) > 2 and w.lower() not in _STOPWORDS
+        ]
         if not words:
             return []
-        query = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
-        rows = self._conn().execute(
-            "SELECT code, system, text, bm25(suggest_fts) FROM suggest_fts "
-            "WHERE suggest_fts MATCH ? ORDER BY bm25(suggest_fts) LIMIT ?",
-            (query, limit),
-        ).fetchall()
+        uniq = list(dict.fromkeys(words))
+        sql = (
+            "SELECT code, system, description, terms, bm25(suggest_fts, 0, 0, 1.0, 0.6) AS s "
+            "FROM suggest_fts WHERE suggest_fts MATCH ? ORDER BY s LIMIT ?"
+        )
+        # codes matching every word first, then those matching any of them
+        rows = self._conn().execute(sql, (" AND ".join(f'"{w}"' for w in uniq), limit)).fetchall()
+        if len(rows) < limit and len(uniq) > 1:
+            seen = {(r[0], r[1]) for r in rows}
+            more = self._conn().execute(sql, (" OR ".join(f'"{w}"' for w in uniq), limit))
+            rows += [r for r in more.fetchall() if (r[0], r[1]) not in seen][: limit - len(rows)]
         out = []
-        for code, system, desc, score in rows:
-            lowered = desc.lower()
-            matched = tuple(w for w in dict.fromkeys(words) if w in lowered)
+        for code, system, desc, terms, score in rows:
+            lowered = f"{desc} {terms}".lower()
+            matched = tuple(w for w in uniq if w[:5] in lowered)
             out.append(Suggestion(system, code, desc, round(-score, 4), matched))
         return out
 

@@ -1,0 +1,63 @@
+"""Fixtures for the KB tests: the real CMS files (read-only, never copied into the repo), a KB
+built from all of them once per worker, and small source folders made of links to them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from consult.kb.build import BuildReport, build_kb
+from consult.kb.store import KnowledgeBase
+
+CMS_DIR = Path(os.environ.get("CONSULT_CMS_DATA", Path(__file__).resolve().parents[3]
+                              / "shared" / "data" / "cms"))
+
+MUE_PRAC = "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv.gz"
+MUE_HOSP = "MCR_MUE_OutpatientHospitalServices_Eff_04-01-2026.csv.gz"
+MUE_DME = "MCR_MUE_DMESupplierServices_Eff_04-01-2026.csv.gz"
+AOC = "AOC_V2026Q2-MCR.xlsx"
+RVU = "PPRRVU2025_Oct.csv.gz"
+HCPCS_2025 = "HCPC2025_JAN_ANWEB_12172024.txt.gz"
+HCPCS_2020 = "HCPC2020_ANWEB_w_disclaimer.txt.gz"
+HCPCS_ZIP_2025 = "hcpcs-2025.zip"
+HCPCS_JUL_SUBSET = "HCPC2025_JUL_ANWEB_v3__usRds_4col_subset.xlsx"
+PTP_CSV = "ptp/ncci_ptp_practitioner_v30.1_2024-04-01.csv.gz"
+
+
+def cms(name: str) -> Path:
+    path = CMS_DIR / name
+    if not path.exists():
+        pytest.skip(f"CMS data not available at {path}")
+    return path
+
+
+@pytest.fixture
+def sources_dir(tmp_path: Path) -> Callable[..., Path]:
+    """A folder holding symlinks to the named CMS files (plus any files the test writes)."""
+
+    def make(*names: str) -> Path:
+        folder = tmp_path / "sources"
+        folder.mkdir(exist_ok=True)
+        for name in names:
+            target = cms(name)
+            (folder / target.name).symlink_to(target)
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_kb_report(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    """A KB built once per worker from every file in the shared CMS folder, including the
+    complete 2.5-million-row practitioner PTP table (about 20 s)."""
+    if not CMS_DIR.is_dir():
+        pytest.skip(f"CMS data not available at {CMS_DIR}")
+    return build_kb(tmp_path_factory.mktemp("realkb") / "kb.sqlite", sources_dir=CMS_DIR)
+
+
+@pytest.fixture(scope="session")
+def real_kb(real_kb_report: BuildReport) -> KnowledgeBase:
+    return KnowledgeBase(real_kb_report.path)
