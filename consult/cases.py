@@ -50,9 +50,10 @@ def move(
 ) -> AuditEvent:
     """Change a case's status and record who did it and why; refuses moves the lifecycle forbids."""
     if not can_move(case.status, to_status):
+        allowed = ", ".join(sorted(ALLOWED[case.status])) or "nothing"
         raise InvalidTransition(
             f"Case #{case.id} is {case.status}; it cannot become {to_status}. "
-            f"From {case.status} it can become: {', '.join(sorted(ALLOWED[case.status])) or 'nothing'}."
+            f"From {case.status} it can become: {allowed}."
         )
     event = AuditEvent(
         case_id=case.id,  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx", "todo", "example"}
@@ -22,6 +22,53 @@ def _hostport(value: str, what: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"{what} must be host:port, got {value!r}")
     return host or "127.0.0.1", int(port)
+
+
+class ImapAccount(BaseModel):
+    """One IMAP account and the folders taken in from it (the main CONSULT_IMAP_* account and
+    each entry of ``imap_accounts``). Secrets: ``password_env`` names an environment variable, so
+    a TOML file never has to hold the password itself."""
+
+    host: str
+    port: int = 993
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    password_env: str = ""
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    processed_folder: str = ""
+    ssl: str = "tls"
+    auth: str = "password"
+    oauth2_token: SecretStr = SecretStr("")
+    oauth2_token_command: str = ""
+    ca_file: Path | None = None
+
+    @field_validator("ssl")
+    @classmethod
+    def _ssl_mode(cls, v: str) -> str:
+        if v.lower() not in {"tls", "starttls", "none"}:
+            raise ValueError("an IMAP account's ssl must be tls, starttls or none")
+        return v.lower()
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_mode(cls, v: str) -> str:
+        if v.lower() not in {"password", "xoauth2"}:
+            raise ValueError("an IMAP account's auth must be password or xoauth2")
+        return v.lower()
+
+    def secret_password(self) -> str:
+        """The password, from ``password_env`` when set (read when connecting, not at import)."""
+        if self.password_env:
+            return os.environ.get(self.password_env, "")
+        return self.password.get_secret_value()
+
+    @property
+    def label(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
+
+    def mailbox_key(self, folder: str) -> str:
+        """The key of a folder's MailboxState row (stable: changing it restarts from UID 1)."""
+        return f"{self.label}/{folder}"
 
 
 class Settings(BaseSettings):
@@ -62,10 +109,34 @@ class Settings(BaseSettings):
     imap_processed_folder: str = Field(default="", description="Move processed mail here")
     imap_ssl: str = Field(default="tls", description="tls | starttls | none (loopback tests)")
     imap_poll_seconds: int = 30
+    imap_folders: str = Field(
+        default="", description="Comma-separated folders of the account (default: imap_folder)")
+    imap_accounts: list[ImapAccount] = Field(
+        default_factory=list,
+        description="More IMAP accounts: a JSON list in the env, [[consult.imap_accounts]] in TOML")
+    imap_auth: str = Field(default="password", description="password | xoauth2")
+    imap_oauth2_token: SecretStr = Field(default=SecretStr(""), description="XOAUTH2 token")
+    imap_oauth2_token_command: str = Field(
+        default="", description="Command printing a fresh XOAUTH2 access token on stdout")
+    imap_ca_file: Path | None = Field(default=None, description="Trust this CA (PEM) for IMAP TLS")
+    imap_idle: bool = Field(default=True, description="Use IDLE when the server offers it")
+    imap_idle_seconds: int = Field(default=600, description="Renew IDLE this often (< 29 min)")
+    imap_backoff_max_seconds: float = Field(default=300.0, description="Reconnect backoff cap")
+    imap_fetch_chunk: int = Field(default=200, description="Mails fetched and committed together")
+    max_reopens: int = Field(default=5, description="Inbound mail may reopen a case this often")
+    reply_token_addresses: bool = Field(
+        default=True, description="Reply-To consult+c<N>-<hmac>@domain (needs secret_key)")
+    ack_enabled: bool = Field(default=False, description="RFC 3834 acknowledgment of new cases")
+    ack_min_interval_hours: float = Field(
+        default=24.0, description="At most one acknowledgment per sender in this window")
 
     max_message_bytes: int = Field(default=25 * 1024 * 1024, description="Bigger mail: quarantine")
     sender_retry_hours: float = Field(default=48.0, description="Give up delivery after this")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Web session signing key")
+    sla_hours: float = Field(default=24.0, description="A case is due this long after it arrived")
+    session_hours: float = Field(default=12.0, description="A web login lasts this long")
+    login_max_failures: int = Field(default=5, description="Failed logins per address per window")
+    login_window_minutes: float = Field(default=15.0, description="Login rate-limit window")
     log_level: str = "INFO"
 
     @model_validator(mode="before")
@@ -82,6 +153,13 @@ class Settings(BaseSettings):
         merged.update(data or {})
         return merged
 
+    @field_validator("imap_auth")
+    @classmethod
+    def _imap_auth(cls, v: str) -> str:
+        if v.lower() not in {"password", "xoauth2"}:
+            raise ValueError("CONSULT_IMAP_AUTH must be password or xoauth2")
+        return v.lower()
+
     @field_validator("imap_ssl")
     @classmethod
     def _ssl_mode(cls, v: str) -> str:
@@ -90,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("CONSULT_IMAP_SSL must be tls, starttls or none")
         return v
 
-    @field_validator("smtp_password", "imap_password", "secret_key")
+    @field_validator("smtp_password", "imap_password", "imap_oauth2_token", "secret_key")
     @classmethod
     def _no_placeholder(cls, v: SecretStr) -> SecretStr:
         if v.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
@@ -127,6 +205,21 @@ class Settings(BaseSettings):
     @property
     def http_listen(self) -> tuple[str, int]:
         return _hostport(self.listen_http, "CONSULT_LISTEN_HTTP")
+
+    @property
+    def imap_all_accounts(self) -> list[ImapAccount]:
+        """The main CONSULT_IMAP_* account (when a host is set) followed by ``imap_accounts``."""
+        out: list[ImapAccount] = []
+        if self.imap_host:
+            folders = [f.strip() for f in self.imap_folders.split(",") if f.strip()]
+            out.append(ImapAccount(
+                host=self.imap_host, port=self.imap_port, user=self.imap_user,
+                password=self.imap_password, folders=folders or [self.imap_folder],
+                processed_folder=self.imap_processed_folder, ssl=self.imap_ssl,
+                auth=self.imap_auth, oauth2_token=self.imap_oauth2_token,
+                oauth2_token_command=self.imap_oauth2_token_command, ca_file=self.imap_ca_file))
+        out.extend(self.imap_accounts)
+        return out
 
     @property
     def accepted_recipients(self) -> set[str]:

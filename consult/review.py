@@ -6,16 +6,19 @@ rendered reply, and the sender worker delivers it.
 
 from __future__ import annotations
 
+import difflib
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, literal, or_
 from sqlmodel import Session, col, select
 
 from consult import cases
 from consult.config import Settings
 from consult.errors import CaseNotFound, DraftConflict, InvalidTransition
 from consult.mail.compose import ReplyEnvelope, build_reply, new_message_id, reply_subject
+from consult.mail.reply_token import reply_address
 from db.models import AuditEvent, Case, Draft, Message, Outbox
 
 
@@ -48,8 +51,8 @@ def queue(
     wanted = statuses or ("received", "awaiting_review", "awaiting_info", "approved",
                           "quarantined")
     rows = session.exec(
-        select(Case).where(col(Case.status).in_(wanted)).order_by(col(Case.created_at), col(Case.id))
-        .limit(limit)
+        select(Case).where(col(Case.status).in_(wanted))
+        .order_by(col(Case.created_at), col(Case.id)).limit(limit)
     )
     return [QueueRow(c.id, c.status, c.subject, c.sender, c.created_at, c.assignee, c.codes)  # type: ignore[arg-type]
             for c in rows]
@@ -91,12 +94,7 @@ def save_draft(
 ) -> Draft:
     """Store an edited draft as a new version; refuses when someone saved in between."""
     case = get_case(session, case_id)
-    current = latest_draft(session, case_id)
-    if expected_version is not None and current is not None and current.version != expected_version:
-        raise DraftConflict(
-            f"Case #{case_id}: draft version {current.version} was saved by {current.author} "
-            f"after you opened version {expected_version}. Reload and apply your edit again."
-        )
+    current = _check_version(session, case_id, expected_version)
     draft = Draft(
         case_id=case_id,
         version=(current.version if current else 0) + 1,
@@ -120,23 +118,12 @@ def _first_inbound(session: Session, case_id: int) -> Message:
     return msgs[-1]
 
 
-def approve(
-    session: Session, case_id: int, settings: Settings, *, actor: str, now: datetime,
-    body_text: str | None = None,
+def _queue_mail(
+    session: Session, case: Case, settings: Settings, draft: Draft, *, text: str, html_body: str,
+    now: datetime, purpose: str, diff_text: str | None = None,
 ) -> Outbox:
-    """Approve the latest draft (or an edited body), render the reply and queue it for sending."""
-    case = get_case(session, case_id)
-    if not cases.can_move(case.status, "approved"):
-        raise InvalidTransition(
-            f"Case #{case_id} is {case.status}; only a case awaiting review can be approved."
-        )
-    draft = latest_draft(session, case_id)
-    if body_text is not None and (draft is None or body_text != draft.body_text):
-        draft = save_draft(session, case_id, body_text, actor=actor, now=now)
-    if draft is None:
-        raise InvalidTransition(f"Case #{case_id} has no draft; write one with --body FILE.")
-    session.flush()
-    original = _first_inbound(session, case_id)
+    """Render a mail to the case's sender, threaded on their last mail, into the outbox."""
+    original = _first_inbound(session, case.id)  # type: ignore[arg-type]
     from consult.mail.parse import parse_message
 
     parsed = parse_message(original.raw)
@@ -145,28 +132,239 @@ def approve(
         from_address=settings.from_address,
         to_address=case.sender,
         to_name=case.sender_name,
-        subject=reply_subject(case.subject, case_id),
+        subject=reply_subject(case.subject, case.id),  # type: ignore[arg-type]
         in_reply_to=parsed.message_id,
         references=tuple(parsed.references),
         message_id=msgid,
         date=now,
         loop_domain=settings.message_domain,
+        reply_to=reply_address(settings.from_address, case.id,  # type: ignore[arg-type]
+                               settings.secret_key.get_secret_value())
+        if settings.reply_token_addresses else None,
     )
-    raw = build_reply(envelope, draft.body_text, draft.body_html)
     row = Outbox(
-        case_id=case_id,
+        case_id=case.id,  # type: ignore[arg-type]
         draft_id=draft.id,  # type: ignore[arg-type]
         message_id=msgid,
         to_addr=case.sender,
         created_at=now,
         next_attempt_at=now,
         deadline=now + timedelta(hours=settings.sender_retry_hours),
-        raw=raw,
+        raw=build_reply(envelope, text, html_body),
+        purpose=purpose,
+        diff_text=diff_text,
     )
     session.add(row)
+    return row
+
+
+def draft_diff(first: str, final: str, *, first_label: str = "first draft",
+               final_label: str = "sent reply") -> str:
+    """Unified diff of what the reviewers changed; empty when they sent the draft unchanged."""
+    return "".join(difflib.unified_diff(
+        first.splitlines(keepends=True), final.splitlines(keepends=True),
+        fromfile=first_label, tofile=final_label, n=2,
+    ))
+
+
+def first_draft(session: Session, case_id: int) -> Draft | None:
+    return session.exec(
+        select(Draft).where(Draft.case_id == case_id).order_by(col(Draft.version))
+    ).first()
+
+
+def drafts(session: Session, case_id: int) -> list[Draft]:
+    """Every version of the case's draft, newest first."""
+    return list(session.exec(
+        select(Draft).where(Draft.case_id == case_id).order_by(col(Draft.version).desc())
+    ))
+
+
+def _check_version(session: Session, case_id: int, expected_version: int | None) -> Draft | None:
+    current = latest_draft(session, case_id)
+    if expected_version is not None and current is not None and current.version != expected_version:
+        raise DraftConflict(
+            f"Case #{case_id}: draft version {current.version} was saved by {current.author} "
+            f"after you opened version {expected_version}; nothing was overwritten or sent. "
+            "Compare your text with the current draft and apply your edit to it again."
+        )
+    return current
+
+
+def approve(
+    session: Session, case_id: int, settings: Settings, *, actor: str, now: datetime,
+    body_text: str | None = None, expected_version: int | None = None,
+) -> Outbox:
+    """Approve the latest draft (or an edited body), render the reply and queue it for sending.
+
+    With ``expected_version`` (the draft version the reviewer had open) a newer save by someone
+    else is a DraftConflict: a reviewer never approves text they have not seen. The outbox row
+    keeps the diff of the sent text against the first (machine) draft.
+    """
+    case = get_case(session, case_id)
+    if not cases.can_move(case.status, "approved"):
+        raise InvalidTransition(
+            f"Case #{case_id} is {case.status}; only a case awaiting review can be approved."
+        )
+    draft = _check_version(session, case_id, expected_version)
+    if body_text is not None and (draft is None or body_text != draft.body_text):
+        draft = save_draft(session, case_id, body_text, actor=actor, now=now)
+    if draft is None:
+        raise InvalidTransition(f"Case #{case_id} has no draft; write one with --body FILE.")
+    session.flush()
+    first = first_draft(session, case_id)
+    base = first or draft
+    diff = draft_diff(base.body_text, draft.body_text,
+                      first_label=f"draft v{base.version} ({base.author})",
+                      final_label=f"sent v{draft.version} ({draft.author})")
+    row = _queue_mail(session, case, settings, draft, text=draft.body_text,
+                      html_body=draft.body_html, now=now, purpose="reply", diff_text=diff)
     cases.move(session, case, "approved", actor=actor, action="approve", now=now,
                reason=f"draft version {draft.version} (KB {draft.kb_version})")
     return row
+
+
+def ask_for_info(
+    session: Session, case_id: int, settings: Settings, question: str, *, actor: str,
+    now: datetime,
+) -> Outbox:
+    """Send the sender a question (through the outbox); the case waits in awaiting_info.
+
+    Their answer arrives as a follow-up, is re-drafted and returns the case to the queue.
+    """
+    case = get_case(session, case_id)
+    question = question.strip()
+    if not question:
+        raise InvalidTransition("Write the question to send to the sender.")
+    if not cases.can_move(case.status, "awaiting_info"):
+        raise InvalidTransition(
+            f"Case #{case_id} is {case.status}; only a case awaiting review can ask for info."
+        )
+    draft = latest_draft(session, case_id)
+    if draft is None:
+        raise InvalidTransition(f"Case #{case_id} has no draft yet; save one first.")
+    row = _queue_mail(session, case, settings, draft, text=question,
+                      html_body=_text_to_html(question), now=now, purpose="ask_info")
+    cases.move(session, case, "awaiting_info", actor=actor, action="ask_info", now=now,
+               reason=question[:500])
+    return row
+
+
+def quarantine(session: Session, case_id: int, *, actor: str, now: datetime,
+               reason: str) -> Case:
+    """Put a case aside: kept, never answered, visible to admins with the reason."""
+    case = get_case(session, case_id)
+    reason = reason.strip() or f"quarantined by {actor}"
+    cases.move(session, case, "quarantined", actor=actor, action="quarantine", now=now,
+               reason=reason)
+    case.quarantine_reason = reason[:2000]
+    session.add(case)
+    return case
+
+
+def replies(session: Session, case_id: int) -> list[Outbox]:
+    """Everything we queued or sent to the sender on this case, oldest first."""
+    return list(session.exec(
+        select(Outbox).where(Outbox.case_id == case_id).order_by(col(Outbox.id))
+    ))
+
+
+# -- the queue -----------------------------------------------------------------------------------
+OPEN_STATUSES = ("received", "awaiting_review", "awaiting_info", "approved")
+SORTS = {
+    "received": col(Case.created_at),
+    "updated": col(Case.updated_at),
+    "status": col(Case.status),
+    "sender": col(Case.sender),
+    "subject": col(Case.subject),
+    "assignee": col(Case.assignee),
+    "id": col(Case.id),
+}
+
+
+def _padded_codes() -> object:
+    return literal(" ") + col(Case.codes) + literal(" ")
+
+
+def find_cases(
+    session: Session, *, statuses: tuple[str, ...] = OPEN_STATUSES, q: str = "",
+    assignee: str | None = None, sort: str = "received", descending: bool = False,
+    limit: int = 500,
+) -> list[Case]:
+    """The queue: cases in ``statuses`` matching ``q`` (a code, or part of sender or subject)."""
+    stmt = select(Case).where(col(Case.status).in_(statuses))
+    q = q.strip()
+    if q:
+        stmt = stmt.where(or_(
+            func.lower(Case.subject).contains(q.lower(), autoescape=True),
+            func.lower(Case.sender).contains(q.lower(), autoescape=True),
+            func.lower(Case.sender_name).contains(q.lower(), autoescape=True),
+            _padded_codes().contains(f" {q.upper()} ", autoescape=True),  # type: ignore[attr-defined]
+        ))
+    if assignee is not None:
+        stmt = stmt.where(Case.assignee == assignee)
+    order = SORTS.get(sort, SORTS["received"])
+    stmt = stmt.order_by(order.desc() if descending else order, col(Case.id))
+    return list(session.exec(stmt.limit(limit)))
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many cases are in each status (every status listed, zeros included)."""
+    counts = {s: 0 for s in cases.STATUSES}
+    for status, n in session.exec(select(Case.status, func.count()).group_by(Case.status)):
+        counts[status] = n
+    return counts
+
+
+@dataclass(frozen=True)
+class RelatedCase:
+    """An earlier case that asked about some of the same codes, and what we answered."""
+
+    id: int
+    subject: str
+    status: str
+    shared_codes: tuple[str, ...]
+    answered_at: datetime | None
+    answer: str
+
+
+def related_cases(session: Session, case: Case, *, limit: int = 5) -> list[RelatedCase]:
+    """Earlier answered cases sharing a code with ``case``, most shared codes first.
+
+    Only cases with an approved reply count: the point is to answer consistently.
+    """
+    codes = [c for c in dict.fromkeys(case.codes.split()) if c][:20]
+    if not codes:
+        return []
+    padded = _padded_codes()
+    stmt = (
+        select(Case, Outbox)
+        .join(Outbox, col(Outbox.case_id) == col(Case.id))
+        .where(col(Case.id) != case.id,
+               col(Case.created_at) <= case.created_at,
+               or_(col(Outbox.purpose).is_(None), col(Outbox.purpose) == "reply"),
+               col(Outbox.status) != "failed",
+               or_(*[padded.contains(f" {c} ", autoescape=True)  # type: ignore[attr-defined]
+                     for c in codes]))
+        .order_by(col(Case.created_at).desc(), col(Outbox.id).desc())
+        .limit(limit * 10)
+    )
+    found: dict[int, RelatedCase] = {}
+    mine = set(codes)
+    for other, row in session.exec(stmt):
+        if other.id in found:
+            continue
+        draft = session.get(Draft, row.draft_id)
+        found[other.id] = RelatedCase(  # type: ignore[index]
+            id=other.id,  # type: ignore[arg-type]
+            subject=other.subject,
+            status=other.status,
+            shared_codes=tuple(c for c in other.codes.split() if c in mine),
+            answered_at=row.sent_at or row.created_at,
+            answer=draft.body_text if draft else "",
+        )
+    ranked = sorted(found.values(), key=lambda r: -len(r.shared_codes))
+    return ranked[:limit]
 
 
 def close(session: Session, case_id: int, *, actor: str, now: datetime, reason: str = "") -> Case:

@@ -125,3 +125,51 @@ class Outbox(SQLModel, table=True):
     deadline: datetime = Field(sa_column=_ts(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: None or "reply": the approved answer; "ask_info": a question to the sender.
+    purpose: str | None = Field(default=None, max_length=20)
+    #: For a reply: unified diff of the sent text against the case's first (machine) draft.
+    diff_text: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class User(SQLModel, table=True):
+    """A person who may use the review UI and API: a reviewer or an admin.
+
+    Only an argon2 hash of the password is kept; ``api_token_hash`` is the SHA-256 of the user's
+    API token (the token itself is shown once, by `consult user token`).
+    """
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)
+    role: str = Field(default="reviewer", max_length=20)  # reviewer | admin
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    api_token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored here, so
+    logging out (deleting the row) ends the session everywhere and a DB leak gives no cookies."""
+
+    __tablename__ = "web_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One failed login, counted per address and per client IP to rate-limit guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_ip_at", "ip", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    ip: str = Field(max_length=64)
+    at: datetime = Field(sa_column=_ts(nullable=False))

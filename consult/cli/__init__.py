@@ -30,9 +30,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from consult.cli import analyze, cases, intake, kb
+    from consult.cli import analyze, cases, intake, kb, users
 
-    for module in (intake, analyze, cases, kb):
+    for module in (intake, analyze, cases, kb, users):
         module.register(cli)
 
 

@@ -1,28 +1,56 @@
-"""The review web UI: the queue and the case page (read-only in this first version).
+"""The review web app: queue, case page, actions, JSON API; served by `consult serve`.
 
-Inbound mail is never rendered as HTML: every value goes through the autoescaping environment.
+Inbound mail is never rendered as HTML: every value goes through the autoescaping environment,
+and the Content-Security-Policy allows only this app's own script and style files, so even a
+templating mistake could not run a mail's script. Every route but /login, /healthz and /static
+needs a session (tests/web/test_auth.py walks ``app.routes`` to prove it).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 
-from consult import review
+from consult.clock import utcnow
 from consult.config import Settings
-from consult.errors import CaseNotFound
+from consult.kb.store import KnowledgeBase
 from consult.templating import environment
-from db.engine import session as new_session
+from consult.web import api, login, pages
+from consult.web.deps import LoginRequired, WebContext
+from consult.web.login import login_redirect
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+#: Routes that work without a session.
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/static"})
+
+
+def _secret(settings: Settings) -> str:
+    key = settings.secret_key.get_secret_value()
+    if key:
+        return key
+    log.warning("CONSULT_SECRET_KEY is not set: using a random key for this process; open "
+                "login forms stop working when it restarts. Set it for production.")
+    return secrets.token_urlsafe(32)
 
 
 def create_app(settings: Settings, engine: Engine, *,
                on_startup: Callable[[], None] | None = None,
-               on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+               on_shutdown: Callable[[], None] | None = None,
+               kb: KnowledgeBase | None = None,
+               clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """Build the app; background workers start and stop with its lifespan."""
 
     @asynccontextmanager
@@ -35,29 +63,49 @@ def create_app(settings: Settings, engine: Engine, *,
             if on_shutdown:
                 on_shutdown()
 
-    app = FastAPI(title="consult review", lifespan=lifespan)
-    env = environment()
+    app = FastAPI(
+        title="consult review API", lifespan=lifespan, docs_url=None, redoc_url=None,
+        openapi_url=None, version="1",
+        description=(api.__doc__ or "") + "\n\nThe schema is at /api/openapi.json (logged in).",
+    )
+    app.state.ctx = WebContext(
+        settings=settings, engine=engine, env=environment(), clock=clock, kb=kb,
+        signer=URLSafeTimedSerializer(_secret(settings), salt="consult-web"),
+    )
 
-    @app.get("/", response_class=HTMLResponse)
-    def queue_page() -> str:
-        with new_session(engine) as s:
-            rows = review.queue(s)
-        return env.get_template("pages/queue.html").render(rows=rows, title="Review queue")
+    @app.middleware("http")
+    async def security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"  # pages carry patient data
+        return response
 
-    @app.get("/cases/{case_id}", response_class=HTMLResponse)
-    def case_page(case_id: int) -> str:
-        with new_session(engine) as s:
-            try:
-                case = review.get_case(s, case_id)
-            except CaseNotFound as exc:
-                raise HTTPException(404, str(exc)) from exc
-            draft = review.latest_draft(s, case_id)
-            findings = json.loads(draft.analysis_json).get("findings", []) if draft else []
-            return env.get_template("pages/case.html").render(
-                case=case, draft=draft, findings=findings, thread=review.thread(s, case_id),
-                audit=review.audit(s, case_id), title=f"Case #{case_id}")
+    @app.exception_handler(LoginRequired)
+    async def to_login(_request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(exc.next_path)
 
-    @app.get("/healthz")
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or exc.status_code == 401:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=exc.headers)
+        html = app.state.ctx.env.get_template("pages/error.html").render(
+            title=f"Error {exc.status_code}", status_code=exc.status_code, detail=exc.detail,
+            login=None, csrf_field="", csrf_token="", path=request.url.path)
+        return Response(html, status_code=exc.status_code, media_type="text/html",
+                        headers=exc.headers)
+
+    app.include_router(login.router)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -1,0 +1,116 @@
+"""Review accounts: create users, check passwords (argon2), issue API tokens.
+
+Shared by `consult user ...` and the web app. Passwords are only ever stored as argon2 hashes;
+API tokens only as SHA-256 digests (a token is random, so a fast hash is enough).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, select
+
+from consult.errors import ConfigError
+from db.models import User
+
+ROLES = ("reviewer", "admin")
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+#: Verified against when the address is unknown, so a miss costs as much time as a hit.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def digest(token: str) -> str:
+    """SHA-256 hex of a random token (session ids and API tokens are stored this way)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConfigError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def get_user(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == normalize_email(email))).first()
+
+
+def add_user(session: Session, email: str, password: str, *, role: str, now: datetime) -> User:
+    """Create an account; refuses a second account for the same address."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise ConfigError(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
+    if "@" not in email:
+        raise ConfigError(f"{email!r} is not an email address.")
+    check_password_rules(password)
+    if get_user(session, email) is not None:
+        raise ConfigError(f"{email} already has an account; `consult user passwd` changes it.")
+    user = User(email=email, role=role, password_hash=_hasher.hash(password), created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, email: str, password: str) -> User:
+    user = _require(session, email)
+    check_password_rules(password)
+    user.password_hash = _hasher.hash(password)
+    session.add(user)
+    return user
+
+
+def set_active(session: Session, email: str, active: bool) -> User:
+    user = _require(session, email)
+    user.active = active
+    session.add(user)
+    return user
+
+
+def new_api_token(session: Session, email: str) -> str:
+    """Issue (or rotate) the user's API token; returns it once, stores only its digest."""
+    user = _require(session, email)
+    token = "cst_" + secrets.token_urlsafe(32)
+    user.api_token_hash = digest(token)
+    session.add(user)
+    return token
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this address and password, else None (same cost either way)."""
+    user = get_user(session, email)
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        session.add(user)
+    return user
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token:
+        return None
+    user = session.exec(select(User).where(User.api_token_hash == digest(token))).first()
+    return user if user is not None and user.active else None
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.email))))
+
+
+def _require(session: Session, email: str) -> User:
+    user = get_user(session, email)
+    if user is None:
+        raise ConfigError(f"No account for {email}; `consult user add` creates one.")
+    return user
