@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from consult.mail.fingerprint import fingerprint, split_head
 from support.mails import consultation
+
+from consult.mail.fingerprint import fingerprint, split_head
 
 
 def test_transport_headers_and_line_endings_do_not_change_it() -> None:

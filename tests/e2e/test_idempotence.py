@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlmodel import func, select
+from support.mails import consultation
 
 from consult.clock import utcnow
 from consult.intake import ingest
 from consult.kb.store import KnowledgeBase
 from db.engine import session
 from db.models import Case, Message
-from support.mails import consultation
 
 
 def _count(engine, model) -> int:  # type: ignore[no-untyped-def]

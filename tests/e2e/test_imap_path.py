@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlmodel import func, select
+from support.mails import consultation
+from support.servers import Dovecot, SmtpSink
 
 from consult import review
 from consult.clock import utcnow
@@ -13,8 +15,6 @@ from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from db.engine import session
 from db.models import Case, MailboxState
-from support.mails import consultation
-from support.servers import Dovecot, SmtpSink
 from workers.imap_poller import ImapPoller
 from workers.sender import Sender
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlmodel import select
+from support.mails import consultation
+from support.servers import SmtpSink, free_port
 
 from consult import review
 from consult.clock import utcnow
@@ -14,8 +16,6 @@ from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from db.engine import session
 from db.models import Case, Message
-from support.mails import consultation
-from support.servers import SmtpSink, free_port
 from workers.scheduler import Processor
 from workers.sender import Sender
 from workers.smtp_inbound import start_listener
