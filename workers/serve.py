@@ -42,13 +42,39 @@ def deliver_demo(settings: Settings) -> int:
     return len(mails)
 
 
-def _next_steps(settings: Settings, count: int) -> str:
+DEMO_USER = "reviewer@localhost"
+
+
+def ensure_demo_user(engine: Engine) -> str | None:
+    """With no accounts yet, create a demo admin and return its one-time password."""
+    import secrets
+
+    from sqlmodel import func, select
+
+    from consult.web.accounts import add_user
+    from db.engine import session as new_session
+    from db.models import User
+
+    with new_session(engine) as s:
+        if s.exec(select(func.count()).select_from(User)).one():
+            return None
+        password = secrets.token_urlsafe(12)
+        add_user(s, DEMO_USER, password, role="admin", now=utcnow())
+        s.commit()
+    return password
+
+
+def _next_steps(settings: Settings, count: int, password: str | None) -> str:
     host, port = settings.http_listen
     shost, sport = settings.smtp_listen
+    login = (f"log in as {DEMO_USER} / {password}  (made for this demo; "
+             "`consult user add EMAIL --role reviewer` adds real accounts)"
+             if password else "log in with an account made by `consult user add`")
     return f"""
   Delivered {count} demo consultation mails through the SMTP listener.
 
   Review queue:   http://{host}:{port}/
+                  {login}
   In a terminal:  .venv/bin/consult queue          (list the cases)
                   .venv/bin/consult show 1         (findings and the draft)
                   .venv/bin/consult approve 1      (queue the reply; the sender delivers it)
@@ -70,7 +96,13 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
     def start() -> None:
         holder["smtp"] = start_listener(settings, engine, clock=utcnow, on_stored=processor.wake)
         scheduler.start()
+        if settings.imap_all_accounts and settings.imap_idle:
+            from workers.imap_idle import start_watchers
+
+            holder["imap"] = start_watchers(settings, engine, kb, clock=utcnow)
         if demo:
+            password = ensure_demo_user(engine)
+
             def run_demo() -> None:
                 time.sleep(0.5)
                 count = deliver_demo(settings)
@@ -83,16 +115,19 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
                         if not pending(s):
                             break
                     time.sleep(0.2)
-                print(_next_steps(settings, count), flush=True)
+                print(_next_steps(settings, count, password), flush=True)
 
             threading.Thread(target=run_demo, name="demo", daemon=True).start()
 
     def stop() -> None:
         scheduler.shutdown(wait=False)
+        watchers = holder.get("imap")
+        if watchers is not None:
+            watchers.stop()  # type: ignore[attr-defined]
         smtp = holder.get("smtp")
         if smtp is not None:
             smtp.stop()  # type: ignore[attr-defined]
 
-    app = create_app(settings, engine, on_startup=start, on_shutdown=stop)
+    app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop)
     host, port = settings.http_listen
     uvicorn.run(app, host=host, port=port, log_level="warning")

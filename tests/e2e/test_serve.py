@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +35,22 @@ def test_serve_with_demo_mail(tmp_path: Path, starter_kb_path: Path) -> None:
 
         with urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=10) as r:
             assert json.load(r) == {"status": "ok"}
+
+        # the demo made a login; with it the queue page lists the demo cases
+        import httpx
+
+        found = re.search(r"log in as (\S+) / (\S+)", text)
+        assert found, text
+        with httpx.Client(base_url=f"http://127.0.0.1:{http}", timeout=10) as web:
+            assert web.get("/").status_code in (302, 303, 307)
+            form = web.get("/login").text
+            nonce = re.search(r'name="login_csrf" value="([^"]+)"', form)
+            assert nonce
+            login = web.post("/login", data={"email": found[1], "password": found[2],
+                                             "login_csrf": nonce[1], "next": "/"})
+            assert login.status_code in (302, 303), login.text
+            page = web.get("/")
+            assert page.status_code == 200 and "43214" in page.text
 
         queue = subprocess.run([sys.executable, "-m", "consult", "queue", "--json"], env=env,
                                capture_output=True, text=True, timeout=60, check=True)
