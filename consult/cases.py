@@ -55,15 +55,7 @@ def move(
             f"Case #{case.id} is {case.status}; it cannot become {to_status}. "
             f"From {case.status} it can become: {allowed}."
         )
-    event = AuditEvent(
-        case_id=case.id,  # type: ignore[arg-type]
-        at=now,
-        actor=actor,
-        action=action,
-        from_status=case.status,
-        to_status=to_status,
-        reason=reason,
-    )
+    event = _event(case, to_status, actor=actor, action=action, now=now, reason=reason)
     case.status = to_status
     case.updated_at = now
     case.row_version += 1
@@ -76,14 +68,20 @@ def note(
     session: Session, case: Case, *, actor: str, action: str, now: datetime, reason: str = ""
 ) -> AuditEvent:
     """An audit event that changes no status (a follow-up arrived, a draft was saved)."""
-    event = AuditEvent(
+    event = _event(case, case.status, actor=actor, action=action, now=now, reason=reason)
+    session.add(event)
+    return event
+
+
+def _event(
+    case: Case, to_status: str, *, actor: str, action: str, now: datetime, reason: str
+) -> AuditEvent:
+    return AuditEvent(
         case_id=case.id,  # type: ignore[arg-type]
         at=now,
         actor=actor,
         action=action,
         from_status=case.status,
-        to_status=case.status,
+        to_status=to_status,
         reason=reason,
     )
-    session.add(event)
-    return event
