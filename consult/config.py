@@ -126,9 +126,6 @@ class Settings(BaseSettings):
     max_reopens: int = Field(default=5, description="Inbound mail may reopen a case this often")
     reply_token_addresses: bool = Field(
         default=True, description="Reply-To consult+c<N>-<hmac>@domain (needs secret_key)")
-    ack_enabled: bool = Field(default=False, description="RFC 3834 acknowledgment of new cases")
-    ack_min_interval_hours: float = Field(
-        default=24.0, description="At most one acknowledgment per sender in this window")
 
     max_message_bytes: int = Field(default=25 * 1024 * 1024, description="Bigger mail: quarantine")
     sender_retry_hours: float = Field(default=48.0, description="Give up delivery after this")

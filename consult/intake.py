@@ -3,6 +3,13 @@
 Nothing is ever lost: ``store_raw`` writes the exact bytes before anything can fail, and a mail
 that cannot be handled becomes a quarantined case with the reason, never an exception that stops
 the worker and never an automatic answer. Callers own the transaction (commit after a batch).
+
+Threading never answers the wrong mail: a follow-up joins a case by a reply+token address (an
+HMAC no stranger can forge), by In-Reply-To/References, or by the ``[Case #N]`` subject tag only
+when it comes from the case's own sender; any one of them is enough, so a client that drops the
+others still lands in the right case. Inbound mail may reopen a case at most
+``settings.max_reopens`` times, which stops ping-pong with a robot that slipped past the
+auto-reply rules.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -21,8 +29,10 @@ from consult import cases
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, header_values, split_head
+from consult.mail.headers import normalize_msgid
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
 from consult.mail.parse import parse_message
+from consult.mail.reply_token import case_from_addresses
 from consult.pipeline import Analysis, analyze_mail
 from db.models import Case, Draft, Message
 
@@ -30,8 +40,13 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["case", "followup", "quarantined", "duplicate"]
 SYSTEM = "system"
-_CASE_TAG = re.compile(r"\[Case #(\d+)\]", re.IGNORECASE)
+_CASE_TAG = re.compile(r"\[Case #(\d{1,18})\]", re.IGNORECASE)
+#: The default of ``settings.max_reopens``.
 MAX_REOPENS = 5
+#: Headers that may carry the address the mail was delivered to (a reply+token address).
+_RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-delivered-to")
+#: Statuses a follow-up brings back to the review queue; all but awaiting_info count as reopens.
+_REOPENING = frozenset({"approved", "sent", "closed"})
 
 
 @dataclass(frozen=True)
@@ -44,12 +59,27 @@ class IntakeResult:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One mail handed to ``ingest_batch``: its bytes and, for IMAP, its UID."""
+
+    raw: bytes
+    uid: int | None = None
+
+
 def _header_msgid(raw: bytes) -> str | None:
     value = header_values(split_head(raw)[0]).get(b"message-id")
     if not value:
         return None
-    text = value.decode("ascii", "replace").strip().strip("<>").strip()
-    return text or None
+    return normalize_msgid(value.decode("ascii", "replace"))
+
+
+def _new_message(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str | None,
+                 uidvalidity: int | None, uid: int | None) -> Message:
+    msgid = _header_msgid(raw)
+    return Message(fingerprint=fp, message_id=msgid[:998] if msgid else None, source=source,
+                   mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, size=len(raw),
+                   received_at=now, raw=raw)
 
 
 def store_raw(
@@ -67,17 +97,8 @@ def store_raw(
     existing = session.exec(select(Message).where(Message.fingerprint == fp)).first()
     if existing is not None:
         return existing, False
-    msg = Message(
-        fingerprint=fp,
-        message_id=_header_msgid(raw),
-        source=source,
-        mailbox=mailbox,
-        uidvalidity=uidvalidity,
-        uid=uid,
-        size=len(raw),
-        received_at=now,
-        raw=raw,
-    )
+    msg = _new_message(raw, fp, source=source, now=now, mailbox=mailbox,
+                       uidvalidity=uidvalidity, uid=uid)
     try:
         with session.begin_nested():
             session.add(msg)
@@ -87,23 +108,41 @@ def store_raw(
     return msg, True
 
 
-def _thread_case(session: Session, mail: ParsedMail) -> Case | None:
-    """The case this mail answers: by In-Reply-To/References, else by the [Case #N] tag."""
-    ids = [i for i in [mail.in_reply_to, *mail.references] if i]
+def _recipients(mail: ParsedMail) -> list[str]:
+    found = [*mail.to, *mail.cc]
+    for name in _RECIPIENT_HEADERS:
+        for value in mail.headers.get(name, []):
+            found.extend(re.findall(r"[^\s<>,;\"]+@[^\s<>,;\"]+", value))
+    return found
+
+
+def _thread_case(session: Session, mail: ParsedMail,
+                 settings: Settings | None = None) -> tuple[Case | None, str]:
+    """The case this mail answers and how it was found: token address, headers or subject tag."""
+    secret = settings.secret_key.get_secret_value() if settings else ""
+    if settings is not None and secret:
+        token_case = case_from_addresses(_recipients(mail), settings.from_address, secret)
+        if token_case is not None:
+            case = session.get(Case, token_case)
+            if case is not None:
+                return case, "reply address token"
+    ids = [i for i in dict.fromkeys([mail.in_reply_to, *reversed(mail.references)]) if i]
     if ids:
         hit = session.exec(
             select(Message.case_id)
-            .where(col(Message.message_id).in_(ids), col(Message.case_id).is_not(None))
+            .where(col(Message.message_id).in_(ids[:100]), col(Message.case_id).is_not(None))
             .order_by(col(Message.id).desc())
         ).first()
         if hit is not None:
-            return session.get(Case, hit)
+            return session.get(Case, hit), "In-Reply-To/References"
     tag = _CASE_TAG.search(mail.subject or "")
     if tag:
         case = session.get(Case, int(tag.group(1)))
         if case is not None and case.sender.lower() == (mail.from_addr or "").lower():
-            return case
-    return None
+            return case, "subject tag"
+        if case is not None:
+            log.info("mail names Case #%s but is not from its sender: not threaded", case.id)
+    return None, ""
 
 
 def _new_case(session: Session, mail: ParsedMail | None, msg: Message, now: datetime) -> Case:
@@ -142,8 +181,9 @@ def _quarantine(
     return IntakeResult(msg.id, case.id, "quarantined", reason)  # type: ignore[arg-type]
 
 
-def _save_draft(session: Session, case: Case, analysis: Analysis, now: datetime) -> Draft:
-    last = session.exec(
+def _save_draft(session: Session, case: Case, analysis: Analysis, now: datetime, *,
+                first: bool = False) -> Draft:
+    last = None if first else session.exec(
         select(Draft.version).where(Draft.case_id == case.id).order_by(col(Draft.version).desc())
     ).first()
     draft_obj = analysis.draft
@@ -165,6 +205,11 @@ def _save_draft(session: Session, case: Case, analysis: Analysis, now: datetime)
     return draft
 
 
+def own_addresses(settings: Settings) -> frozenset[str]:
+    """Our own addresses (lower case): mail from them is a loop."""
+    return frozenset({settings.from_address.lower()})
+
+
 def process_message(
     session: Session, msg: Message, kb: KnowledgeBase, settings: Settings, *, now: datetime
 ) -> IntakeResult:
@@ -174,16 +219,28 @@ def process_message(
                            f"message is {msg.size} bytes, over the {settings.max_message_bytes} "
                            "byte limit (CONSULT_MAX_MESSAGE_BYTES)", now)
     try:
-        mail = parse_message(msg.raw, own_addresses=frozenset({settings.from_address.lower()}))
+        mail = parse_message(msg.raw, own_addresses=own_addresses(settings))
     except Exception as exc:  # a parser bug must not lose or block the mail
-        log.exception("parser failed on mail #%s", msg.id)
+        log.exception("parser failed on mail #%s (%s)", msg.id, msg.fingerprint[:12])
         return _quarantine(session, msg, None, f"could not parse the message: {exc!r}", now)
+    return process_parsed(session, msg, mail, kb, settings, now=now)
+
+
+def process_parsed(
+    session: Session, msg: Message, mail: ParsedMail, kb: KnowledgeBase, settings: Settings, *,
+    now: datetime,
+) -> IntakeResult:
+    """Thread, analyse and queue a stored message that is already parsed."""
     msg.subject = mail.subject[:2000]
     msg.from_addr = mail.from_addr[:320]
-    msg.in_reply_to = mail.in_reply_to
+    msg.in_reply_to = mail.in_reply_to[:998] if mail.in_reply_to else None
     msg.kind = mail.kind
+    if mail.unusable:
+        return _quarantine(session, msg, mail, f"unusable mail: {mail.unusable}", now)
 
-    case = _thread_case(session, mail)
+    case, via = _thread_case(session, mail, settings)
+    if case is not None and msg.id is None:
+        session.flush()  # the audit notes below name the mail by its id
     if mail.kind in UNANSWERABLE_KINDS:
         reason = f"{mail.kind.replace('_', ' ')}: {mail.kind_reason or 'automatic mail'}"
         return _quarantine(session, msg, mail, reason, now, case=case)
@@ -194,8 +251,18 @@ def process_message(
     if case is None:
         case = _new_case(session, mail, msg, now)
     else:
+        if case.status in _REOPENING and case.reopen_count >= settings.max_reopens:
+            cases.note(session, case, actor=SYSTEM, action="reopen_refused", now=now,
+                       reason=f"mail #{msg.id}: reopened {case.reopen_count} times already "
+                              f"(CONSULT_MAX_REOPENS={settings.max_reopens})")
+            msg.case_id, msg.processed = case.id, True
+            session.add(msg)
+            return IntakeResult(msg.id, case.id, "followup",  # type: ignore[arg-type]
+                                "reopen cap reached: kept on the case, not re-queued")
+        sender_note = ("" if case.sender.lower() == mail.from_addr.lower()
+                       else f" from {mail.from_addr}, not the case's sender")
         cases.note(session, case, actor=SYSTEM, action="followup", now=now,
-                   reason=f"mail #{msg.id} joined the case")
+                   reason=f"mail #{msg.id} joined the case by {via}{sender_note}")
     msg.case_id = case.id
     try:
         analysis = analyze_mail(mail, kb, case_id=case.id)
@@ -210,15 +277,12 @@ def process_message(
         session.add(msg)
         return IntakeResult(msg.id, case.id, "quarantined", msg.error)  # type: ignore[arg-type]
 
-    _save_draft(session, case, analysis, now)
-    if case.status != "awaiting_review":
-        if outcome == "followup" and case.status != "received":
-            if case.reopen_count >= MAX_REOPENS:
-                cases.note(session, case, actor=SYSTEM, action="reopen_refused", now=now,
-                           reason=f"reopened {case.reopen_count} times already")
-                msg.processed = True
-                session.add(msg)
-                return IntakeResult(msg.id, case.id, outcome)  # type: ignore[arg-type]
+    _save_draft(session, case, analysis, now, first=outcome == "case")
+    if case.status == "quarantined":
+        # an admin decides about a quarantined case; a follow-up never releases it
+        pass
+    elif case.status != "awaiting_review":
+        if case.status in _REOPENING:
             case.reopen_count += 1
         if cases.can_move(case.status, "awaiting_review"):
             cases.move(session, case, "awaiting_review", actor=SYSTEM, action="drafted", now=now,
@@ -253,6 +317,77 @@ def ingest(
         log.exception("intake failed on mail #%s", msg.id)
         with session.begin_nested():
             return _quarantine(session, msg, None, f"intake failed: {exc!r}", now)
+
+
+def quarantine_raw(
+    session: Session,
+    raw: bytes,
+    reason: str,
+    *,
+    source: str,
+    now: datetime,
+    mailbox: str | None = None,
+    uidvalidity: int | None = None,
+    uid: int | None = None,
+) -> IntakeResult:
+    """Keep the bytes of a mail that failed even on its own, as a quarantined case, unparsed.
+
+    The poller's last resort: whatever broke the intake, the mail is stored, visible to an
+    admin with the reason, and the mailbox moves on.
+    """
+    msg, created = store_raw(session, raw, source=source, now=now, mailbox=mailbox,
+                             uidvalidity=uidvalidity, uid=uid)
+    if not created and msg.processed:
+        return IntakeResult(msg.id, msg.case_id, "duplicate")  # type: ignore[arg-type]
+    session.flush()
+    return _quarantine(session, msg, None, reason, now)
+
+
+def ingest_batch(
+    session: Session,
+    arrivals: Sequence[Arrival],
+    kb: KnowledgeBase,
+    settings: Settings,
+    *,
+    source: str,
+    now: datetime,
+    mailbox: str | None = None,
+    uidvalidity: int | None = None,
+    after_each: Callable[[int], None] | None = None,
+) -> list[IntakeResult]:
+    """The fast path for a chunk of mail: one fingerprint query and no savepoints.
+
+    A database error (or any bug outside the parse/analysis guards) propagates: the caller rolls
+    the chunk back and redoes it one mail at a time with ``ingest``, which isolates the bad one.
+    ``after_each(i)`` runs after the i-th mail (1-based), for progress and the crash tests.
+    """
+    fps = [fingerprint(a.raw) for a in arrivals]
+    known: dict[str, tuple[int, int | None, bool]] = {}
+    for start in range(0, len(fps), 500):
+        rows = session.exec(
+            select(Message.fingerprint, Message.id, Message.case_id, Message.processed)
+            .where(col(Message.fingerprint).in_(set(fps[start:start + 500])))
+        ).all()
+        known.update({fp: (pk, case_id, done) for fp, pk, case_id, done in rows})  # type: ignore[misc]
+    results: list[IntakeResult] = []
+    for i, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True), start=1):
+        seen = known.get(fp)
+        if seen is not None and seen[2]:
+            results.append(IntakeResult(seen[0], seen[1], "duplicate"))
+        else:
+            if seen is not None:  # stored by the SMTP listener, not processed yet
+                msg = session.get(Message, seen[0])
+                assert msg is not None
+            else:
+                msg = _new_message(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
+                                   uidvalidity=uidvalidity, uid=arrival.uid)
+                session.add(msg)  # flushed with the case it becomes: one flush, not two
+            result = process_message(session, msg, kb, settings, now=now)
+            known[fp] = (msg.id, result.case_id, True)  # type: ignore[assignment]
+            results.append(result)
+        if after_each is not None:
+            after_each(i)
+    return results
 
 
 def pending(session: Session, limit: int = 200) -> list[Message]:

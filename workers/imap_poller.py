@@ -1,64 +1,76 @@
 """The IMAP poller: take in every mail above the last UID committed, exactly once.
 
-It never relies on UNSEEN (another client may have read the mail) or on "the last N". Per mailbox
-it keeps UIDVALIDITY and the last UID in the database, in the same transaction as the cases those
-mails became; only after that commit are the mails moved to the processed folder (or flagged).
-A UIDVALIDITY change restarts from UID 1, and the content fingerprint keeps it from duplicating.
+It never relies on UNSEEN (another client may have read the mail) or on "the last N". Per
+mailbox (account + folder) it keeps UIDVALIDITY and the last UID in the database, committed in
+the same transaction as the cases those mails became; only after that commit are the mails
+moved to the processed folder (MOVE, or COPY + \\Deleted + EXPUNGE) or flagged. So a crash at
+any point loses nothing and duplicates nothing:
+
+- before the commit: nothing of the chunk is in the database, the next run fetches it again;
+- after the commit, before the move: the next run finds mails at or below the last UID still in
+  the folder (or not flagged) and only moves them;
+- a UIDVALIDITY change restarts from UID 1, and the content fingerprint turns every mail already
+  taken in into a "duplicate" instead of a second case.
+
+A chunk is ingested in one transaction (the fast path). When that fails, the chunk is rolled
+back and redone one mail per transaction, so one bad message is quarantined with its raw bytes
+and never blocks the mailbox (Mailman's shunt queue, not django-helpdesk's stuck inbox).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import ssl
-from collections.abc import Callable
+import os
+import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from consult.config import Settings
-from consult.errors import AuthenticationError, MailboxError
-from consult.intake import IntakeResult, ingest
+from consult.config import ImapAccount, Settings
+from consult.intake import Arrival, IntakeResult, ingest, ingest_batch, quarantine_raw
 from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from db.models import MailboxState
+from workers.imap_connect import ClientFactory, connect
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-ClientFactory = Callable[[Settings], IMAPClient]
 PROCESSED_FLAG = b"$ConsultProcessed"
-FETCH_CHUNK = 200
+#: Bodies fetched in one FETCH stay under this many bytes (a bigger mail comes alone).
+FETCH_BYTES = 32 * 1024 * 1024
+#: Test hook, inert unless set: ``point:N`` SIGKILLs this process the N-th time it reaches
+#: ``point`` (mid_batch: after a mail is ingested, before the commit; after_commit: after a
+#: chunk's commit, before the move; after_move: after the chunk was moved or flagged).
+CRASH_ENV = "CONSULT_TEST_CRASH_AT"
 
 
-def default_client_factory(settings: Settings) -> IMAPClient:
-    """Connect and log in. TLS or STARTTLS fail closed: no silent fall back to plaintext."""
-    mode = settings.imap_ssl
-    context = ssl.create_default_context()
-    try:
-        client = IMAPClient(settings.imap_host, port=settings.imap_port, ssl=mode == "tls",
-                            ssl_context=context if mode == "tls" else None, timeout=60)
-        if mode == "starttls":
-            client.starttls(context)
-    except (OSError, ssl.SSLError) as exc:
-        raise MailboxError(
-            f"Cannot open a {'TLS' if mode != 'none' else 'plain'} IMAP connection to "
-            f"{settings.imap_host}:{settings.imap_port}: {exc}"
-        ) from exc
-    except IMAPClient.Error as exc:
-        raise MailboxError(f"{settings.imap_host} refused STARTTLS ({exc}); not falling back "
-                           "to plaintext. Check CONSULT_IMAP_SSL.") from exc
-    try:
-        client.login(settings.imap_user, settings.imap_password.get_secret_value())
-    except LoginError as exc:
-        raise AuthenticationError(
-            f"IMAP login as {settings.imap_user} at {settings.imap_host} was refused; fix "
-            "CONSULT_IMAP_USER / CONSULT_IMAP_PASSWORD (retrying will not help)."
-        ) from exc
-    return client
+def default_client_factory(account: ImapAccount) -> IMAPClient:
+    """Connect and log in (see ``workers.imap_connect.connect``)."""
+    return connect(account)
+
+
+class CrashHook:
+    """Kills the process at a named point of a batch, for the exactly-once tests only."""
+
+    def __init__(self, spec: str | None) -> None:
+        self.point, self.at, self.seen = "", 0, 0
+        if spec:
+            point, _, count = spec.partition(":")
+            self.point, self.at = point.strip(), int(count or "1")
+
+    def __call__(self, point: str) -> None:
+        if point != self.point:
+            return
+        self.seen += 1
+        if self.seen == self.at:
+            log.warning("%s=%s:%s reached: SIGKILL", CRASH_ENV, point, self.at)
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -69,7 +81,9 @@ class PollReport:
     followups: int = 0
     quarantined: int = 0
     duplicates: int = 0
+    moved: int = 0
     results: list[IntakeResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def add(self, result: IntakeResult) -> None:
         self.results.append(result)
@@ -82,97 +96,244 @@ class PollReport:
         else:
             self.duplicates += 1
 
+    def merge(self, other: PollReport) -> None:
+        for result in other.results:
+            self.add(result)
+        self.moved += other.moved
+        self.errors.extend(other.errors)
+
+    @property
+    def taken_in(self) -> int:
+        return len(self.results)
+
     def summary(self) -> str:
         return (f"{self.cases} new cases, {self.followups} follow-ups, "
                 f"{self.quarantined} quarantined, {self.duplicates} duplicates")
 
 
+def _chunks_by_size(uids: Sequence[int], sizes: dict[int, int], limit: int) -> list[list[int]]:
+    """Split UIDs so each body FETCH stays under ``limit`` bytes (pure)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if current and total + size > limit:
+            out.append(current)
+            current, total = [], 0
+        current.append(uid)
+        total += size
+    if current:
+        out.append(current)
+    return out
+
+
+class FolderSync:
+    """Takes in everything new in one folder over an open, logged-in connection.
+
+    Shared by the poller (``run_once`` over all mailboxes) and the IDLE watcher (one folder,
+    called again on every EXISTS).
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
+                 clock: Clock, crash: CrashHook | None = None) -> None:
+        self.settings, self.engine, self.kb, self.clock = settings, engine, kb, clock
+        self.crash = crash or CrashHook(os.environ.get(CRASH_ENV))
+        self._folders_made: set[str] = set()
+
+    # -- state ------------------------------------------------------------------------------
+    def _state(self, s: Session, key: str) -> MailboxState | None:
+        return s.exec(select(MailboxState).where(MailboxState.mailbox == key)).first()
+
+    def _load_last_uid(self, key: str, uidvalidity: int) -> int:
+        """The last UID committed; 0 for a new mailbox or after a UIDVALIDITY change."""
+        with new_session(self.engine) as s:
+            state = self._state(s, key)
+            if state is not None and state.uidvalidity == uidvalidity:
+                return state.last_uid
+            if state is None:
+                state = MailboxState(mailbox=key, uidvalidity=uidvalidity, last_uid=0,
+                                     updated_at=self.clock())
+            else:
+                log.warning("%s: UIDVALIDITY changed %s -> %s; resyncing from UID 1 (content "
+                            "fingerprints turn mail already taken in into duplicates)", key,
+                            state.uidvalidity, uidvalidity)
+                state.uidvalidity, state.last_uid, state.updated_at = uidvalidity, 0, self.clock()
+            s.add(state)
+            s.commit()
+            return 0
+
+    def _save_state(self, s: Session, key: str, uidvalidity: int, last_uid: int) -> None:
+        state = self._state(s, key)
+        if state is None:
+            state = MailboxState(mailbox=key, uidvalidity=uidvalidity, last_uid=0,
+                                 updated_at=self.clock())
+        state.uidvalidity = uidvalidity
+        state.last_uid = max(state.last_uid if state.uidvalidity == uidvalidity else 0, last_uid)
+        state.updated_at = self.clock()
+        s.add(state)
+
+    # -- one folder -------------------------------------------------------------------------
+    def sync(self, client: IMAPClient, account: ImapAccount, folder: str) -> PollReport:
+        report = PollReport()
+        key = account.mailbox_key(folder)
+        info = client.select_folder(folder)
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        last_uid = self._load_last_uid(key, uidvalidity)
+        if last_uid:
+            self._finish_moves(client, account, last_uid, report)
+        uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        step = max(1, self.settings.imap_fetch_chunk)
+        for start in range(0, len(uids), step):
+            window = uids[start:start + step]
+            sizes = {uid: int(d.get(b"RFC822.SIZE", 0))
+                     for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
+            for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
+                fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
+                arrivals = [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
+                            if uid in fetched and b"BODY[]" in fetched[uid]]
+                for result in self._commit(key, uidvalidity, arrivals, max(chunk)):
+                    report.add(result)
+                self.crash("after_commit")
+                report.moved += self._mark_processed(client, account, chunk)
+                self.crash("after_move")
+        return report
+
+    def _commit(self, key: str, uidvalidity: int, arrivals: list[Arrival],
+                last_uid: int) -> list[IntakeResult]:
+        """Ingest a chunk and advance the last UID in one transaction; one mail at a time when
+        the chunk as a whole fails."""
+        try:
+            with new_session(self.engine) as s:
+                results = ingest_batch(s, arrivals, self.kb, self.settings, source="imap",
+                                       now=self.clock(), mailbox=key, uidvalidity=uidvalidity,
+                                       after_each=lambda _i: self.crash("mid_batch"))
+                self._save_state(s, key, uidvalidity, last_uid)
+                s.commit()
+                return results
+        except Exception as exc:
+            log.warning("%s: a chunk of %s mails failed as a whole (%s: %s); taking them in one "
+                        "at a time", key, len(arrivals), type(exc).__name__, exc)
+        results = []
+        for arrival in arrivals:
+            results.append(self._commit_one(key, uidvalidity, arrival))
+        with new_session(self.engine) as s:
+            self._save_state(s, key, uidvalidity, last_uid)
+            s.commit()
+        return results
+
+    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival) -> IntakeResult:
+        now = self.clock()
+        try:
+            with new_session(self.engine) as s:
+                result = ingest(s, arrival.raw, self.kb, self.settings, source="imap", now=now,
+                                mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid)
+                self._save_state(s, key, uidvalidity, arrival.uid or 0)
+                s.commit()
+                return result
+        except Exception as exc:
+            log.exception("%s: UID %s failed on its own; keeping its bytes in quarantine", key,
+                          arrival.uid)
+            reason = f"intake failed: {type(exc).__name__}: {str(exc)[:500]}"
+        with new_session(self.engine) as s:  # if even this fails, the database is down: raise
+            result = quarantine_raw(s, arrival.raw, reason, source="imap", now=now, mailbox=key,
+                                    uidvalidity=uidvalidity, uid=arrival.uid)
+            self._save_state(s, key, uidvalidity, arrival.uid or 0)
+            s.commit()
+            return result
+
+    # -- after the commit -------------------------------------------------------------------
+    def _finish_moves(self, client: IMAPClient, account: ImapAccount, last_uid: int,
+                      report: PollReport) -> None:
+        """Mail committed before a crash but not yet moved (or flagged): do that now."""
+        criteria: list[object] = ["UID", f"1:{last_uid}"]
+        if not account.processed_folder:
+            criteria += ["UNKEYWORD", PROCESSED_FLAG.decode()]
+        left = [u for u in client.search(criteria) if u <= last_uid]
+        if left:
+            log.info("%s: %s mails committed earlier are still in %s; finishing their move",
+                     account.label, len(left), "the folder")
+            report.moved += self._mark_processed(client, account, left)
+
+    def _mark_processed(self, client: IMAPClient, account: ImapAccount, uids: list[int]) -> int:
+        """Move to the processed folder, or flag when none is configured. Only called after
+        the commit; a failure here is retried by the next run's ``_finish_moves``."""
+        target = account.processed_folder
+        if not uids:
+            return 0
+        try:
+            if not target:
+                client.add_flags(uids, [PROCESSED_FLAG], silent=True)
+                return len(uids)
+            if target not in self._folders_made:
+                if not client.folder_exists(target):
+                    with contextlib.suppress(IMAPClient.Error):  # another worker made it
+                        client.create_folder(target)
+                self._folders_made.add(target)
+            if client.has_capability("MOVE"):
+                client.move(uids, target)
+            else:
+                client.copy(uids, target)
+                client.delete_messages(uids, silent=True)
+                if client.has_capability("UIDPLUS"):
+                    client.uid_expunge(uids)
+                else:
+                    client.expunge()
+            return len(uids)
+        except IMAPClient.AbortError:
+            raise  # the connection is gone: the caller reconnects, the next run moves them
+        except IMAPClient.Error as exc:
+            log.warning("could not move processed mail of %s to %r: %s (retried next run)",
+                        account.label, target or PROCESSED_FLAG.decode(), exc)
+            return 0
+
+
 class ImapPoller:
-    """Polls one folder of one IMAP account; ``run_once`` takes in everything new."""
+    """Polls every configured mailbox; ``run_once`` takes in everything new and returns."""
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock,
-                 client_factory: ClientFactory = default_client_factory) -> None:
+                 client_factory: ClientFactory = default_client_factory,
+                 accounts: list[ImapAccount] | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.kb = kb
         self.clock = clock
         self.client_factory = client_factory
+        self.accounts = accounts if accounts is not None else settings.imap_all_accounts
+        self.folders = FolderSync(settings, engine, kb, clock=clock)
 
     @property
     def mailbox_key(self) -> str:
-        s = self.settings
-        return f"{s.imap_user}@{s.imap_host}:{s.imap_port}/{s.imap_folder}"
+        """The state key of the first configured mailbox."""
+        account = self.accounts[0]
+        return account.mailbox_key(account.folders[0])
 
-    def run_once(self) -> PollReport:
+    def poll_account(self, account: ImapAccount) -> PollReport:
+        """Connect to one account and take in each of its folders."""
         report = PollReport()
-        client = self.client_factory(self.settings)
+        client = self.client_factory(account)
         try:
-            self._poll(client, report)
+            for folder in account.folders:
+                report.merge(self.folders.sync(client, account, folder))
         finally:
-            try:
+            with contextlib.suppress(Exception):  # the connection may already be gone
                 client.logout()
-            except Exception:  # the connection may already be gone
-                pass
         return report
 
-    def _poll(self, client: IMAPClient, report: PollReport) -> None:
-        folder = self.settings.imap_folder
-        info = client.select_folder(folder)
-        uidvalidity = int(info[b"UIDVALIDITY"])
-        with new_session(self.engine) as s:
-            state = s.exec(select(MailboxState).where(MailboxState.mailbox == self.mailbox_key)
-                           ).first()
-            if state is None:
-                state = MailboxState(mailbox=self.mailbox_key, uidvalidity=uidvalidity,
-                                     last_uid=0, updated_at=self.clock())
-            elif state.uidvalidity != uidvalidity:
-                log.warning("%s: UIDVALIDITY changed %s -> %s; resyncing from UID 1 "
-                            "(fingerprints prevent duplicates)", self.mailbox_key,
-                            state.uidvalidity, uidvalidity)
-                state.uidvalidity = uidvalidity
-                state.last_uid = 0
-            last_uid = state.last_uid
-        uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
-        for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start:start + FETCH_CHUNK]
-            fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
-            with new_session(self.engine) as s:
-                for uid in chunk:
-                    data = fetched.get(uid)
-                    if not data or b"BODY[]" not in data:
-                        continue  # expunged meanwhile by another client
-                    raw = bytes(data[b"BODY[]"])
-                    report.add(ingest(s, raw, self.kb, self.settings, source="imap",
-                                      now=self.clock(), mailbox=self.mailbox_key,
-                                      uidvalidity=uidvalidity, uid=uid))
-                state = s.exec(select(MailboxState).where(
-                    MailboxState.mailbox == self.mailbox_key)).first() or state
-                state.uidvalidity = uidvalidity
-                state.last_uid = max(chunk)
-                state.updated_at = self.clock()
-                s.add(state)
-                s.commit()
-            self._mark_processed(client, chunk)
-
-    def _mark_processed(self, client: IMAPClient, uids: list[int]) -> None:
-        """After the commit: move to the processed folder, or flag when none is configured."""
-        target = self.settings.imap_processed_folder
-        try:
-            if not target:
-                client.add_flags(uids, [PROCESSED_FLAG])
-                return
-            if not client.folder_exists(target):
-                client.create_folder(target)
-            if client.has_capability("MOVE"):
-                client.move(uids, target)
-            else:
-                client.copy(uids, target)
-                client.delete_messages(uids)
-                if client.has_capability("UIDPLUS"):
-                    client.uid_expunge(uids)
-                else:
-                    client.expunge()
-        except IMAPClient.Error as exc:
-            # the DB already has them; they stay in the folder but are above last_uid no more
-            log.warning("could not move processed mail out of %s: %s", self.settings.imap_folder,
-                        exc)
+    def run_once(self) -> PollReport:
+        """Every account in turn; one failing account does not keep the others from being
+        taken in, and its error is raised after them (AuthenticationError: fix credentials)."""
+        report = PollReport()
+        first_error: Exception | None = None
+        for account in self.accounts:
+            try:
+                report.merge(self.poll_account(account))
+            except Exception as exc:
+                log.error("IMAP %s: %s", account.label, exc)
+                report.errors.append(f"{account.label}: {exc}")
+                first_error = first_error or exc
+        if first_error is not None:
+            if len(self.accounts) == 1:
+                raise first_error
+            log.error("%s of %s IMAP accounts failed", len(report.errors), len(self.accounts))
+        return report

@@ -54,7 +54,9 @@ def build_scheduler(settings: Settings, engine: Engine, kb: KnowledgeBase, *,
     scheduler.add_job(processor.run_once, "interval", seconds=2, id="process")
     sender = Sender(settings, engine, clock=clock)
     scheduler.add_job(sender.run_once, "interval", seconds=5, id="send")
-    if settings.imap_host:
+    if settings.imap_all_accounts and not settings.imap_idle:
+        # with IDLE on, workers.imap_idle watchers take the mail in (and poll by themselves
+        # when a server lacks IDLE); serve starts them
         poller = ImapPoller(settings, engine, kb, clock=clock)
         scheduler.add_job(poller.run_once, "interval", seconds=settings.imap_poll_seconds,
                           id="imap", next_run_time=clock())

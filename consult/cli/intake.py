@@ -36,22 +36,27 @@ def ingest_cmd(state: CliState, files: tuple[Path, ...]) -> None:
 @click.option("--once", is_flag=True, help="Take in everything new, then exit (for cron).")
 @click.pass_obj
 def poll_cmd(state: CliState, once: bool) -> None:
-    """Take in new mail from the configured IMAP mailbox (CONSULT_IMAP_*)."""
-    from consult.errors import ConfigError
+    """Take in new mail from the configured IMAP mailboxes (CONSULT_IMAP_*).
+
+    With --once: every mailbox once, then print how many mails became cases, follow-ups or
+    quarantined. Without: keep going, with IDLE where the server offers it (as `consult serve`).
+    """
+    from consult.errors import ConfigError, MailboxError
     from workers.imap_poller import ImapPoller
 
-    if not state.settings.imap_host:
+    settings = state.settings
+    if not settings.imap_all_accounts:
         raise ConfigError("No IMAP mailbox configured: set CONSULT_IMAP_HOST, CONSULT_IMAP_USER "
-                          "and CONSULT_IMAP_PASSWORD.")
-    poller = ImapPoller(state.settings, state.engine, state.kb, clock=utcnow)
-    while True:
-        report = poller.run_once()
-        click.echo(report.summary())
-        if once:
-            return
-        import time
+                          "and CONSULT_IMAP_PASSWORD (or CONSULT_IMAP_ACCOUNTS).")
+    if not once:
+        from workers.imap_idle import run_watchers
 
-        time.sleep(state.settings.imap_poll_seconds)
+        run_watchers(settings, state.engine, state.kb, clock=utcnow)
+        return
+    report = ImapPoller(settings, state.engine, state.kb, clock=utcnow).run_once()
+    click.echo(report.summary())
+    if report.errors:
+        raise MailboxError("; ".join(report.errors))
 
 
 @click.command("process")

@@ -54,6 +54,8 @@ class ReplyEnvelope:
     message_id: str
     date: datetime
     loop_domain: str
+    #: a reply+token address (consult.mail.reply_token) so answers find the case without headers
+    reply_to: str | None = None
 
 
 def _address(addr: str, name: str = "") -> Address:
@@ -78,6 +80,8 @@ def build_reply(envelope: ReplyEnvelope, text: str, html: str) -> bytes:
         refs.append(sanitize_header_value(envelope.in_reply_to))
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in refs[-20:])
+    if envelope.reply_to:
+        msg["Reply-To"] = _address(envelope.reply_to)
     msg[LOOP_HEADER] = sanitize_header_value(envelope.loop_domain)
     msg.set_content(text)
     if html:

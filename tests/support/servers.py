@@ -7,9 +7,11 @@ report green for a test that did not run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -95,6 +97,9 @@ class Dovecot:
     password: str = "s3cret-test-pass"
     proc: subprocess.Popen[bytes] | None = None
     run_as: tuple[int, int] | None = None
+    #: set by start_dovecot(ssl=...): the implicit-TLS port and the self-signed certificate
+    imaps_port: int | None = None
+    cert: Path | None = None
 
     @property
     def conf(self) -> Path:
@@ -104,7 +109,7 @@ class Dovecot:
         kwargs: dict[str, object] = {}
         if self.run_as:
             kwargs = {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [DOVECOT_BIN, "-F", "-c", str(self.conf)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)  # type: ignore[arg-type]
         deadline = time.monotonic() + 15
@@ -136,9 +141,43 @@ class Dovecot:
     def client(self):  # type: ignore[no-untyped-def]
         from imapclient import IMAPClient
 
-        c = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
+        if self.cert is not None and self.imaps_port is not None:
+            import ssl
+
+            ctx = ssl.create_default_context(cafile=str(self.cert))
+            c = IMAPClient("127.0.0.1", port=self.imaps_port, ssl=True, ssl_context=ctx,
+                           timeout=30)
+        else:
+            c = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
         c.login(self.user, self.password)
         return c
+
+    def _children(self) -> list[int]:
+        """PIDs of the master's child processes (imap, imap-login, auth...)."""
+        if self.proc is None:
+            return []
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def restart(self, pause: float = 0.0, *, drop_clients: bool = True) -> None:
+        """Stop and start again on the same port and mail: a server restart under a client.
+
+        Dovecot's imap processes outlive a stopped master, so with ``drop_clients`` they are
+        killed too and every open connection breaks, as on a real server restart or crash."""
+        children = self._children() if drop_clients else []
+        self.stop()
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause)
+        self.start()
 
     def append(self, *raws: bytes, folder: str = "INBOX") -> None:
         c = self.client()
@@ -158,7 +197,22 @@ class Dovecot:
             c.logout()
 
 
-def start_dovecot() -> Dovecot:
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for localhost / 127.0.0.1 (openssl CLI), and its key."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True)
+    return cert, key
+
+
+def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Dovecot:
+    """A private Dovecot. ``ssl="required"`` (or ``"yes"``) adds a self-signed certificate
+    (``Dovecot.cert``), STARTTLS on ``port`` and implicit TLS on ``imaps_port``;
+    ``mechanisms`` are the SASL mechanisms (``"plain login xoauth2"`` for OAuth2 tests: Dovecot
+    2.3 checks an XOAUTH2 token against the passdb like a password)."""
     require(os.access("/usr/lib/dovecot/imap", os.X_OK), "Dovecot (Debian package dovecot-imapd)")
     root = Path(tempfile.mkdtemp(prefix="dovecot-"))
     os.chmod(root, 0o755)
@@ -176,7 +230,17 @@ def start_dovecot() -> Dovecot:
     dv = Dovecot(root=root, port=port, run_as=run_as)
     (root / "mail").mkdir()
     (root / "users").write_text(f"{dv.user}:{{PLAIN}}{dv.password}\n")
-    dv.conf.write_text(DOVECOT_CONF.format(root=root, port=port, user=user, group=group))
+    conf = DOVECOT_CONF.format(root=root, port=port, user=user, group=group)
+    conf = conf.replace("auth_mechanisms = plain login", f"auth_mechanisms = {mechanisms}")
+    if ssl != "no":
+        require(shutil.which("openssl") is not None, "the openssl command")
+        dv.cert, key = self_signed_cert(root)
+        dv.imaps_port = free_port()
+        conf = conf.replace("ssl = no", f"ssl = {ssl}\nssl_cert = <{dv.cert}\nssl_key = <{key}")
+        conf = conf.replace("  inet_listener imaps {\n    port = 0",
+                            f"  inet_listener imaps {{\n    address = 127.0.0.1\n"
+                            f"    port = {dv.imaps_port}")
+    dv.conf.write_text(conf)
     if run_as:
         for path in [root, *root.rglob("*")]:
             os.chown(path, *run_as)

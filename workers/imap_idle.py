@@ -1,0 +1,185 @@
+"""The IDLE watcher: one thread per mailbox that takes in new mail within about a second.
+
+imapclient is blocking, so each watched folder gets its own thread and connection. When the
+server offers IDLE, the watcher waits in IDLE and syncs on every EXISTS (and every
+``imap_idle_seconds`` anyway, renewing the IDLE before servers drop it at 30 minutes); when it
+does not, the watcher polls every ``imap_poll_seconds``. The sync itself is the poller's
+``FolderSync``, so the exactly-once rules are the same.
+
+A dropped connection or a restarting server is retried with exponential backoff (with jitter,
+capped at ``imap_backoff_max_seconds``); a refused login or a configuration error stops the
+watcher with a clear error instead of hammering the server in an endless reconnect loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from imapclient import IMAPClient
+from sqlalchemy.engine import Engine
+
+from consult.config import ImapAccount, Settings
+from consult.errors import AuthenticationError, ConfigError, MailboxError
+from consult.kb.store import KnowledgeBase
+from workers.imap_connect import ClientFactory, connect
+from workers.imap_poller import FolderSync, PollReport
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+BACKOFF_START = 1.0
+#: How long one idle_check waits, so ``stop()`` is honoured within about this long.
+IDLE_TICK = 1.0
+
+
+def next_backoff(current: float, cap: float) -> float:
+    """Double the delay, up to ``cap`` (pure; jitter is added by the caller)."""
+    return min(cap, max(BACKOFF_START, current * 2))
+
+
+class IdleWatcher:
+    """Keeps one folder of one account taken in until ``stop()``; see the module docstring."""
+
+    def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase,
+                 account: ImapAccount, folder: str, *, clock: Clock,
+                 client_factory: ClientFactory = connect,
+                 on_report: Callable[[PollReport], None] | None = None) -> None:
+        self.settings, self.account, self.folder = settings, account, folder
+        self.client_factory = client_factory
+        self.sync = FolderSync(settings, engine, kb, clock=clock)
+        self.on_report = on_report
+        self._stop = threading.Event()
+        self.failure: Exception | None = None  # why it stopped for good, if it did
+        self.connects = 0
+        self.syncs = 0
+        self.idling = threading.Event()  # set while waiting in IDLE (tests, benchmarks)
+
+    @property
+    def name(self) -> str:
+        return self.account.mailbox_key(self.folder)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_forever(self) -> None:
+        """Connect, sync, wait for mail; reconnect with backoff; stop on a login refusal."""
+        delay = BACKOFF_START
+        while not self._stop.is_set():
+            client: IMAPClient | None = None
+            syncs_before = self.syncs
+            try:
+                client = self.client_factory(self.account)
+                self.connects += 1
+                self._serve(client)
+                return
+            except (AuthenticationError, ConfigError) as exc:
+                log.error("IMAP watcher %s stopped: %s", self.name, exc)
+                self.failure = exc
+                return
+            except Exception as exc:  # dropped connection, restarting server, database hiccup
+                if self._stop.is_set():
+                    return
+                wait = delay * random.uniform(0.8, 1.2)
+                log.warning("IMAP watcher %s: %s: %s; reconnecting in %.1fs", self.name,
+                            type(exc).__name__, exc, wait)
+                self._stop.wait(wait)
+                # a connection that synced was healthy: the next failure starts the backoff over
+                delay = (BACKOFF_START if self.syncs > syncs_before
+                         else next_backoff(delay, self.settings.imap_backoff_max_seconds))
+            finally:
+                self.idling.clear()
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        client.shutdown()
+
+    def _serve(self, client: IMAPClient) -> None:
+        use_idle = self.settings.imap_idle and client.has_capability("IDLE")
+        if not use_idle:
+            log.info("IMAP watcher %s: polling every %ss (%s)", self.name,
+                     self.settings.imap_poll_seconds,
+                     "IDLE disabled" if not self.settings.imap_idle else "server lacks IDLE")
+        while not self._stop.is_set():
+            report = self.sync.sync(client, self.account, self.folder)
+            self.syncs += 1
+            if report.taken_in:
+                log.info("IMAP %s: %s", self.name, report.summary())
+            if self.on_report is not None:
+                self.on_report(report)
+            if use_idle:
+                self._wait_in_idle(client)
+            else:
+                self._stop.wait(self.settings.imap_poll_seconds)
+
+    def _wait_in_idle(self, client: IMAPClient) -> None:
+        """Return when new mail may have arrived, the IDLE needs renewing, or on stop."""
+        client.idle()
+        self.idling.set()
+        renew_at = time.monotonic() + self.settings.imap_idle_seconds
+        try:
+            while not self._stop.is_set() and time.monotonic() < renew_at:
+                started = time.monotonic()
+                responses = client.idle_check(timeout=IDLE_TICK)
+                for response in responses:
+                    if len(response) >= 1 and response[0] == b"BYE":
+                        raise MailboxError(f"server closed the connection: {response!r}")
+                if any(len(r) >= 2 and r[1] == b"EXISTS" for r in responses):
+                    break
+                if not responses and time.monotonic() - started < IDLE_TICK * 0.5:
+                    # readable but no line: the server hung up (idle_check swallows the EOF)
+                    raise MailboxError("connection closed by the server during IDLE")
+        finally:
+            self.idling.clear()
+        client.idle_done()  # not on a dead connection: the exceptions above skip it
+
+
+@dataclass
+class WatcherGroup:
+    """The running watchers of ``consult serve`` / ``consult poll``."""
+
+    watchers: list[IdleWatcher]
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def start_watchers(settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock,
+                   client_factory: ClientFactory = connect) -> WatcherGroup:
+    """One watcher thread per folder of every configured account."""
+    watchers = [IdleWatcher(settings, engine, kb, account, folder, clock=clock,
+                            client_factory=client_factory)
+                for account in settings.imap_all_accounts for folder in account.folders]
+    group = WatcherGroup(watchers)
+    for watcher in watchers:
+        thread = threading.Thread(target=watcher.run_forever, name=f"imap {watcher.name}",
+                                  daemon=True)
+        thread.start()
+        group.threads.append(thread)
+    return group
+
+
+def run_watchers(settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock) -> None:
+    """Run the watchers in the foreground until Ctrl-C, or until every one of them has stopped
+    for good (a refused login): then raise its error."""
+    group = start_watchers(settings, engine, kb, clock=clock)
+    try:
+        while any(t.is_alive() for t in group.threads):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        group.stop()
+    failures = [w.failure for w in group.watchers if w.failure is not None]
+    if failures:
+        raise failures[0]
