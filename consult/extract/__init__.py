@@ -77,12 +77,23 @@ def extract(mail: ParsedMail, kb: KnowledgeBase | None = None) -> Extraction:
         ("attachment", attach),
     ]
     pcs = any(has_pcs_context(t) for _w, t in parts)
+    found = {where: find_codes(text, where, lookup, pcs_context=pcs) for where, text in parts[1:]}
+    old = (
+        find_codes(quoted, "quoted", lookup, pcs_context=pcs or has_pcs_context(quoted))
+        if quoted
+        else []
+    )
+    # A subject is too short to hold context words ("59510 with tubal"): a code-shaped token
+    # there is a code when the mail writes it as one elsewhere.
+    elsewhere = frozenset((c.system, c.code) for ms in (*found.values(), old) for c in ms)
+    found["subject"] = find_codes(
+        mail.subject, "subject", lookup, pcs_context=pcs, confirmed=elsewhere
+    )
     codes: list[CodeMention] = []
-    for where, text in parts:
-        _merge(codes, find_codes(text, where, lookup, pcs_context=pcs))
-    if quoted:
+    for where, _text in parts:
+        _merge(codes, found[where])
+    if old:
         seen = {(c.system, c.code) for c in codes}
-        old = find_codes(quoted, "quoted", lookup, pcs_context=pcs or has_pcs_context(quoted))
         _merge(codes, [c for c in old if (c.system, c.code) not in seen])
     new_texts = (mail.subject, body, attach)
     phi: list[PhiSpan] = []

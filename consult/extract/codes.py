@@ -20,13 +20,15 @@ from consult.extract.normalize import (
     is_icd10pcs,
     normalize_icd10cm,
 )
-from consult.extract.traps import TrapMap, find_traps, lower_same_length
+from consult.extract.tables import table_rows
+from consult.extract.traps import TrapMemo, lower_same_length, trap_at, trap_kinds_in
 from consult.extract.vocab import CODE_CONTEXT, DX_CONTEXT, ICD_STOPWORDS, PCS_CONTEXT
 
 _CAND = re.compile(
     r"""(?<![\w.$\\@&=%])(?<!\d[-–])(?:
-        (?P<num>\d{5})(?![\w]|\.\d)
+        (?P<num>\d{5})(?=[xX×]\d{1,3}(?![\w.])|(?![\w]|\.\d))
       | (?P<lett>\d{4}[FTUftu])(?![\w])
+      | (?P<hcx>[A-Va-v]\d{4})(?=[xX×]\d{1,3}(?![\w.]))
       | (?P<alnum>[A-Za-z]\d[0-9A-Za-z](?:\.[0-9A-Za-z]{1,4}|[0-9A-Za-z]{1,4})?)(?![\w]|\.\w)
       | (?P<pcs>[0-9A-HJ-NP-Z]{7})(?![\w])
     )""",
@@ -48,7 +50,7 @@ _PCS_CTX = re.compile(PCS_CONTEXT)
 #: A number followed by one of these counts things ("12000 patients"), unless the KB knows it.
 _COUNTED = re.compile(
     r"\s+(?i:patients|visits|claims|charts|cases|members|people|lives|encounters|employees|"
-    r"records|rows|lines|accounts|times|miles|steps|calls|emails|pages|words|users)\b"
+    r"records|rows|lines|accounts|times(?!\s*\d)|miles|steps|calls|emails|pages|words|users)\b"
 )
 #: Trap kinds that mark a line as contact details (a signature or letterhead line).
 _CONTACT_TRAPS = frozenset({"zip", "street", "phone", "email", "url", "id"})
@@ -79,7 +81,8 @@ def _line_window(text: str, start: int, end: int, before: int = 60, after: int =
 
 def has_pcs_context(text: str) -> bool:
     """Whether a text talks about ICD-10-PCS at all (PCS-shaped tokens need that)."""
-    return bool(_PCS_CTX.search(lower_same_length(text)))
+    low = lower_same_length(text)
+    return ("pcs" in low or "procedure" in low) and bool(_PCS_CTX.search(low))
 
 
 def _judge_number(
@@ -176,18 +179,28 @@ def _attach(text: str, start: int, end: int) -> Attached:
 
 
 def find_codes(
-    text: str, where: Where, lookup: CodeLookup, *, pcs_context: bool = False
+    text: str,
+    where: Where,
+    lookup: CodeLookup,
+    *,
+    pcs_context: bool = False,
+    confirmed: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[CodeMention]:
-    """Every code written in ``text``, in order, with modifiers, units and KB knowledge."""
+    """Every code written in ``text``, in order, with modifiers, units and KB knowledge.
+    ``confirmed`` holds (system, code) pairs taken elsewhere in the mail: a candidate reading
+    as one of them is taken without further evidence."""
     if not text:
         return []
+    cands = list(_CAND.finditer(text))
+    if not cands:
+        return []
     low = lower_same_length(text)
-    traps = find_traps(text, low)
+    memo: TrapMemo = {}
     found: list[_Found] = []
     extra: list[tuple[int, int, str]] = []  # range ends not expanded, judged on their own
-    for m in _CAND.finditer(text):
+    for m in cands:
         start, end = m.span()
-        if traps.kind_at(start, end):
+        if trap_at(text, low, start, end, memo):
             continue
         f = _judge(m.group(), m.lastgroup or "", start, end, text, low, lookup, pcs_context)
         if f is None:
@@ -205,14 +218,18 @@ def find_codes(
                     extra.append((r.start(1), r.end(1), other))
         found.append(f)
     for start, end, tok in extra:
-        if traps.kind_at(start, end):
+        if trap_at(text, low, start, end, memo):
             continue
         f = _judge(tok, "num", start, end, text, low, lookup, pcs_context)
         if f is not None:
             found.append(f)
     found.sort(key=lambda f: f.start)
+    for f in found:
+        if not f.strong and (f.system, f.code) in confirmed:
+            f.strong = True
+    _apply_tables(found, text)
     _promote_lists(found, text)
-    _promote_in_coding_text(found, text, traps)
+    _promote_in_coding_text(found, text, low)
     _resolve_ambiguous(found, text)
     out: list[CodeMention] = []
     for f in found:
@@ -254,9 +271,30 @@ def _judge(
         return _judge_lettered(tok, start, end, text, lk, window)
     if kind == "alnum":
         return _judge_alnum(tok, start, end, text, lk, window, pcs_ctx)
+    if kind == "hcx":  # ``J1100x3``: units glued on; an ICD-10-CM code never carries units
+        return _Found("HCPCS", tok.upper(), start, end, _attach(text, start, end), True)
     if kind == "pcs" and is_icd10pcs(tok) and (pcs_ctx or lk.known(tok, "ICD10PCS")):
         return _Found("ICD10PCS", tok, start, end, Attached(end=end), True)
     return None
+
+
+def _apply_tables(found: list[_Found], text: str) -> None:
+    """A code in a table's code column is taken, with the modifiers and units its row's
+    columns give (``43239,59,1`` under ``cpt,modifier,units``)."""
+    rows = table_rows(text)
+    if not rows:
+        return
+    for f in found:
+        if f.system not in ("CPT", "HCPCS"):
+            continue
+        row = next((r for r in rows if r.code_start <= f.start < r.code_end), None)
+        if row is None:
+            continue
+        f.strong = True
+        mods = list(f.attached.modifiers)
+        mods.extend(m for m in row.modifiers if m not in mods)
+        units = row.units if row.units is not None else f.attached.units
+        f.attached = Attached(mods, units, f.attached.end)
 
 
 def _family(system: str) -> str:
@@ -284,19 +322,20 @@ def _promote_lists(found: list[_Found], text: str) -> None:
                     break
 
 
-def _promote_in_coding_text(found: list[_Found], text: str, traps: TrapMap) -> None:
-    """In a text that already names procedure codes, a bare 5-digit CPT-shaped number
-    (``Ortho did 29881 on the right knee``) is a code too - unless its line is contact details.
+def _promote_in_coding_text(found: list[_Found], text: str, low: str) -> None:
+    """In a text that already names codes, a bare 5-digit CPT-shaped number (``Ortho did 29881
+    on the right knee``, ``MFM did 76811`` next to diagnosis codes) or an unambiguous HCPCS
+    shape (``G0289 for loose body removal``) is a code too - unless its line is contact details.
     """
-    if not any(f.strong and _family(f.system) == "PROC" for f in found):
+    if not any(f.strong for f in found):
         return
     for f in found:
-        if f.strong or f.system != "CPT":
+        if f.strong or not (f.system == "CPT" or (f.system == "HCPCS" and f.alt is None)):
             continue
         lo = text.rfind("\n", 0, f.start) + 1
         hi = text.find("\n", f.end)
         hi = len(text) if hi < 0 else hi
-        if not traps.kinds_in(lo, hi) & _CONTACT_TRAPS:
+        if not trap_kinds_in(text, low, lo, hi) & _CONTACT_TRAPS:
             f.strong = True
 
 

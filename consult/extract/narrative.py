@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from consult.extract.cues import FirstMatch, may_match
 from consult.extract.dates import DATE_PATTERN, parse_date
 from consult.extract.traps import lower_same_length
 from consult.extract.vocab import PAYERS, POS_SETTINGS, SETTINGS
@@ -28,17 +29,15 @@ def _lowercase_regex(rx: str) -> str:
     return rx.lower()
 
 
-_PAYER = re.compile(
-    "|".join(f"(?P<p{i}>{_lowercase_regex(rx)})" for i, (rx, _name) in enumerate(PAYERS))
-)
+#: The same question, asked only of the payers whose words occur in the text.
+_PAYER_FIRST = FirstMatch([_lowercase_regex(rx) for rx, _name in PAYERS])
 _PAYER_NAMES = [name for _rx, name in PAYERS]
 _POS = re.compile(
     r"(?i:\bPOS\b|place\s+of\s+service)\s*(?:(?i:code)\s*)?[:#=\-]?\s*(?P<pos>\d{2})\b"
 )
-_SETTING = re.compile(
-    "|".join(f"(?P<s{i}>{_lowercase_regex(rx)})" for i, (rx, _name) in enumerate(SETTINGS))
-)
 _SETTING_NAMES = [name for _rx, name in SETTINGS]
+_SETTING_FIRST = FirstMatch([_lowercase_regex(rx) for rx, _name in SETTINGS])
+_POS_WORDS = ("pos", "place")
 
 _SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|\n|$)")
 _ASKING = re.compile(
@@ -54,9 +53,16 @@ _GREETING = re.compile(r"(?i)^\s*(?:hi|hello|hey|good\s+(?:morning|afternoon)|de
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|sv)\s*:\s*|\s*\[[^\]]*\]\s*)+", re.I)
 
 
+#: Words one of which every ``_DOS`` label contains (checked before the regex).
+_DOS_WORDS = ("dos", "d.o.s", "date", "service", "performed", "done", "seen", "scoped",
+              "injected", "admitted", "visit")
+
+
 def date_of_service(*texts: str) -> date | None:
     """The first labelled date of service (``DOS 3/4/2025``, ``date of service: ...``)."""
     for text in texts:
+        if not may_match(_DOS_WORDS, lower_same_length(text)):
+            continue
         for m in _DOS.finditer(text):
             d = parse_date(m.group("d"))
             if d:
@@ -67,15 +73,17 @@ def date_of_service(*texts: str) -> date | None:
 def payer(*texts: str) -> str | None:
     """The payer named first, in canonical form (``UHC`` -> ``UnitedHealthcare``)."""
     for text in texts:
-        m = _PAYER.search(lower_same_length(text))
-        if m and m.lastgroup:
-            return _PAYER_NAMES[int(m.lastgroup[1:])]
+        i = _PAYER_FIRST.index(lower_same_length(text))
+        if i is not None:
+            return _PAYER_NAMES[i]
     return None
 
 
 def place_of_service(*texts: str) -> str | None:
     """A two-digit place-of-service code written as ``POS 22`` or ``place of service 11``."""
     for text in texts:
+        if not may_match(_POS_WORDS, lower_same_length(text)):
+            continue
         m = _POS.search(text)
         if m:
             return m.group("pos")
@@ -88,9 +96,9 @@ def setting(*texts: str) -> str | None:
     if pos and pos in POS_SETTINGS:
         return POS_SETTINGS[pos]
     for text in texts:
-        m = _SETTING.search(lower_same_length(text))
-        if m and m.lastgroup:
-            return _SETTING_NAMES[int(m.lastgroup[1:])]
+        i = _SETTING_FIRST.index(lower_same_length(text))
+        if i is not None:
+            return _SETTING_NAMES[i]
     return None
 
 

@@ -10,28 +10,51 @@ import re
 
 from consult.extract.dates import DATE_PATTERN
 from consult.extract.model import PhiSpan, Where
+from consult.extract.traps import lower_same_length
 
 _NAME = r"[A-Z][a-z'’-]+(?:\s+[A-Z]\.?)?(?:\s+[A-Z][a-z'’-]+){1,2}|[A-Z][a-z'’-]+,\s*[A-Z][a-z'’-]+"
-_PHI = re.compile(
-    rf"""
-    (?P<name>(?:(?i:patient(?:'s)?\s+name|pt\.?\s+name|patient|pt|member|insured|subscriber|
-        beneficiary|name)\s*[:\-–]?\s*|(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)(?P<nv>{_NAME}))
-  | (?P<dob>(?i:\b(?:DOB|D\.O\.B\.?|date\s+of\s+birth|birth\s*date|born(?:\s+on)?)\b)\s*[:\-]?\s*
-        (?P<dv>{DATE_PATTERN}))
-  | (?P<mrn>(?i:\b(?:MRN|MR\s*\#|medical\s+record\s*(?:number|no\.?|\#)?|
-        chart\s*(?:\#|number|no\.?)|acct\.?\s*\#?|account\s*(?:\#|number|no\.?)|member\s+id|subscriber\s+id|MBI|policy\s*
-        (?:\#|number|no\.?)|patient\s+id|pt\s+id|FIN|CSN)\b\.?)\s*[:\#]?\s*(?P<mv>[A-Z0-9-]*\d[A-Z0-9-]*))
-  | (?P<ssn>\b\d{{3}}-\d{{2}}-\d{{4}}\b|(?i:\bSSN\b)\s*[:\#]?\s*\d{{9}}\b)
-  | (?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
-  | (?P<phone>(?:\+?1[\s.-]?)?(?:\(\d{{3}}\)\s?|\b\d{{3}}[\s.-])\d{{3}}[\s.-]\d{{4}}\b)
-  | (?P<address>\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z]+\.?\s+){{1,3}}
+#: One pattern per kind, in the order a single alternation of them would try them.
+PHI_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("name", rf"""(?:(?i:patient(?:'s)?\s+name|pt\.?\s+name|patient|pt|member|insured|subscriber|
+        beneficiary|name)\s*[:\-–]?\s*|(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)(?P<nv>{_NAME})"""),
+    ("dob", rf"""(?i:\b(?:DOB|D\.O\.B\.?|date\s+of\s+birth|birth\s*date|born(?:\s+on)?)\b)
+        \s*[:\-]?\s*(?P<dv>{DATE_PATTERN})"""),
+    ("mrn", r"""(?i:\b(?:MRN|MR\s*\#|medical\s+record\s*(?:number|no\.?|\#)?|
+        chart\s*(?:\#|number|no\.?)|acct\.?\s*\#?|account\s*(?:\#|number|no\.?)|member\s+id|
+        subscriber\s+id|MBI|policy\s*(?:\#|number|no\.?)|patient\s+id|pt\s+id|FIN|CSN)\b\.?)
+        \s*[:\#]?\s*(?P<mv>[A-Z0-9-]*\d[A-Z0-9-]*)"""),
+    ("ssn", r"\b\d{3}-\d{2}-\d{4}\b|(?i:\bSSN\b)\s*[:\#]?\s*\d{9}\b"),
+    ("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    ("phone", r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
+    ("address", r"""\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z]+\.?\s+){1,3}
         (?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pkwy|
         Parkway|Hwy|Highway|Pl|Place|Cir|Circle|Ter|Terrace|Trl|Trail|Pike|Loop|Plaza)\b\.?
         (?:,?\s*(?:Apt|Unit|Suite|Ste|\#)\.?\s*\w+)?
-        (?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s*[A-Z]{{2}}\s+\d{{5}}(?:-\d{{4}})?)?)
-    """,
-    re.X,
+        (?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"""),
 )
+#: Lower-case words (or characters) without which a kind cannot match: a text lacking them
+#: skips that kind's scan. Checked by a test against the patterns above.
+_CUES: dict[str, tuple[str, ...]] = {
+    "name": ("patient", "pt", "member", "insured", "subscriber", "beneficiary", "name", "mr",
+             "ms", "miss", "mx"),
+    "dob": ("dob", "d.o.b", "birth", "born"),
+    "mrn": ("mr", "medical", "chart", "acct", "account", "member", "subscriber", "mbi",
+            "policy", "patient", "pt", "fin", "csn"),
+    "ssn": ("-", "ssn"),
+    "email": ("@",),
+    "phone": tuple("0123456789"),
+    "address": tuple("0123456789"),
+}
+#: For kinds cued by digits alone, a simple pattern (fast for ``re``) every match contains.
+_CUE_RE: dict[str, re.Pattern[str]] = {
+    "ssn": re.compile(r"\d-\d\d-\d|[Ss][Ss][Nn]"),
+    "phone": re.compile(r"\d[\s.-]\d{4}"),
+    "address": re.compile(r"\d\s+[A-Z]"),
+}
+#: Kinds whose every match starts with one of its cue words: their scan starts at the first.
+_STARTS_AT_CUE = frozenset({"name", "mrn"})
+_KIND_RE = tuple((kind, re.compile(rx, re.X), frozenset(_CUES[kind])) for kind, rx in PHI_PATTERNS)
+_ALL_CUES = tuple({c for cues in _CUES.values() for c in cues})
 _VALUE_GROUP = {"name": "nv", "dob": "dv", "mrn": "mv"}
 #: Capitalised words that follow "patient" but are not names.
 _NOT_NAMES = frozenset(
@@ -42,18 +65,45 @@ _NOT_NAMES = frozenset(
 
 
 def find_phi(text: str, where: Where) -> list[PhiSpan]:
-    """PHI spans in ``text``; offsets index into that same text."""
+    """PHI spans in ``text``; offsets index into that same text.
+
+    Gives what one alternation of ``PHI_PATTERNS`` scanned left to right would give (leftmost
+    match first, the earlier kind at a tie, no overlaps), but scans a kind only when its cue
+    words occur: one big alternation tried a dozen case-insensitive labels at every position.
+    """
     out: list[PhiSpan] = []
     if not text:
         return out
-    for m in _PHI.finditer(text):
-        kind = m.lastgroup or ""
+    low = lower_same_length(text)
+    present = {c for c in _ALL_CUES if c in low}
+    scanners = [
+        (kind, rx)
+        for kind, rx, cues in _KIND_RE
+        if not cues.isdisjoint(present) and (kind not in _CUE_RE or _CUE_RE[kind].search(text))
+    ]
+    nexts: list[re.Match[str] | None] = []
+    for kind, rx in scanners:
+        first = 0
+        if kind in _STARTS_AT_CUE:
+            first = min(i for i in (low.find(c) for c in _CUES[kind] if c in present) if i >= 0)
+        nexts.append(rx.search(text, first))
+    pos = 0
+    while True:
+        best = -1
+        best_start = len(text) + 1
+        for i, (_kind, rx) in enumerate(scanners):
+            m = nexts[i]
+            if m is not None and m.start() < pos:
+                m = nexts[i] = rx.search(text, pos)
+            if m is not None and m.start() < best_start:
+                best, best_start = i, m.start()
+        m = nexts[best] if best >= 0 else None
+        if m is None:
+            return out
+        kind = scanners[best][0]
+        pos = m.end()
         group = _VALUE_GROUP.get(kind)
-        if kind in ("nv", "dv", "mv"):  # lastgroup can name the inner group
-            kind = {"nv": "name", "dv": "dob", "mv": "mrn"}[kind]
-            group = _VALUE_GROUP[kind]
         start, end = m.span(group) if group else m.span()
         if kind == "name" and m.group("nv").split()[0].rstrip(",") in _NOT_NAMES:
             continue
         out.append(PhiSpan(kind=kind, where=where, start=start, end=end))
-    return out

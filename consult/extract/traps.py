@@ -1,8 +1,10 @@
 """Numbers that look like codes but are not: ZIP codes, phones, dates, money, IDs, quantities.
 
-One combined regex finds every such stretch in a single pass; a code candidate that overlaps
-one is dropped. Keeping the traps in one place makes "why was 43214 not taken?" answerable by
-reading one list, and the bench counts how many traps slip through.
+One combined regex describes every such stretch; a code candidate that overlaps one is
+dropped. Keeping the traps in one place makes "why was 43214 not taken?" answerable by reading
+one list, and the bench counts how many traps slip through. Extraction asks ``trap_at`` about
+each candidate (the pattern tried only where a trap touching it could start); ``find_traps``
+scans a whole text and is the reference the tests hold ``trap_at`` to.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ _STRONG_ID = (
     r"har|fin|invoice|ticket|tracking|confirmation|zip(?:\s*code)?|postal\s*code|suite|ste|"
     r"p\.?\s?o\.?\s+box|box|room|rm|apt|bldg|building|extension|ext|route|rte|interstate|"
     r"highway|hwy|serial|ndc|model|pager|pin|id|payer\s+id|plan\s+id|"
-    r"medicaid\s+id|medicare\s+id|member|subscriber|sub\s+id|eft|trn|remit"
+    r"medicaid\s+id|medicare\s+id|member|subscriber|sub\s+id|eft|trn|remit|"
+    # remittance codes (CARC 97, RARC N390) look like ICD-10-CM codes
+    r"carc|rarc|remark(?:\s+code)?|reason\s+code|adjustment\s+reason(?:\s+code)?"
 )
 #: Labels that take an identifier only when followed by `#`, `no.`, `number`, `id` or `:`.
 _WEAK_ID = (
@@ -92,11 +96,13 @@ _PATTERNS: dict[str, str] = {
         r"|#\s?\d{6,}"
     ),
     "version": (
-        r"(?i:\b(?:version|ver\.?|release|rev\.?|revision|build)\s*\d+(?:\.\d+)*[a-z]?\b)"
+        r"(?i:\b(?:version|ver\.?|rev\.?|revision|build)\s*\d+(?:\.\d+)*[a-z]?\b)"
+        # "release" is a procedure word too (carpal tunnel release 64721): dotted numbers only
+        r"|(?i:\brelease\s*\d+(?:\.\d+)+[a-z]?\b)"
         r"|\bv\d+(?:\.\d+)+\b"
         r"|\b\d+\.\d+\.\d+(?:\.\d+)*\b"
     ),
-    "quantity": rf"(?i:\b\d[\d,]*(?:\.\d+)?\s*(?:{QUANTITY_WORDS})(?![a-z]))",
+    "quantity": rf"(?i:\b\d[\d,]*(?:\.\d+)?\s*(?:{QUANTITY_WORDS})(?![a-z0-9]))",
     "thousands": r"\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b",
     "decimal": r"\b\d+\.\d+\b",
 }
@@ -153,6 +159,112 @@ def find_traps(text: str, low: str | None = None) -> TrapMap:
     if any(c.isdigit() for c in text):
         spans.extend((m.start(), m.end(), m.lastgroup or "trap") for m in CASED_RE.finditer(text))
         spans.sort()
+    return _merge_spans(spans)
+
+
+#: How far before a candidate a trap touching it may start (``subscriber id number #: ``).
+BEFORE = 48
+
+
+def _leaders(alternation: str) -> tuple[str, ...]:
+    """The leading letters of each word-led alternative (``tax\\s*id`` -> ``tax``)."""
+    out = []
+    for alt in alternation.split("|"):
+        m = re.match(r"[a-z]+", alt.strip())
+        if m:
+            out.append(m.group())
+    return tuple(out)
+
+
+#: Every way a lower-cased trap can begin: a label, month or version word, a digit, a symbol.
+#: ``trap_at`` tries the trap pattern only where one of these starts (``str.startswith`` with a
+#: tuple is one C call); a test checks the answer matches scanning the whole text.
+_LOWER_LEADERS = tuple(
+    sorted(
+        {
+            *_leaders(_STRONG_ID),
+            *_leaders(_WEAK_ID),
+            *_leaders(_MONTH.strip("(?:)")),
+            "version", "ver", "release", "rev", "build", *(f"v{d}" for d in "0123456789"),
+            *"0123456789", "$", "€", "£", "#", "(", "+",
+        }
+        - {"p"}  # ``p\.?\s?o\.?\s+box``: only these starts
+        | {"p.", "po", "p "}
+    )
+)
+#: How far before its ZIP a cased trap can start (``New Hampshire, 03101``).
+_CASED_BEFORE = 32
+#: Where a cased trap (``Columbus, OH 43214``, ``12 Elm Street``) can begin.
+_CASED_START = re.compile(r"[A-Z0-9,]")
+#: Word starts and symbols: the only places a trap can start.
+_TRAP_STARTS = re.compile(r"\b\w|[^\w\s]")
+
+
+#: ``trap_at``'s memo for one text: position -> (end, kind) of the trap starting there, or None.
+TrapMemo = dict[tuple[int, bool], tuple[int, str] | None]
+
+
+def _trap_from(text: str, low: str, p: int, cased: bool, memo: TrapMemo) -> tuple[int, str] | None:
+    """The trap starting at ``p`` (lower-case patterns, or the cased ones), memoised."""
+    key = (p, cased)
+    if key in memo:
+        return memo[key]
+    m = CASED_RE.match(text, p) if cased else LOWER_RE.match(low, p)
+    got = None if m is None else (m.end(), m.lastgroup or "trap")
+    memo[key] = got
+    return got
+
+
+def trap_at(
+    text: str, low: str, start: int, end: int, memo: TrapMemo | None = None
+) -> str | None:
+    """The kind of trap overlapping ``[start, end)`` of ``text``, or None.
+
+    Asks the question for one candidate only: the trap patterns are tried where a trap could
+    start - a label word, digit or symbol up to ``BEFORE`` characters back, and the start of
+    the candidate's whitespace-free chunk (a URL or e-mail address). Scanning whole texts
+    tried dozens of label words at every position of every mail, and was most of the time
+    extraction took; a mail has a handful of candidates. ``low`` is ``lower_same_length``;
+    ``memo`` (one per text) lets neighbouring candidates share the tries.
+    """
+    memo = {} if memo is None else memo
+    chunk = start
+    while chunk > 0 and not text[chunk - 1].isspace():
+        chunk -= 1
+    lo = max(0, start - BEFORE)
+    # Cased traps (a ZIP after a city, a street number) only ever hold a number candidate.
+    cased = text[start].isdigit()
+    # An e-mail address or URL holding the candidate lies in its whitespace-free chunk.
+    chunk_end = end
+    while chunk_end < len(text) and not text[chunk_end].isspace():
+        chunk_end += 1
+    piece = low[chunk:chunk_end]
+    if "@" in piece or "://" in piece or "www." in piece:
+        for m in LOWER_RE.finditer(low, chunk, chunk_end):
+            if m.start() < end and m.end() > start:
+                return m.lastgroup or "trap"
+    for sm in _TRAP_STARTS.finditer(low, lo, end):
+        p = sm.start()
+        if low.startswith(_LOWER_LEADERS, p):
+            got = _trap_from(text, low, p, False, memo)
+            if got is not None and got[0] > start:
+                return got[1]
+        if cased and p >= start - _CASED_BEFORE and _CASED_START.match(text, p):
+            got = _trap_from(text, low, p, True, memo)
+            if got is not None and got[0] > start:
+                return got[1]
+    return None
+
+
+def trap_kinds_in(text: str, low: str, start: int, end: int) -> set[str]:
+    """Kinds of the traps found scanning ``[start, end)`` (one line, when asked)."""
+    kinds = {m.lastgroup or "trap" for m in LOWER_RE.finditer(low, start, end)}
+    kinds.update(m.lastgroup or "trap" for m in CASED_RE.finditer(text, start, end))
+    return kinds
+
+
+def _merge_spans(spans: list[tuple[int, int, str]]) -> TrapMap:
+    """Sorted ``(start, end, kind)`` spans folded into a TrapMap of non-overlapping stretches."""
     starts: list[int] = []
     ends: list[int] = []
     kinds: list[tuple[str, ...]] = []

@@ -115,3 +115,73 @@ def test_nothing_from_footer(kb: KnowledgeBase) -> None:
 def test_without_kb_pattern_only(kb: KnowledgeBase) -> None:
     ext = extract(mail("CPT 43214-59 and dx K22.2"), None)
     assert [(c.code, c.known) for c in ext.codes] == [("43214", False), ("K22.2", False)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Billing J1100x3 with 96372.", [("HCPCS", "J1100", [], 3), ("CPT", "96372", [], None)]),
+        ("CPT 97110x4 today", [("CPT", "97110", [], 4)]),
+        ("Percutaneous testing 95004 times 40", [("CPT", "95004", [], 40)]),
+        ("walker E0143-NU-KX and crutches E0114-RR", [("HCPCS", "E0143", ["NU", "KX"], None),
+                                                     ("HCPCS", "E0114", ["RR"], None)]),
+    ],
+)
+def test_glued_units_counted_words_and_dme_modifiers(
+    kb: KnowledgeBase, text: str, expected: list[tuple[str, str, list[str], int | None]]
+) -> None:
+    assert found(kb, text) == expected
+
+
+def test_procedure_words_are_not_traps(kb: KnowledgeBase) -> None:
+    # "release 64721" is a carpal tunnel release, not a software release; "0FT" is not 0 feet.
+    assert ("CPT", "64721") in [(s, c) for s, c, _m, _u in
+                                found(kb, "Open carpal tunnel release 64721-RT today.")]
+    assert ("ICD10PCS", "0FT44ZZ") in [(s, c) for s, c, _m, _u in
+                                       found(kb, "Inpatient lap chole, ICD-10-PCS 0FT44ZZ.")]
+    assert found(kb, "Software release 4.2.1 and release 2024.3 are installed.") == []
+
+
+def test_remittance_codes_are_traps(kb: KnowledgeBase) -> None:
+    got = found(kb, "Line 2 (96413) denied with CARC 97 / RARC N390.")
+    assert [(s, c) for s, c, _m, _u in got] == [("CPT", "96413")]
+
+
+def test_subject_code_confirmed_by_body(kb: KnowledgeBase) -> None:
+    # 59510 is outside the starter KB and the subject has no context word; the body codes it.
+    m = mail("I have 59510 and add-on 58611. Dx O34.211.", subject="59510 with tubal")
+    got = {c.code: c.where for c in extract(m, kb).codes}
+    assert got["59510"] == "subject"
+    assert "with" not in got
+
+
+def test_codes_beside_diagnoses_are_codes(kb: KnowledgeBase) -> None:
+    got = found(kb, "MFM did 76811 at 20 weeks. Dx O0952 and Z3A20.")
+    assert [(s, c) for s, c, _m, _u in got] == [
+        ("CPT", "76811"), ("ICD10CM", "O09.52"), ("ICD10CM", "Z3A.20")]
+
+
+def test_csv_attachment_columns(kb: KnowledgeBase) -> None:
+    csv = "line,cpt,modifier,units,dx1\n1,43239,59,1,K21.9\n2,59400,,1,K22.2\n3,88305,,2,K21.9\n"
+    got = {(c.code, c.where): (c.modifiers, c.units)
+           for c in extract(mail("See attached.", attachment=csv), kb).codes}
+    assert got[("43239", "attachment")] == (["59"], 1)
+    assert got[("59400", "attachment")] == ([], 1)  # unknown to the KB: the column says code
+    assert got[("88305", "attachment")] == ([], 2)
+    assert ("K21.9", "attachment") in got
+    assert not any(code in ("1", "2", "3") for code, _w in got)
+
+
+def test_tab_table_columns(kb: KnowledgeBase) -> None:
+    text = ("Lines below:\n\nLine\tCPT\tMod\tUnits\tDx\n1\t99285\t25\t1\tS06.0X1A\n"
+            "2\tJ7325\t\t1\tM17.11\n3\t76942\tRT\t\t\n")
+    got = {c: (m, u) for _s, c, m, u in found(kb, text)}
+    assert got["99285"] == (["25"], 1)
+    assert got["J7325"] == ([], 1)
+    assert got["76942"] == (["RT"], None)
+
+
+def test_prose_with_commas_is_no_table(kb: KnowledgeBase) -> None:
+    text = "Code, modifier, units: all fine.\nWe billed 43239, 43249, 88305 x 2 today."
+    got = {c: (m, u) for _s, c, m, u in found(kb, text)}
+    assert got == {"43239": ([], None), "43249": ([], None), "88305": ([], 2)}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.servers import require
 
 from consult.extract.model import CodeMention, Extraction
 from consult.kb.build import build_kb, create_schema
@@ -58,7 +59,7 @@ def real_kb(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Knowled
     """A KB built from the real CMS files, once per test run (shared by xdist workers through
     a lock file, since the build takes ~20 s)."""
     if not CMS.is_dir():
-        pytest.skip(f"no CMS files at {CMS}")
+        require(False, f"the CMS files at {CMS}")
     root = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         root = root.parent

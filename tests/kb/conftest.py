@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.servers import require
 
 from consult.kb.build import BuildReport, build_kb
 from consult.kb.store import KnowledgeBase
@@ -30,7 +31,7 @@ PTP_CSV = "ptp/ncci_ptp_practitioner_v30.1_2024-04-01.csv.gz"
 def cms(name: str) -> Path:
     path = CMS_DIR / name
     if not path.exists():
-        pytest.skip(f"CMS data not available at {path}")
+        require(False, f"CMS data at {path}")
     return path
 
 
@@ -54,7 +55,7 @@ def real_kb_report(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
     """A KB built once per worker from every file in the shared CMS folder, including the
     complete 2.5-million-row practitioner PTP table (about 20 s)."""
     if not CMS_DIR.is_dir():
-        pytest.skip(f"CMS data not available at {CMS_DIR}")
+        require(False, f"CMS data at {CMS_DIR}")
     return build_kb(tmp_path_factory.mktemp("realkb") / "kb.sqlite", sources_dir=CMS_DIR)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.servers import require
 
 from consult.cli import cli
 from consult.errors import ConsultError
@@ -77,7 +78,7 @@ def test_build_from_folder_prints_summary(tmp_path: Path, env: dict[str, str],
 @pytest.fixture
 def cms_server() -> Iterator[str]:
     if not CMS_DIR.is_dir():
-        pytest.skip("CMS data not available")
+        require(False, "the CMS data in ../shared/data/cms")
     handler = functools.partial(_QuietHandler, directory=str(CMS_DIR))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.servers import require
 
 CORPUS = Path(os.environ.get("CONSULT_MAIL_CORPUS", "/work/shared/data/mail-corpus"))
 
@@ -14,5 +15,5 @@ CORPUS = Path(os.environ.get("CONSULT_MAIL_CORPUS", "/work/shared/data/mail-corp
 def corpus() -> Path:
     """The shared robustness corpus; tests that need it skip when it is absent."""
     if not (CORPUS / "MANIFEST.tsv").exists():
-        pytest.skip(f"mail corpus not found at {CORPUS} (set CONSULT_MAIL_CORPUS)")
+        require(False, f"the mail corpus at {CORPUS} (set CONSULT_MAIL_CORPUS)")
     return CORPUS

@@ -1,0 +1,123 @@
+"""The fast paths answer exactly what the slow, whole-text scans they replaced answered.
+
+``trap_at`` tries the trap pattern only near a candidate, ``FirstMatch`` runs only the payer
+or setting patterns whose words occur, ``find_phi`` scans a kind only when its cue occurs.
+Each is checked here against the plain regex scan on trap-rich generated text and on both
+labelled corpora.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consult.extract import without_footer
+from consult.extract.codes import _CAND
+from consult.extract.cues import FirstMatch, required_word
+from consult.extract.model import PhiSpan
+from consult.extract.narrative import _lowercase_regex
+from consult.extract.phi import _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
+from consult.extract.scoring import load_corpus
+from consult.extract.traps import find_traps, lower_same_length, trap_at
+from consult.extract.vocab import PAYERS, SETTINGS
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+_PIECES = [
+    "43214", "99213", "K222", "J1100", "0FT44ZZ", "3074F", " ", " ", "\n", ", ", ".", "#", "$",
+    "Columbus, OH ", "OH ", "Ohio ", "New Hampshire ", "MRN ", "MRN: ", "claim # ", "acct ",
+    "NPI ", "Tax ID ", "ICN ", "PO Box ", "Suite ", "Street", " St", "12 Elm", "(614) ",
+    "555-0199", "-", "/", "3/4/2025", "March 15, 2025", "10:30 am", "30 mm", "5 mg", " units",
+    "version ", "v2.1", "release ", "carpal tunnel release ", "RARC ", "N390", "x3", "times ",
+    "a@b.example", "https://x.example/", "Patient: Jane Roe", "DOB ", "Mr. John Smith ",
+    "Medicare Advantage", "UHC", "workers comp", "w/c claim", "in the office", "ASC", "ER visit",
+    "2,500", "4.5", "build ", "Room ", "page ", "line item ", "Jan ", "1st of May",
+]
+_TEXTS = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join)
+
+
+def _corpus_texts() -> list[str]:
+    out: list[str] = []
+    for folder in ("extraction", "extraction_holdout"):
+        for m, _labels in load_corpus(DATA / folder / "mails"):
+            out += [m.subject, without_footer(m.text), without_footer(m.attachment_text),
+                    m.quoted]
+    return [t for t in out if t]
+
+
+def _trap_answers(text: str) -> tuple[list[bool], list[bool]]:
+    low = lower_same_length(text)
+    whole = find_traps(text, low)
+    spans = [m.span() for m in _CAND.finditer(text)]
+    return ([bool(whole.kind_at(a, b)) for a, b in spans],
+            [trap_at(text, low, a, b) is not None for a, b in spans])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+def test_trap_at_never_misses_a_trap(text: str) -> None:
+    slow, fast = _trap_answers(text)
+    # Trying each start on its own may find a trap a left-to-right scan had stepped over;
+    # it never drops one the scan found.
+    assert all(f or not s for s, f in zip(slow, fast, strict=True))
+
+
+def test_trap_at_agrees_on_the_corpora() -> None:
+    for text in _corpus_texts():
+        slow, fast = _trap_answers(text)
+        assert slow == fast, text
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<p{i}>{p})" for i, p in enumerate(patterns)))
+
+
+@pytest.mark.parametrize("table", [PAYERS, SETTINGS], ids=["payers", "settings"])
+def test_first_match_is_the_alternation(table: tuple[tuple[str, str], ...]) -> None:
+    patterns = [_lowercase_regex(rx) for rx, _name in table]
+    fast, slow = FirstMatch(patterns), _alternation(patterns)
+    texts = [*_corpus_texts(), *(" and ".join(p for p in _PIECES[i:i + 9])
+                                 for i in range(0, len(_PIECES), 3))]
+    texts += ["BCBS or Medicare Advantage", "medicare part b, then uhc", "w/c claim, self pay",
+              "office visit at the ASC", "seen in the ER visit, then admitted"]
+    for text in texts:
+        low = lower_same_length(text)
+        m = slow.search(low)
+        want = int(m.lastgroup[1:]) if m and m.lastgroup else None
+        assert fast.index(low) == want, text
+
+
+def test_required_words_are_required() -> None:
+    assert required_word(r"workers['’]?\s*comp(?:ensation)?") == "workers"
+    assert required_word(r"\boffice\s+(?:visit|setting|procedure)") == "office"
+    assert required_word(r"june?") == "jun"
+    assert required_word(r"ab{0,1}c") is None
+
+
+_PHI_ALL = re.compile("|".join(f"(?P<{k}>{rx})" for k, rx in PHI_PATTERNS), re.X)
+
+
+def _phi_slow(text: str) -> list[PhiSpan]:
+    out = []
+    for m in _PHI_ALL.finditer(text):
+        kind = next(k for k, _rx in PHI_PATTERNS if m.group(k) is not None)
+        group = _VALUE_GROUP.get(kind)
+        start, end = m.span(group) if group else m.span()
+        if kind == "name" and m.group("nv").split()[0].rstrip(",") in _NOT_NAMES:
+            continue
+        out.append(PhiSpan(kind=kind, where="body", start=start, end=end))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_phi_is_the_alternation(text: str) -> None:
+    assert find_phi(text, "body") == _phi_slow(text)
+
+
+def test_phi_agrees_on_the_corpora() -> None:
+    for text in _corpus_texts():
+        assert find_phi(text, "body") == _phi_slow(text), text
