@@ -41,7 +41,8 @@ class Processor:
         return len(results)
 
     def wake(self) -> None:
-        if self.scheduler is not None:
+        """Run the job now; while a run is under way, its next tick (2 s) picks the mail up."""
+        if self.scheduler is not None and not self._lock.locked():
             self.scheduler.modify_job("process", next_run_time=self.clock())
 
 
