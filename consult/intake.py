@@ -17,16 +17,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from consult import cases
 from consult.config import Settings
+from consult.draft import render_draft
 from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, header_values, split_head
 from consult.mail.headers import normalize_msgid
@@ -34,7 +36,7 @@ from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
 from consult.mail.parse import parse_message
 from consult.mail.reply_token import case_from_addresses
 from consult.pipeline import Analysis, analyze_mail
-from db.models import Case, Draft, Message
+from db.models import AuditEvent, Case, Draft, Message
 
 log = logging.getLogger(__name__)
 
@@ -223,22 +225,41 @@ def process_message(
     except Exception as exc:  # a parser bug must not lose or block the mail
         log.exception("parser failed on mail #%s (%s)", msg.id, msg.fingerprint[:12])
         return _quarantine(session, msg, None, f"could not parse the message: {exc!r}", now)
-    return process_parsed(session, msg, mail, kb, settings, now=now)
+    result = process_parsed(session, msg, mail, kb, settings, now=now)
+    assert result is not None  # only a batch defers
+    return result
 
 
 def process_parsed(
     session: Session, msg: Message, mail: ParsedMail, kb: KnowledgeBase, settings: Settings, *,
-    now: datetime,
-) -> IntakeResult:
-    """Thread, analyse and queue a stored message that is already parsed."""
+    now: datetime, batch: _FreshGroup | None = None,
+) -> IntakeResult | None:
+    """Thread, analyse and queue a stored message that is already parsed.
+
+    With ``batch`` (``ingest_batch``), ``msg`` is not in the session yet: a mail that starts a
+    new case (or is quarantined as one) goes to the batch, written later with Core inserts, and
+    None is returned; a follow-up is added to the session and handled here, as without it.
+    """
     msg.subject = mail.subject[:2000]
     msg.from_addr = mail.from_addr[:320]
     msg.in_reply_to = mail.in_reply_to[:998] if mail.in_reply_to else None
     msg.kind = mail.kind
     if mail.unusable:
-        return _quarantine(session, msg, mail, f"unusable mail: {mail.unusable}", now)
+        reason = f"unusable mail: {mail.unusable}"
+        if batch is not None:
+            batch.add(msg, mail, reason=reason)
+            return None
+        return _quarantine(session, msg, mail, reason, now)
 
+    if batch is not None and batch.may_thread(mail, settings):
+        batch.write()  # the mail may answer one of the batch: it must be in the database
     case, via = _thread_case(session, mail, settings)
+    if batch is not None:
+        if case is None:
+            batch.add_new(msg, mail)
+            return None
+        batch.write()  # a follow-up goes the ORM way, after the mails before it
+        session.add(msg)
     if case is not None and msg.id is None:
         session.flush()  # the audit notes below name the mail by its id
     if mail.kind in UNANSWERABLE_KINDS:
@@ -343,6 +364,173 @@ def quarantine_raw(
     return _quarantine(session, msg, None, reason, now)
 
 
+@dataclass
+class _Fresh:
+    """A mail of a chunk that starts a new case (maybe quarantined), not written yet.
+
+    ``reason``: quarantined before analysis; ``analysis``: drafted once the case has its id;
+    ``error``: the analysis failed (the case is quarantined, as in ``process_parsed``).
+    """
+
+    index: int
+    msg: Message
+    mail: ParsedMail | None
+    reason: str = ""
+    analysis: Analysis | None = None
+    error: str = ""
+    exc: BaseException | None = None
+
+
+class _FreshGroup:
+    """The new cases of a chunk, written with a handful of multi-row Core statements.
+
+    The ORM costs more than the whole pure core here (a flush per case to learn its id, a
+    validated SQLModel object and an INSERT per row), so a chunk's new cases skip it: cases and
+    messages are inserted with ``RETURNING id`` in one executemany each, then drafts and audit
+    events in one each. The rows are exactly those ``process_parsed`` writes one by one.
+    ``written`` receives (chunk index, result) pairs in arrival order.
+    """
+
+    def __init__(self, session: Session, kb: KnowledgeBase, *, now: datetime,
+                 written: Callable[[list[tuple[int, IntakeResult]]], None]) -> None:
+        self.session, self.kb, self.now, self.written = session, kb, now, written
+        self.index = 0  # the chunk index of the mail being handled, set by ingest_batch
+        self.items: list[_Fresh] = []
+        self.fps: set[str] = set()
+        self.msgids: set[str] = set()
+        self.senders: set[str] = set()
+
+    def add(self, msg: Message, mail: ParsedMail | None, *, reason: str = "",
+            analysis: Analysis | None = None, error: str = "",
+            exc: BaseException | None = None) -> None:
+        self.items.append(_Fresh(self.index, msg, mail, reason, analysis, error, exc))
+        self.fps.add(msg.fingerprint)
+        if msg.message_id:
+            self.msgids.add(msg.message_id)
+        if mail is not None and mail.from_addr:
+            self.senders.add(mail.from_addr[:320].lower())
+
+    def add_new(self, msg: Message, mail: ParsedMail) -> None:
+        """A mail threading found no case for: quarantined or analysed, as ``process_parsed``."""
+        if mail.kind in UNANSWERABLE_KINDS:
+            self.add(msg, mail, reason=f"{mail.kind.replace('_', ' ')}: "
+                                       f"{mail.kind_reason or 'automatic mail'}")
+        elif not mail.from_addr:
+            self.add(msg, mail, reason="no sender address to answer")
+        else:
+            try:
+                self.add(msg, mail, analysis=analyze_mail(mail, self.kb, with_draft=False))
+            except Exception as exc:
+                self.add(msg, mail, error=f"analysis failed: {exc!r}", exc=exc)
+
+    def may_thread(self, mail: ParsedMail, settings: Settings) -> bool:
+        """Whether threading ``mail`` could hit a case of this group (then write it first)."""
+        if not self.items:
+            return False
+        if self.msgids.intersection([mail.in_reply_to, *mail.references]):
+            return True
+        if (_CASE_TAG.search(mail.subject or "")
+                and (mail.from_addr or "").lower() in self.senders):
+            return True
+        secret = settings.secret_key.get_secret_value()
+        return bool(secret) and case_from_addresses(
+            _recipients(mail), settings.from_address, secret) is not None
+
+    def write(self) -> None:
+        """Insert the group and hand its results to ``written``."""
+        items, self.items = self.items, []
+        self.fps, self.msgids, self.senders = set(), set(), set()
+        if items:
+            self.written(self._write(items))
+
+    def _write(self, items: list[_Fresh]) -> list[tuple[int, IntakeResult]]:
+        now, session = self.now, self.session
+        case_rows = []
+        for it in items:
+            mail = it.mail
+            failed = it.reason or it.error
+            codes = "" if failed or it.analysis is None else " ".join(
+                dict.fromkeys(c.code for c in it.analysis.extraction.codes))[:4000]
+            case_rows.append({
+                "status": "quarantined" if failed else "awaiting_review",
+                "subject": (mail.subject if mail else "")[:2000],
+                "sender": (mail.from_addr if mail else "")[:320],
+                "sender_name": (mail.from_name if mail else "")[:320],
+                "created_at": now, "updated_at": now, "assignee": None,
+                "quarantine_reason": failed or None, "reopen_count": 0, "codes": codes,
+                "row_version": 2,
+            })
+        case_ids = self._insert_returning(Case.__table__, case_rows)  # type: ignore[attr-defined]
+        msg_rows = []
+        for it, case_id in zip(items, case_ids, strict=True):
+            m = it.msg
+            msg_rows.append({
+                "case_id": case_id, "direction": "in", "fingerprint": m.fingerprint,
+                "message_id": m.message_id, "in_reply_to": m.in_reply_to, "subject": m.subject,
+                "from_addr": m.from_addr, "source": m.source, "mailbox": m.mailbox,
+                "uidvalidity": m.uidvalidity, "uid": m.uid, "size": m.size, "kind": m.kind,
+                "processed": True, "error": (it.reason or it.error) or None,
+                "received_at": m.received_at, "raw": m.raw,
+            })
+        msg_ids = self._insert_returning(Message.__table__, msg_rows)  # type: ignore[attr-defined]
+        drafts: list[dict[str, object]] = []
+        events: list[dict[str, object]] = []
+        out: list[tuple[int, IntakeResult]] = []
+        for it, case_id, msg_id in zip(items, case_ids, msg_ids, strict=True):
+            events.append(self._event(case_id, "received", "received", "received",
+                                      f"mail #{msg_id} via {it.msg.source}"))
+            if it.analysis is not None and not it.error:
+                draft = self._draft(it, case_id, msg_id)
+                if draft is not None:
+                    drafts.append(draft)
+                    events.append(self._event(case_id, "received", "awaiting_review", "drafted",
+                                              f"draft from mail #{msg_id}"))
+                    out.append((it.index, IntakeResult(msg_id, case_id, "case")))
+                    continue
+            if it.error:
+                log.error("analysis failed on mail #%s", msg_id, exc_info=it.exc)
+                reason = it.error
+            else:
+                reason = it.reason
+                log.info("mail #%s quarantined on case #%s: %s", msg_id, case_id, reason)
+            events.append(self._event(case_id, "received", "quarantined", "quarantine", reason))
+            out.append((it.index, IntakeResult(msg_id, case_id, "quarantined", reason)))
+        if drafts:
+            session.execute(insert(Draft.__table__), drafts)  # type: ignore[attr-defined]
+        session.execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]
+        return out
+
+    def _insert_returning(self, table: Table, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [row[0] for row in self.session.execute(stmt, rows)]
+
+    def _event(self, case_id: int, from_status: str, to_status: str, action: str,
+               reason: str) -> dict[str, object]:
+        return {"case_id": case_id, "at": self.now, "actor": SYSTEM, "action": action,
+                "from_status": from_status, "to_status": to_status, "reason": reason}
+
+    def _draft(self, it: _Fresh, case_id: int, msg_id: int) -> dict[str, object] | None:
+        """The draft row, or None when rendering failed (the case becomes quarantined)."""
+        analysis = it.analysis
+        assert analysis is not None and it.mail is not None
+        try:
+            analysis.draft = render_draft(it.mail, analysis.extraction, analysis.findings,
+                                          self.kb, case_id=case_id)
+        except Exception as exc:
+            it.error, it.exc = f"analysis failed: {exc!r}", exc
+            cases_t, msgs_t = Case.__table__, Message.__table__  # type: ignore[attr-defined]
+            self.session.execute(update(cases_t).where(cases_t.c.id == case_id).values(
+                status="quarantined", quarantine_reason=it.error, codes=""))
+            self.session.execute(update(msgs_t).where(msgs_t.c.id == msg_id).values(
+                error=it.error))
+            return None
+        draft = analysis.draft
+        return {"case_id": case_id, "version": 1, "author": SYSTEM, "body_text": draft.text,
+                "body_html": draft.html, "kb_version": draft.kb_version,
+                "analysis_json": json.dumps(analysis.to_json(), default=str),
+                "created_at": self.now}
+
+
 def ingest_batch(
     session: Session,
     arrivals: Sequence[Arrival],
@@ -357,9 +545,14 @@ def ingest_batch(
 ) -> list[IntakeResult]:
     """The fast path for a chunk of mail: one fingerprint query and no savepoints.
 
+    A mail that starts a new case (the common one, also when it is quarantined) is written with
+    multi-row Core inserts at the end of a run of such mails; a follow-up, or a mail stored
+    earlier by the SMTP listener, goes through ``process_parsed`` with the ORM, after the run
+    before it is written (so ids, threading and audit order stay those of one-by-one intake).
     A database error (or any bug outside the parse/analysis guards) propagates: the caller rolls
     the chunk back and redoes it one mail at a time with ``ingest``, which isolates the bad one.
-    ``after_each(i)`` runs after the i-th mail (1-based), for progress and the crash tests.
+    ``after_each(i)`` runs after the i-th mail (1-based) is written, for progress and the crash
+    tests.
     """
     fps = [fingerprint(a.raw) for a in arrivals]
     known: dict[str, tuple[int, int | None, bool]] = {}
@@ -369,25 +562,68 @@ def ingest_batch(
             .where(col(Message.fingerprint).in_(set(fps[start:start + 500])))
         ).all()
         known.update({fp: (pk, case_id, done) for fp, pk, case_id, done in rows})  # type: ignore[misc]
-    results: list[IntakeResult] = []
-    for i, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True), start=1):
+    results: list[IntakeResult | None] = [None] * len(arrivals)
+    waiting: list[int] = []
+
+    def settle_waiting() -> None:
+        for i in waiting:
+            if after_each is not None:
+                after_each(i + 1)
+        waiting.clear()
+
+    def written(done: list[tuple[int, IntakeResult]]) -> None:
+        for index, result in done:
+            results[index] = result
+            known[fps[index]] = (result.message_pk, result.case_id, True)
+        settle_waiting()
+
+    group = _FreshGroup(session, kb, now=now, written=written)
+    for index, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
+        group.index = index
+        if fp in group.fps:  # the same mail twice in the chunk: the first one must be written
+            group.write()
         seen = known.get(fp)
+        result: IntakeResult | None
         if seen is not None and seen[2]:
-            results.append(IntakeResult(seen[0], seen[1], "duplicate"))
-        else:
-            if seen is not None:  # stored by the SMTP listener, not processed yet
-                msg = session.get(Message, seen[0])
-                assert msg is not None
-            else:
-                msg = _new_message(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
-                                   uidvalidity=uidvalidity, uid=arrival.uid)
-                session.add(msg)  # flushed with the case it becomes: one flush, not two
+            result = IntakeResult(seen[0], seen[1], "duplicate")
+        elif seen is not None:  # stored by the SMTP listener, not processed yet
+            group.write()
+            msg = session.get(Message, seen[0])
+            assert msg is not None
             result = process_message(session, msg, kb, settings, now=now)
-            known[fp] = (msg.id, result.case_id, True)  # type: ignore[assignment]
-            results.append(result)
-        if after_each is not None:
-            after_each(i)
-    return results
+        else:
+            msg = _new_message(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
+                               uidvalidity=uidvalidity, uid=arrival.uid)
+            result = _batch_one(session, msg, group, kb, settings, now=now)
+        if result is not None:
+            if result.outcome != "duplicate":
+                session.flush()  # the next mail's threading query sees this one
+                known[fp] = (result.message_pk, result.case_id, True)
+            results[index] = result
+        waiting.append(index)
+        if not group.items:
+            settle_waiting()
+    group.write()
+    settle_waiting()
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+def _batch_one(session: Session, msg: Message, group: _FreshGroup, kb: KnowledgeBase,
+               settings: Settings, *, now: datetime) -> IntakeResult | None:
+    """``process_message`` for a new mail of a batch: None when the batch took it."""
+    if msg.size > settings.max_message_bytes:
+        group.add(msg, None, reason=f"message is {msg.size} bytes, over the "
+                                    f"{settings.max_message_bytes} byte limit "
+                                    "(CONSULT_MAX_MESSAGE_BYTES)")
+        return None
+    try:
+        mail = parse_message(msg.raw, own_addresses=own_addresses(settings))
+    except Exception as exc:  # a parser bug must not lose or block the mail
+        log.exception("parser failed on a new mail (%s)", msg.fingerprint[:12])
+        group.add(msg, None, reason=f"could not parse the message: {exc!r}")
+        return None
+    return process_parsed(session, msg, mail, kb, settings, now=now, batch=group)
 
 
 def pending(session: Session, limit: int = 200) -> list[Message]:
