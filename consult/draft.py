@@ -153,8 +153,8 @@ def _answers(findings: list[Finding]) -> list[str]:
         else:
             sentences.append((str(f.data["answer"]), None))
     out: list[str] = []
-    for text, key in sentences:
-        sentence = _ptp_answer(groups[key]) if key else text
+    for text, group in sentences:
+        sentence = _ptp_answer(groups[group]) if group else text
         if sentence not in out:
             out.append(sentence)
     return out

@@ -13,8 +13,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, U
 from sqlmodel import Field, SQLModel
 
 
-def _ts(**kw: object) -> Column:
-    return Column(DateTime(timezone=True), **kw)
+def _ts(*, nullable: bool) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
 
 
 class Case(SQLModel, table=True):

@@ -11,7 +11,11 @@ from consult.cli.common import CliState
 
 
 def _read(path: Path) -> bytes:
-    return path.read_bytes() if str(path) != "-" else click.get_binary_stream("stdin").read()
+    if str(path) == "-":
+        import sys
+
+        return sys.stdin.buffer.read()
+    return path.read_bytes()
 
 
 @click.command("extract")

@@ -158,7 +158,10 @@ class _Importer:
             else:
                 rows = ptp.parse_cms_text(sf.lines("latin-1"), sf.label)
             base = total
-            total += insert_ptp(self.conn, tid, rows, tick=lambda n, b=base: tick(b + n))
+            def tick_from(n: int, b: int = base) -> None:
+                tick(b + n)
+
+            total += insert_ptp(self.conn, tid, rows, tick=tick_from)
         self._done()
         name = ptp_source_name(det.setting)
         effective = det.effective

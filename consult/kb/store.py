@@ -268,7 +268,9 @@ class KnowledgeBase:
         ).fetchone()
         if not row:
             return None
-        return Mue(*row, source=self.citation(MUE_SETTINGS.get(setting, setting)))
+        code_, setting_, value, adjudication, rationale = row
+        return Mue(code_, setting_, value, adjudication, rationale,
+                   source=self.citation(MUE_SETTINGS.get(setting, setting)))
 
     def addon(self, code: str, on: date | None = None) -> AddonRule | None:
         """The add-on rule for ``code`` (None when it is not an add-on code).
@@ -285,7 +287,8 @@ class KnowledgeBase:
             return None
         live = []
         for primary, _type, eff, dele, _note in rows:
-            if on is not None and ((eff and on < _d(eff)) or (dele and on > _d(dele))):
+            starts, ends = _d(eff), _d(dele)
+            if on is not None and ((starts and on < starts) or (ends and on > ends)):
                 continue
             if on is None and dele:
                 continue
@@ -313,7 +316,10 @@ class KnowledgeBase:
             "WHERE code = ? AND modifier = ?",
             (code, modifier),
         ).fetchone()
-        return PfsInfo(*row, source=self.citation("rvu")) if row else None
+        if not row:
+            return None
+        code_, status, days, mult, pctc, bilat, endo = row
+        return PfsInfo(code_, status, days, mult, pctc, bilat, endo, source=self.citation("rvu"))
 
     def modifier(self, code: str) -> ModifierInfo | None:
         row = self._conn().execute(

@@ -57,13 +57,13 @@ def _fast(text: str, depth: int) -> Message:
     if maintype == "multipart":
         if msg.get_content_subtype() == "digest":
             raise _NotClean  # parts default to message/rfc822 there; the stdlib knows that
-        msg.set_payload(None)
+        msg.set_payload(None)  # type: ignore[call-overload]
         for part_text in _split_parts(msg, body):
             msg.attach(_fast(part_text, depth + 1))
     elif msg.get_content_type() in ("message/rfc822", "message/global"):
         cte = (msg.get("content-transfer-encoding") or "7bit").strip().lower()
         if cte in ("7bit", "8bit", "binary"):
-            msg.set_payload(None)
+            msg.set_payload(None)  # type: ignore[call-overload]
             msg.attach(_fast(body, depth + 1))
         else:
             msg.set_payload(body)

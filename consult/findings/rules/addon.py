@@ -8,7 +8,7 @@ lets the contractor accept others.
 from __future__ import annotations
 
 from consult.findings.context import RuleContext
-from consult.findings.model import Finding
+from consult.findings.model import Finding, Severity
 
 RULE = "addon"
 SHOW_PRIMARIES = 12
@@ -60,6 +60,6 @@ def check(ctx: RuleContext) -> list[Finding]:
             f"{code} is an add-on code and is not paid without an eligible primary such as "
             f"{_listing(rule.primaries[:3])}."
         )
-        severity = "error" if rule.edit_type == "1" else "warning"
+        severity: Severity = "error" if rule.edit_type == "1" else "warning"
         out.append(Finding(RULE, [code], severity, detail, rule.source, 1.0, data))
     return out

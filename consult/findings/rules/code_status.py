@@ -7,7 +7,7 @@ date of service is moot until the sender reports the replacement instead.
 from __future__ import annotations
 
 from consult.findings.context import RuleContext
-from consult.findings.model import Finding
+from consult.findings.model import Finding, Severity
 from consult.kb.model import CodeInfo
 
 RULE = "code_status"
@@ -68,7 +68,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{ctx.date_basis} {ctx.on.isoformat()}: it cannot be reported for that date."
             )
             answer = f"{m.code} was not yet effective {ctx.date_phrase()}."
-            severity = "error"
+            severity: Severity = "error"
         elif ctx.on is not None and info.end_date and ctx.on > info.end_date:
             detail = (
                 f"{m.code} was {info.status} after {info.end_date.isoformat()}, before the "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from consult.findings.context import RuleContext
-from consult.findings.model import Finding
+from consult.findings.model import Finding, Severity
 from consult.kb.model import PfsInfo
 
 RULE = "global_period"
@@ -68,6 +68,7 @@ def _em_with_procedure(ctx: RuleContext, em: str, code: str, info: PfsInfo) -> F
             f"same day only when it is significant and separately identifiable, with 25 on "
             f"{em}."
         )
+    severity: Severity
     if right in mods:
         verdict, severity = f" Modifier {right} on {em} is the right one.", "info"
         answer = ""
@@ -95,11 +96,11 @@ def check(ctx: RuleContext) -> list[Finding]:
     for m in ctx.procedures:
         named = [x for x in ctx.modifiers_on(m.code) if x in POSTOP_MODIFIERS]
         for mod in named:
-            info = ctx.kb.pfs(m.code)
-            days = f" ({m.code} global {info.global_days})" if info else ""
+            pfs = ctx.kb.pfs(m.code)
+            days = f" ({m.code} global {pfs.global_days})" if pfs else ""
             detail = f"Modifier {mod} on {m.code} means {POSTOP_MODIFIERS[mod]}{days}."
             out.append(Finding(RULE, [m.code], "info", detail,
-                               info.source if info else ctx.kb.citation("modifiers"), 0.9,
+                               pfs.source if pfs else ctx.kb.citation("modifiers"), 0.9,
                                {"modifier": mod, "answer": ""}))
     if procedures and _GLOBAL_WORDS.search(text) and not any(
         f.data.get("modifier") in POSTOP_MODIFIERS for f in out

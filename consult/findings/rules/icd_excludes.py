@@ -39,8 +39,8 @@ def check(ctx: RuleContext) -> list[Finding]:
             for b in codes:
                 if b == a or not any(covers(ref, b) for ref in note.refs):
                     continue
-                pair = tuple(sorted((a, b)))
-                key = (note.kind, *pair)
+                first, second = sorted((a, b))
+                key = (note.kind, first, second)
                 if key in done:
                     continue
                 done.add(key)
@@ -51,7 +51,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                         "not reported together; pick the one the record supports (both only "
                         "when the conditions are unrelated)."
                     )
-                    out.append(Finding(RULE_E1, list(pair), "error", detail, source, 0.9,
+                    out.append(Finding(RULE_E1, [first, second], "error", detail, source, 0.9,
                                        {"note_code": note.code, "answer":
                                         f"{a} and {b} are not reported together (Excludes1)."}))
                 else:
@@ -59,6 +59,6 @@ def check(ctx: RuleContext) -> list[Finding]:
                         f"{a} has an Excludes2 note{where} for {b}: \"{note.text}\". Both may "
                         "be reported when the patient has both conditions."
                     )
-                    out.append(Finding(RULE_E2, list(pair), "info", detail, source, 0.9,
+                    out.append(Finding(RULE_E2, [first, second], "info", detail, source, 0.9,
                                        {"note_code": note.code, "answer": ""}))
     return out

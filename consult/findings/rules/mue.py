@@ -8,7 +8,7 @@ clinical: payable on appeal with documentation).
 from __future__ import annotations
 
 from consult.findings.context import RuleContext
-from consult.findings.model import Finding
+from consult.findings.model import Finding, Severity
 from consult.kb.model import Mue
 
 RULE = "mue"
@@ -60,7 +60,8 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{m.units} units of {m.code} are over its MUE of {mue.value} per "
                 f"{'line' if mue.adjudication.startswith('1') else 'date of service'}."
             )
-            severity = "error" if mue.adjudication.strip()[:1] in ("2", "3") else "warning"
+            by_date = mue.adjudication.strip()[:1] in ("2", "3")
+            severity: Severity = "error" if by_date else "warning"
             out.append(Finding(RULE, [m.code], severity, detail, mue.source, 1.0, data))
         elif m.units > 1:
             detail = (

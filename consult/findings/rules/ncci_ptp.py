@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from consult.findings.context import RuleContext
-from consult.findings.model import Finding
+from consult.findings.model import Finding, Severity
 from consult.findings.rules.global_period import is_em
 from consult.kb.model import PtpEdit
 
@@ -33,7 +33,7 @@ INDICATOR_MEANING = {
          "(different session, site or organ, incision, lesion or injury)",
     "9": "the edit is not applicable (deleted): the pair is not restricted",
 }
-_SEVERITY = {"0": "error", "1": "warning", "9": "info"}
+_SEVERITY: dict[str, Severity] = {"0": "error", "1": "warning", "9": "info"}
 
 
 def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[str]]:
@@ -191,6 +191,6 @@ def check(ctx: RuleContext) -> list[Finding]:
                 continue
             if look_ahead:
                 later = ctx.kb.ptp(a, b, None, setting)
-                if later and later.effective_date and later.effective_date > ctx.on:
+                if later and later.effective_date and ctx.on and later.effective_date > ctx.on:
                     out.append(_not_yet(ctx, later))
     return out

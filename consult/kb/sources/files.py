@@ -54,8 +54,8 @@ class SourceFile:
                 with zipfile.ZipFile(self.path) as zf, zf.open(self.member) as raw:
                     yield raw
             elif self.gzipped:
-                with gzip.open(self.path, "rb") as fh:
-                    yield fh
+                with gzip.open(self.path, "rb") as gz:
+                    yield gz  # type: ignore[misc]
             else:
                 with open(self.path, "rb") as fh:
                     yield fh
