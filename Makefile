@@ -47,12 +47,12 @@ debs:
 test-deps: $(VENV)/.installed-test debs
 
 ## make test: the whole suite, in parallel
-test: test-deps
-	$(BIN)/ruff check .
+test: test-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
