@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -35,7 +35,7 @@ from consult.mail.headers import normalize_msgid
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
 from consult.mail.parse import parse_message
 from consult.mail.reply_token import case_from_addresses
-from consult.pipeline import Analysis, analyze_mail
+from consult.pipeline import Analysis, Prepared, analyze_mail
 from db.models import AuditEvent, Case, Draft, Message
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,17 @@ MAX_REOPENS = 5
 _RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-delivered-to")
 #: Statuses a follow-up brings back to the review queue; all but awaiting_info count as reopens.
 _REOPENING = frozenset({"approved", "sent", "closed"})
+#: A chunk's new cases are written at least this often, so the writes of the first mails
+#: overlap the analysis of the next ones when a pool prepares them (the rows are the same).
+GROUP_WRITE = 64
+
+#: Parse, extract and evaluate new mails ahead (``ingest_batch(prepare=...)``): one result per
+#: raw message, in order, None where the intake should do it itself.
+Preparer = Callable[[Sequence[bytes]], Iterator[Prepared | None]]
+
+
+class RemoteFailure(Exception):
+    """An exception raised where a mail was prepared; its text is the traceback there."""
 
 
 @dataclass(frozen=True)
@@ -232,13 +243,14 @@ def process_message(
 
 def process_parsed(
     session: Session, msg: Message, mail: ParsedMail, kb: KnowledgeBase, settings: Settings, *,
-    now: datetime, batch: _FreshGroup | None = None,
+    now: datetime, batch: _FreshGroup | None = None, prepared: Prepared | None = None,
 ) -> IntakeResult | None:
     """Thread, analyse and queue a stored message that is already parsed.
 
     With ``batch`` (``ingest_batch``), ``msg`` is not in the session yet: a mail that starts a
     new case (or is quarantined as one) goes to the batch, written later with Core inserts, and
     None is returned; a follow-up is added to the session and handled here, as without it.
+    ``prepared`` (from ``consult.pipeline.prepare``) saves extracting and evaluating again.
     """
     msg.subject = mail.subject[:2000]
     msg.from_addr = mail.from_addr[:320]
@@ -256,7 +268,7 @@ def process_parsed(
     case, via = _thread_case(session, mail, settings)
     if batch is not None:
         if case is None:
-            batch.add_new(msg, mail)
+            batch.add_new(msg, mail, prepared)
             return None
         batch.write()  # a follow-up goes the ORM way, after the mails before it
         session.add(msg)
@@ -286,15 +298,16 @@ def process_parsed(
                    reason=f"mail #{msg.id} joined the case by {via}{sender_note}")
     msg.case_id = case.id
     try:
-        analysis = analyze_mail(mail, kb, case_id=case.id)
+        analysis = _analysis_with_draft(mail, kb, case.id, prepared)  # type: ignore[arg-type]
     except Exception as exc:
         log.exception("analysis failed on mail #%s", msg.id)
+        error = f"analysis failed: {_failure_text(exc)}"
         if outcome == "case":
-            case.quarantine_reason = f"analysis failed: {exc!r}"
+            case.quarantine_reason = error
             cases.move(session, case, "quarantined", actor=SYSTEM, action="quarantine", now=now,
                        reason=case.quarantine_reason)
         msg.processed = True
-        msg.error = f"analysis failed: {exc!r}"
+        msg.error = error
         session.add(msg)
         return IntakeResult(msg.id, case.id, "quarantined", msg.error)  # type: ignore[arg-type]
 
@@ -311,6 +324,35 @@ def process_parsed(
     msg.processed = True
     session.add(msg)
     return IntakeResult(msg.id, case.id, outcome)  # type: ignore[arg-type]
+
+
+class _PreparedFailure(RemoteFailure):
+    """A prepared analysis failed: ``text`` is the ``repr`` of the original exception."""
+
+    def __init__(self, text: str, trace: str) -> None:
+        super().__init__(trace)
+        self.text = text
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What a quarantine reason says about ``exc``: the same for a prepared failure."""
+    return exc.text if isinstance(exc, _PreparedFailure) else repr(exc)
+
+
+def _analysis_with_draft(mail: ParsedMail, kb: KnowledgeBase, case_id: int,
+                         prepared: Prepared | None) -> Analysis:
+    """``analyze_mail`` with a draft, reusing a prepared extraction and findings."""
+    if prepared is None or prepared.mail is None:
+        return analyze_mail(mail, kb, case_id=case_id)
+    if prepared.analysis_error:
+        raise _PreparedFailure(prepared.analysis_error, prepared.trace)
+    if prepared.analysis is None:
+        return analyze_mail(mail, kb, case_id=case_id)
+    analysis = prepared.analysis
+    if mail.kind not in UNANSWERABLE_KINDS:
+        analysis.draft = render_draft(mail, analysis.extraction, analysis.findings, kb,
+                                      case_id=case_id)
+    return analysis
 
 
 def ingest(
@@ -410,13 +452,18 @@ class _FreshGroup:
         if mail is not None and mail.from_addr:
             self.senders.add(mail.from_addr[:320].lower())
 
-    def add_new(self, msg: Message, mail: ParsedMail) -> None:
+    def add_new(self, msg: Message, mail: ParsedMail, prepared: Prepared | None = None) -> None:
         """A mail threading found no case for: quarantined or analysed, as ``process_parsed``."""
         if mail.kind in UNANSWERABLE_KINDS:
             self.add(msg, mail, reason=f"{mail.kind.replace('_', ' ')}: "
                                        f"{mail.kind_reason or 'automatic mail'}")
         elif not mail.from_addr:
             self.add(msg, mail, reason="no sender address to answer")
+        elif prepared is not None and prepared.analysis_error:
+            self.add(msg, mail, error=f"analysis failed: {prepared.analysis_error}",
+                     exc=RemoteFailure(prepared.trace))
+        elif prepared is not None and prepared.analysis is not None:
+            self.add(msg, mail, analysis=prepared.analysis)
         else:
             try:
                 self.add(msg, mail, analysis=analyze_mail(mail, self.kb, with_draft=False))
@@ -542,6 +589,7 @@ def ingest_batch(
     mailbox: str | None = None,
     uidvalidity: int | None = None,
     after_each: Callable[[int], None] | None = None,
+    prepare: Preparer | None = None,
 ) -> list[IntakeResult]:
     """The fast path for a chunk of mail: one fingerprint query and no savepoints.
 
@@ -552,7 +600,9 @@ def ingest_batch(
     A database error (or any bug outside the parse/analysis guards) propagates: the caller rolls
     the chunk back and redoes it one mail at a time with ``ingest``, which isolates the bad one.
     ``after_each(i)`` runs after the i-th mail (1-based) is written, for progress and the crash
-    tests.
+    tests. ``prepare`` (e.g. a process pool) parses, extracts and evaluates the new mails ahead;
+    its results are consumed in order as the chunk is written, and a None (or no ``prepare``)
+    means the work is done here, so the rows are the same either way.
     """
     fps = [fingerprint(a.raw) for a in arrivals]
     known: dict[str, tuple[int, int | None, bool]] = {}
@@ -577,6 +627,28 @@ def ingest_batch(
             known[fps[index]] = (result.message_pk, result.case_id, True)
         settle_waiting()
 
+    fresh: dict[str, int] = {}  # first index of each new mail worth preparing
+    for i, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
+        if fp not in known and len(arrival.raw) <= settings.max_message_bytes:
+            fresh.setdefault(fp, i)
+    ahead: dict[int, Prepared | None] = {}
+    order = list(fresh.values()) if prepare is not None else []
+    upcoming: Iterator[tuple[int, Prepared | None]] = iter(())
+    if prepare is not None and order:
+        upcoming = zip(order, prepare([arrivals[i].raw for i in order]), strict=True)
+
+    def prepared_for(index: int) -> Prepared | None:
+        """The prepared result of mail ``index``, waiting for it when it is still running."""
+        if fresh.get(fps[index]) != index or not order:
+            return None
+        while index not in ahead:
+            try:
+                i, p = next(upcoming)
+            except StopIteration:
+                return None
+            ahead[i] = p
+        return ahead.pop(index)
+
     group = _FreshGroup(session, kb, now=now, written=written)
     for index, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
         group.index = index
@@ -594,13 +666,16 @@ def ingest_batch(
         else:
             msg = _new_message(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
                                uidvalidity=uidvalidity, uid=arrival.uid)
-            result = _batch_one(session, msg, group, kb, settings, now=now)
+            result = _batch_one(session, msg, group, kb, settings, now=now,
+                                prepared=prepared_for(index))
         if result is not None:
             if result.outcome != "duplicate":
                 session.flush()  # the next mail's threading query sees this one
                 known[fp] = (result.message_pk, result.case_id, True)
             results[index] = result
         waiting.append(index)
+        if len(group.items) >= GROUP_WRITE:
+            group.write()
         if not group.items:
             settle_waiting()
     group.write()
@@ -610,20 +685,30 @@ def ingest_batch(
 
 
 def _batch_one(session: Session, msg: Message, group: _FreshGroup, kb: KnowledgeBase,
-               settings: Settings, *, now: datetime) -> IntakeResult | None:
+               settings: Settings, *, now: datetime,
+               prepared: Prepared | None = None) -> IntakeResult | None:
     """``process_message`` for a new mail of a batch: None when the batch took it."""
     if msg.size > settings.max_message_bytes:
         group.add(msg, None, reason=f"message is {msg.size} bytes, over the "
                                     f"{settings.max_message_bytes} byte limit "
                                     "(CONSULT_MAX_MESSAGE_BYTES)")
         return None
-    try:
-        mail = parse_message(msg.raw, own_addresses=own_addresses(settings))
-    except Exception as exc:  # a parser bug must not lose or block the mail
-        log.exception("parser failed on a new mail (%s)", msg.fingerprint[:12])
-        group.add(msg, None, reason=f"could not parse the message: {exc!r}")
+    if prepared is not None and prepared.mail is None:
+        log.error("parser failed on a new mail (%s)", msg.fingerprint[:12],
+                  exc_info=RemoteFailure(prepared.trace))
+        group.add(msg, None, reason=f"could not parse the message: {prepared.parse_error}")
         return None
-    return process_parsed(session, msg, mail, kb, settings, now=now, batch=group)
+    if prepared is not None and prepared.mail is not None:
+        mail = prepared.mail
+    else:
+        try:
+            mail = parse_message(msg.raw, own_addresses=own_addresses(settings))
+        except Exception as exc:  # a parser bug must not lose or block the mail
+            log.exception("parser failed on a new mail (%s)", msg.fingerprint[:12])
+            group.add(msg, None, reason=f"could not parse the message: {exc!r}")
+            return None
+    return process_parsed(session, msg, mail, kb, settings, now=now, batch=group,
+                          prepared=prepared)
 
 
 def pending(session: Session, limit: int = 200) -> list[Message]:

@@ -7,6 +7,7 @@ caller passes one; findings use it when the sender gave no date of service.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -71,3 +72,35 @@ def analyze(
     """Parse raw bytes and run the whole core on them."""
     mail = parse_message(raw, own_addresses=own_addresses)
     return analyze_mail(mail, kb, case_id=case_id, received=received, with_draft=with_draft)
+
+
+@dataclass
+class Prepared:
+    """The part of intake that needs only the raw bytes and the KB, done ahead (maybe elsewhere).
+
+    A process pool runs it so the intake keeps only the database work and the draft (which
+    needs the case id). Failures travel as text, since an exception may not pickle:
+    ``parse_error`` / ``analysis_error`` hold ``repr(exc)``, the same text the in-process path
+    puts in a quarantine reason, and ``trace`` the traceback for the log. ``analysis`` (no
+    draft) is only there for a usable, answerable mail with a sender, the mails intake drafts.
+    """
+
+    mail: ParsedMail | None
+    analysis: Analysis | None = None
+    parse_error: str = ""
+    analysis_error: str = ""
+    trace: str = ""
+
+
+def prepare(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str]) -> Prepared:
+    """Parse, extract and evaluate one mail; never raises for a bad mail."""
+    try:
+        mail = parse_message(raw, own_addresses=own_addresses)
+    except Exception as exc:
+        return Prepared(None, parse_error=repr(exc), trace=traceback.format_exc())
+    if mail.unusable or mail.kind in UNANSWERABLE_KINDS or not mail.from_addr:
+        return Prepared(mail)
+    try:
+        return Prepared(mail, analyze_mail(mail, kb, with_draft=False))
+    except Exception as exc:
+        return Prepared(mail, analysis_error=repr(exc), trace=traceback.format_exc())

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,10 +32,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from consult.config import ImapAccount, Settings
-from consult.intake import Arrival, IntakeResult, ingest, ingest_batch, quarantine_raw
+from consult.intake import (
+    Arrival,
+    IntakeResult,
+    Preparer,
+    ingest,
+    ingest_batch,
+    own_addresses,
+    quarantine_raw,
+)
 from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from db.models import MailboxState
+from workers.analysis_pool import Ahead, AnalysisPool
 from workers.imap_connect import ClientFactory, connect
 
 log = logging.getLogger(__name__)
@@ -136,8 +145,10 @@ class FolderSync:
     """
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
-                 clock: Clock, crash: CrashHook | None = None) -> None:
+                 clock: Clock, crash: CrashHook | None = None,
+                 pool: AnalysisPool | None = None) -> None:
         self.settings, self.engine, self.kb, self.clock = settings, engine, kb, clock
+        self.pool = pool
         self.crash = crash or CrashHook(os.environ.get(CRASH_ENV))
         self._folders_made: set[str] = set()
 
@@ -183,6 +194,40 @@ class FolderSync:
         if last_uid:
             self._finish_moves(client, account, last_uid, report)
         uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        chunks = self._fetch_chunks(client, uids)
+        current = next(chunks, None)
+        ahead = self._start(current)
+        try:
+            while current is not None:
+                chunk, arrivals = current
+                # the next chunk is fetched (and its analysis started) before this one is
+                # committed, so the analysis workers never wait for the poller's IMAP and DB work
+                this_ahead, fetch_error = ahead, None
+                try:
+                    current = next(chunks, None)
+                except Exception as exc:  # the fetched chunk is still committed, as before
+                    current, fetch_error = None, exc
+                ahead = self._start(current)
+                try:
+                    results = self._commit(key, uidvalidity, arrivals, max(chunk), this_ahead)
+                finally:
+                    if this_ahead is not None:
+                        this_ahead.close()
+                for result in results:
+                    report.add(result)
+                if fetch_error is not None:  # the next run moves this chunk and goes on
+                    raise fetch_error
+                self.crash("after_commit")
+                report.moved += self._mark_processed(client, account, chunk)
+                self.crash("after_move")
+        finally:
+            if ahead is not None:
+                ahead.close()
+        return report
+
+    def _fetch_chunks(self, client: IMAPClient,
+                      uids: list[int]) -> Iterator[tuple[list[int], list[Arrival]]]:
+        """The new mail, fetched chunk by chunk (each FETCH under ``FETCH_BYTES``)."""
         step = max(1, self.settings.imap_fetch_chunk)
         for start in range(0, len(uids), step):
             window = uids[start:start + step]
@@ -190,24 +235,26 @@ class FolderSync:
                      for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
             for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
                 fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
-                arrivals = [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
-                            if uid in fetched and b"BODY[]" in fetched[uid]]
-                for result in self._commit(key, uidvalidity, arrivals, max(chunk)):
-                    report.add(result)
-                self.crash("after_commit")
-                report.moved += self._mark_processed(client, account, chunk)
-                self.crash("after_move")
-        return report
+                yield chunk, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
+                              if uid in fetched and b"BODY[]" in fetched[uid]]
+
+    def _start(self, fetched: tuple[list[int], list[Arrival]] | None) -> Ahead | None:
+        """Hand a fetched chunk to the analysis pool, if there is one."""
+        if fetched is None or self.pool is None:
+            return None
+        return self.pool.start([a.raw for a in fetched[1]], own_addresses(self.settings))
 
     def _commit(self, key: str, uidvalidity: int, arrivals: list[Arrival],
-                last_uid: int) -> list[IntakeResult]:
+                last_uid: int, ahead: Ahead | None = None) -> list[IntakeResult]:
         """Ingest a chunk and advance the last UID in one transaction; one mail at a time when
-        the chunk as a whole fails."""
+        the chunk as a whole fails. ``ahead``: the chunk's analysis, started in the pool."""
+        prepare: Preparer | None = None if ahead is None else ahead.results
         try:
             with new_session(self.engine) as s:
                 results = ingest_batch(s, arrivals, self.kb, self.settings, source="imap",
                                        now=self.clock(), mailbox=key, uidvalidity=uidvalidity,
-                                       after_each=lambda _i: self.crash("mid_batch"))
+                                       after_each=lambda _i: self.crash("mid_batch"),
+                                       prepare=prepare)
                 self._save_state(s, key, uidvalidity, last_uid)
                 s.commit()
                 return results
@@ -289,18 +336,35 @@ class FolderSync:
 
 
 class ImapPoller:
-    """Polls every configured mailbox; ``run_once`` takes in everything new and returns."""
+    """Polls every configured mailbox; ``run_once`` takes in everything new and returns.
+
+    Big chunks are parsed and analysed by ``analysis_workers`` processes (0: none), made on the
+    first such chunk and stopped by ``close`` (or leaving a ``with`` block).
+    """
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock,
                  client_factory: ClientFactory = default_client_factory,
-                 accounts: list[ImapAccount] | None = None) -> None:
+                 accounts: list[ImapAccount] | None = None,
+                 analysis_workers: int = 2) -> None:
         self.settings = settings
         self.engine = engine
         self.kb = kb
         self.clock = clock
         self.client_factory = client_factory
         self.accounts = accounts if accounts is not None else settings.imap_all_accounts
-        self.folders = FolderSync(settings, engine, kb, clock=clock)
+        self.pool = AnalysisPool(kb.path, workers=analysis_workers) if analysis_workers else None
+        self.folders = FolderSync(settings, engine, kb, clock=clock, pool=self.pool)
+
+    def close(self) -> None:
+        """Stop the analysis workers, if any were started."""
+        if self.pool is not None:
+            self.pool.close()
+
+    def __enter__(self) -> ImapPoller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def mailbox_key(self) -> str:

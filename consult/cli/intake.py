@@ -53,7 +53,8 @@ def poll_cmd(state: CliState, once: bool) -> None:
 
         run_watchers(settings, state.engine, state.kb, clock=utcnow)
         return
-    report = ImapPoller(settings, state.engine, state.kb, clock=utcnow).run_once()
+    with ImapPoller(settings, state.engine, state.kb, clock=utcnow) as poller:
+        report = poller.run_once()
     click.echo(report.summary())
     if report.errors:
         raise MailboxError("; ".join(report.errors))
