@@ -89,13 +89,7 @@ def token_cmd(state: CliState, email: str) -> None:
 @click.pass_obj
 def disable_cmd(state: CliState, email: str) -> None:
     """Disable an account: its sessions and API token stop working at once."""
-    from consult.web import accounts
-    from db.engine import session
-
-    with session(state.engine) as s:
-        accounts.set_active(s, email, False)
-        s.commit()
-    click.echo(f"Disabled {accounts.normalize_email(email)}.")
+    _set_active(state, email, active=False)
 
 
 @user_group.command("enable")
@@ -103,13 +97,17 @@ def disable_cmd(state: CliState, email: str) -> None:
 @click.pass_obj
 def enable_cmd(state: CliState, email: str) -> None:
     """Enable a disabled account again."""
+    _set_active(state, email, active=True)
+
+
+def _set_active(state: CliState, email: str, *, active: bool) -> None:
     from consult.web import accounts
     from db.engine import session
 
     with session(state.engine) as s:
-        accounts.set_active(s, email, True)
+        accounts.set_active(s, email, active)
         s.commit()
-    click.echo(f"Enabled {accounts.normalize_email(email)}.")
+    click.echo(f"{'Enabled' if active else 'Disabled'} {accounts.normalize_email(email)}.")
 
 
 def register(group: click.Group) -> None:
