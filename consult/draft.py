@@ -1,20 +1,25 @@
-"""The drafted reply: findings -> a text and an HTML part a senior coder approves in one read.
+"""The drafted reply: one short answer per question, then the cited findings behind them.
 
-The answer comes first, then the codes with their descriptions, each finding with its citation,
-questions back to the sender, and a disclaimer. The sender's own text is never quoted except the
-extracted question, with every PHI span masked; when the mail carried patient identifiers the
-draft asks for de-identified details. Rendering is pure and deterministic: the same mail, findings
-and KB give the same bytes.
+A senior coder approves a draft in one read when it answers the question first, in plain
+words, in the coder's own terms: each question part is restated in the sender's own sentence
+and answered in one to three sentences; the findings that support the answers follow, each
+with its source, version and effective date; a part no source covers is said to be so. What
+does not bear on the question is left out (the case page keeps every finding). The sender's
+own text is never quoted except the question, with every PHI span masked; the reminder to
+de-identify appears only when the mail named a patient. Rendering is pure and deterministic:
+the same mail, findings and KB give the same bytes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from consult.extract.model import Extraction
-from consult.findings.context import unique_mentions
+from consult.findings.answers import AnsweredPart, answer_parts
+from consult.findings.context import MAX_CODES, RuleContext, unique_mentions
 from consult.findings.model import Finding
 from consult.kb.store import KnowledgeBase
 from consult.mail.message import ParsedMail
@@ -37,9 +42,14 @@ RULE_LABELS = {
     "suggestion": "Candidate codes",
     "missing_info": "Information needed",
 }
-SEVERITY_LABELS = {"error": "Must fix", "warning": "Check", "info": "For information"}
 MASK = "[removed]"
-QUESTION_LIMIT = 400
+QUESTION_LIMIT = 300
+#: Supporting findings shown in a draft; the case page lists every one.
+MAX_DETAILS = 8
+#: A draft never grows past this many characters (a hostile mail cannot make a huge one).
+MAX_DRAFT_CHARS = 20_000
+#: PHI kinds that identify a patient; staff phones, e-mails and practice addresses do not.
+PATIENT_KINDS = frozenset({"name", "dob", "mrn", "ssn"})
 
 #: Patient identifiers masked in the quoted question even when extraction missed them.
 _SAFETY_NETS = (
@@ -66,6 +76,7 @@ def _phi_texts(mail: ParsedMail, extraction: Extraction) -> list[str]:
         "body": mail.text,
         "attachment": mail.attachment_text,
         "quoted": mail.quoted,
+        "forwarded": mail.quoted,
     }
     found = set()
     for span in extraction.phi:
@@ -85,13 +96,21 @@ def mask_phi(text: str, phi_texts: list[str]) -> str:
     return text
 
 
+def _short(text: str, limit: int = QUESTION_LIMIT) -> str:
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 3].rsplit(" ", 1)[0] + "..."
+    return text
+
+
 def safe_question(mail: ParsedMail, extraction: Extraction) -> str:
     """The extracted question, PHI masked, one line, shortened to QUESTION_LIMIT characters."""
-    question = " ".join(extraction.question.split())
-    question = mask_phi(question, _phi_texts(mail, extraction))
-    if len(question) > QUESTION_LIMIT:
-        question = question[: QUESTION_LIMIT - 3].rsplit(" ", 1)[0] + "..."
-    return question
+    return _short(mask_phi(" ".join(extraction.question.split()), _phi_texts(mail, extraction)))
+
+
+def names_patient(extraction: Extraction) -> bool:
+    """Whether the mail's own text (not quoted history) identifies a patient."""
+    return any(p.kind in PATIENT_KINDS and p.where != "quoted" for p in extraction.phi)
 
 
 def _greeting_name(mail: ParsedMail) -> str:
@@ -103,14 +122,14 @@ def _greeting_name(mail: ParsedMail) -> str:
 
 
 def code_rows(extraction: Extraction, kb: KnowledgeBase) -> list[dict[str, str]]:
-    """One row per code the sender named (not quoted history), with the KB's description."""
+    """One row per code the sender asked about (not quoted history), with its description."""
     rows = []
-    for m in unique_mentions(extraction.codes_in()):
+    for m in unique_mentions(extraction.codes_in())[:MAX_CODES]:
         info = kb.code(m.code, m.system) or kb.code(m.code)
         if info is None:
             description, status = "not found in the knowledge base", "unknown"
         else:
-            description = info.description
+            description = info.lay_description or info.description
             status = info.status if info.status != "active" or info.billable else "not billable"
         rows.append({
             "code": m.code,
@@ -121,61 +140,6 @@ def code_rows(extraction: Extraction, kb: KnowledgeBase) -> list[dict[str, str]]
             "status": status,
         })
     return rows
-
-
-def _ptp_answer(group: list[Finding]) -> str:
-    """One sentence for all the edits sharing a column 1 code and an indicator."""
-    first = group[0]
-    if len(group) == 1:
-        return str(first.data.get("answer") or "")
-    c1 = first.data["column1"]
-    col2 = [str(f.data["column2"]) for f in group]
-    listed = ", ".join(col2[:-1]) + f" and {col2[-1]}"
-    if first.data["modifier_indicator"] == "0":
-        return f"No: {listed} are bundled into {c1} and no modifier, including 59, unbundles them."
-    return (f"Not without a modifier: {listed} are bundled into {c1}; a modifier on each "
-            "unbundles it only when the services were distinct.")
-
-
-def _answers(findings: list[Finding]) -> list[str]:
-    """Answer sentences in finding order, the NCCI edits grouped by column 1 code."""
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    sentences: list[tuple[str, tuple[str, str] | None]] = []
-    for f in findings:
-        if not f.data.get("answer"):
-            continue
-        if f.rule == "ncci_ptp":
-            key = (str(f.data["column1"]), str(f.data["modifier_indicator"]))
-            if key not in groups:
-                groups[key] = []
-                sentences.append(("", key))
-            groups[key].append(f)
-        else:
-            sentences.append((str(f.data["answer"]), None))
-    out: list[str] = []
-    for text, group in sentences:
-        sentence = _ptp_answer(groups[group]) if group else text
-        if sentence not in out:
-            out.append(sentence)
-    return out
-
-
-def direct_answer(extraction: Extraction, findings: list[Finding]) -> list[str]:
-    """One or two sentences answering the question, from the most important findings."""
-    answers = _answers(findings)[:2]
-    if answers:
-        return answers
-    procedures = [m.code for m in unique_mentions(extraction.codes_in())
-                  if m.system in ("CPT", "HCPCS")]
-    if len(procedures) >= 2 and not any(f.rule == "ncci_ptp" for f in findings):
-        return [f"We found no NCCI procedure-to-procedure edit among {', '.join(procedures)}, "
-                "so NCCI does not stop you from reporting them together."]
-    if not extraction.codes_in():
-        return ["Your mail named no codes we could check; the notes below are what we can say "
-                "from your description."]
-    if not any(f.severity in ("error", "warning") for f in findings):
-        return ["We found no problem with the codes you sent in the edits we checked."]
-    return ["Please see the points below before you submit the claim."]
 
 
 def wrap(text: str, width: int = 76, indent: str = "", margin: str = "") -> str:
@@ -195,21 +159,57 @@ def wrap(text: str, width: int = 76, indent: str = "", margin: str = "") -> str:
     return "\n".join(margin + x for x in lines)
 
 
-def _finding_rows(findings: list[Finding]) -> list[dict[str, Any]]:
+def shown_findings(findings: list[Finding], parts: list[AnsweredPart]) -> list[Finding]:
+    """The findings a draft shows: those behind the answers, then any other error or warning,
+    at most MAX_DETAILS. Information nobody asked about stays on the case page."""
+    wanted = {i for p in parts for i in p.finding_ids}
+    linked = [f for f in findings if f.id in wanted and f.rule != "missing_info"
+              and (f.severity != "info" or f.data.get("answer") or len(wanted) <= 4)]
+    others = [f for f in findings if f.id not in wanted and f.severity in ("error", "warning")
+              and f.rule not in ("missing_info", "payer")]
+    return (linked + others)[:MAX_DETAILS]
+
+
+def _detail_rows(shown: list[Finding]) -> list[dict[str, Any]]:
     return [
         {
-            "label": RULE_LABELS.get(f.rule, f.rule),
+            "n": i,
+            "label": RULE_LABELS.get(f.rule, f.rule.replace("_", " ").capitalize()),
             "severity": f.severity,
-            "severity_label": SEVERITY_LABELS.get(f.severity, f.severity),
             "codes": ", ".join(f.codes),
             "detail": f.detail,
-            "detail_text": wrap(f.detail, 73, margin="   ").lstrip(),
+            "detail_text": wrap(f"{i}. {f.detail} Source: {f.source}.", 76, "   "),
             "source": f.source,
             "tentative": f.confidence < 0.8,
         }
-        for f in findings
-        if f.rule != "missing_info"
+        for i, f in enumerate(shown, 1)
     ]
+
+
+def _part_rows(mail: ParsedMail, extraction: Extraction, parts: list[AnsweredPart],
+               shown: list[Finding]) -> list[dict[str, Any]]:
+    phi = _phi_texts(mail, extraction)
+    number = {f.id: i for i, f in enumerate(shown, 1)}
+    rows = []
+    many = len(parts) > 1
+    for k, p in enumerate(parts, 1):
+        refs = [number[i] for i in p.finding_ids if i in number]
+        see = f" (see {', '.join(str(r) for r in refs[:4])})" if refs and p.answerable else ""
+        question = _short(mask_phi(p.text, phi))
+        answer = mask_phi(p.answer, phi) + see
+        label = f"Question {k}" if many else "Question"
+        rows.append({
+            "question": question,
+            "answer": answer,
+            "answerable": p.answerable,
+            "question_text": wrap(f'{label}: "{question}"', 76, "  "),
+            "answer_text": wrap(f"Answer: {answer}", 76, "  "),
+        })
+    return rows
+
+
+def _asks(findings: list[Finding]) -> list[str]:
+    return [str(f.data.get("question", f.detail)) for f in findings if f.rule == "missing_info"]
 
 
 def draft_context(
@@ -219,25 +219,28 @@ def draft_context(
     kb: KnowledgeBase,
     *,
     case_id: int | None = None,
+    parts: list[AnsweredPart] | None = None,
+    received: date | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain data (tested without rendering)."""
-    question = safe_question(mail, extraction)
-    answer = direct_answer(extraction, findings)
-    questions = [str(f.data.get("question", f.detail)) for f in findings
-                 if f.rule == "missing_info"]
+    if parts is None:
+        when = received or (mail.date.date() if mail.date else None)
+        parts = answer_parts(RuleContext.build(extraction, kb, when), findings)
+    shown = shown_findings(findings, parts)
+    asks = _asks(findings)
+    skipped = max(0, len(unique_mentions(extraction.codes_in())) - MAX_CODES)
     return {
         "name": _greeting_name(mail),
         "case_ref": f"Case #{case_id}" if case_id is not None else "",
-        "question": question,
-        "question_text": wrap(f'You asked: "{question}"', 76, "  "),
-        "answer": answer,
-        "answer_text": wrap("Short answer: " + " ".join(answer), 76),
-        "codes": code_rows(extraction, kb),
-        "findings": _finding_rows(findings),
-        "questions": questions,
-        "questions_text": [wrap("- " + q, 74, "  ", margin="  ") for q in questions],
-        "phi_reminder": bool(extraction.phi),
+        "parts": _part_rows(mail, extraction, parts, shown),
+        "details": _detail_rows(shown),
+        "asks": asks,
+        "asks_text": [wrap("- " + q, 74, "  ", margin="  ") for q in asks],
+        "skipped": skipped,
+        "max_codes": MAX_CODES,
+        "phi_reminder": names_patient(extraction),
         "kb_version": kb.version,
+        "codes": code_rows(extraction, kb),
     }
 
 
@@ -248,13 +251,20 @@ def render_draft(
     kb: KnowledgeBase,
     *,
     case_id: int | None = None,
+    parts: list[AnsweredPart] | None = None,
+    received: date | None = None,
 ) -> DraftText:
     """Render the text and HTML parts of the reply to ``mail``."""
-    ctx = draft_context(mail, extraction, findings, kb, case_id=case_id)
+    ctx = draft_context(mail, extraction, findings, kb, case_id=case_id, parts=parts,
+                        received=received)
     env = environment()
-    text = env.get_template("reply.txt.j2").render(**ctx)
+    text = _tidy(env.get_template("reply.txt.j2").render(**ctx))
     html = env.get_template("reply.html.j2").render(**ctx)
-    return DraftText(text=_tidy(text), html=html, kb_version=kb.version)
+    if len(text) > MAX_DRAFT_CHARS:
+        text = text[:MAX_DRAFT_CHARS].rsplit("\n", 1)[0] + "\n[draft cut: see the case page]\n"
+    if len(html) > 4 * MAX_DRAFT_CHARS:
+        html = html[: 4 * MAX_DRAFT_CHARS] + "<p>[draft cut: see the case page]</p>"
+    return DraftText(text=text, html=html, kb_version=kb.version)
 
 
 def _tidy(text: str) -> str:

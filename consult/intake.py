@@ -214,6 +214,8 @@ def _save_draft(session: Session, case: Case, analysis: Analysis, now: datetime,
     session.add(draft)
     codes = " ".join(dict.fromkeys(c.code for c in analysis.extraction.codes))
     case.codes = codes[:4000]
+    case.needs_expert = analysis.needs_expert
+    case.expert_reason = analysis.expert_reason[:2000]
     session.add(case)
     return draft
 
@@ -351,7 +353,7 @@ def _analysis_with_draft(mail: ParsedMail, kb: KnowledgeBase, case_id: int,
     analysis = prepared.analysis
     if mail.kind not in UNANSWERABLE_KINDS:
         analysis.draft = render_draft(mail, analysis.extraction, analysis.findings, kb,
-                                      case_id=case_id)
+                                      case_id=case_id, parts=analysis.parts)
     return analysis
 
 
@@ -506,6 +508,9 @@ class _FreshGroup:
                 "created_at": now, "updated_at": now, "assignee": None,
                 "quarantine_reason": failed or None, "reopen_count": 0, "codes": codes,
                 "row_version": 2,
+                "needs_expert": bool(not failed and it.analysis and it.analysis.needs_expert),
+                "expert_reason": "" if failed or it.analysis is None
+                else it.analysis.expert_reason[:2000],
             })
         case_ids = self._insert_returning(Case.__table__, case_rows)  # type: ignore[attr-defined]
         msg_rows = []
@@ -562,7 +567,7 @@ class _FreshGroup:
         assert analysis is not None and it.mail is not None
         try:
             analysis.draft = render_draft(it.mail, analysis.extraction, analysis.findings,
-                                          self.kb, case_id=case_id)
+                                          self.kb, case_id=case_id, parts=analysis.parts)
         except Exception as exc:
             it.error, it.exc = f"analysis failed: {exc!r}", exc
             cases_t, msgs_t = Case.__table__, Message.__table__  # type: ignore[attr-defined]

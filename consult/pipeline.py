@@ -14,7 +14,8 @@ from datetime import date
 from consult.draft import DraftText, render_draft
 from consult.extract import extract
 from consult.extract.model import Extraction
-from consult.findings import evaluate
+from consult.findings import assess
+from consult.findings.answers import AnsweredPart
 from consult.findings.model import Finding
 from consult.kb.store import KnowledgeBase
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
@@ -29,13 +30,22 @@ class Analysis:
     extraction: Extraction
     findings: list[Finding] = field(default_factory=list)
     draft: DraftText | None = None
+    parts: list[AnsweredPart] = field(default_factory=list)
 
     @property
-    def answerable(self) -> bool:
-        return self.mail.kind not in UNANSWERABLE_KINDS
+    def needs_expert(self) -> bool:
+        """A question part our sources cannot answer: the case goes to an expert."""
+        return any(not p.answerable for p in self.parts)
+
+    @property
+    def expert_reason(self) -> str:
+        return "; ".join(dict.fromkeys(p.reason for p in self.parts if not p.answerable))
 
     def to_json(self) -> dict:
         out = self.extraction.to_json(self.mail.kind)
+        out["questions"] = [p.to_json() for p in self.parts]
+        out["needs_expert"] = self.needs_expert
+        out["expert_reason"] = self.expert_reason
         out["findings"] = [f.to_json() for f in self.findings]
         out["reply_text"] = self.draft.text if self.draft else None
         out["kb_version"] = self.draft.kb_version if self.draft else None
@@ -53,11 +63,11 @@ def analyze_mail(
     """Extract, evaluate and draft for an already parsed mail."""
     extraction = extract(mail, kb)
     when = received or (mail.date.date() if mail.date else None)
-    findings = evaluate(extraction, kb, received=when)
+    findings, parts = assess(extraction, kb, received=when)
     draft = None
     if with_draft and mail.kind not in UNANSWERABLE_KINDS:
-        draft = render_draft(mail, extraction, findings, kb, case_id=case_id)
-    return Analysis(mail, extraction, findings, draft)
+        draft = render_draft(mail, extraction, findings, kb, case_id=case_id, parts=parts)
+    return Analysis(mail, extraction, findings, draft, parts)
 
 
 def analyze(

@@ -31,6 +31,7 @@ class QueueRow:
     received_at: datetime
     assignee: str | None
     codes: str
+    needs_expert: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -41,6 +42,7 @@ class QueueRow:
             "received_at": self.received_at.isoformat(),
             "assignee": self.assignee,
             "codes": self.codes.split(),
+            "needs_expert": self.needs_expert,
         }
 
 
@@ -54,8 +56,8 @@ def queue(
         select(Case).where(col(Case.status).in_(wanted))
         .order_by(col(Case.created_at), col(Case.id)).limit(limit)
     )
-    return [QueueRow(c.id, c.status, c.subject, c.sender, c.created_at, c.assignee, c.codes)  # type: ignore[arg-type]
-            for c in rows]
+    return [QueueRow(c.id, c.status, c.subject, c.sender, c.created_at, c.assignee, c.codes,  # type: ignore[arg-type]
+                     c.needs_expert) for c in rows]
 
 
 def get_case(session: Session, case_id: int) -> Case:
@@ -289,10 +291,14 @@ def _padded_codes() -> object:
 def find_cases(
     session: Session, *, statuses: tuple[str, ...] = OPEN_STATUSES, q: str = "",
     assignee: str | None = None, sort: str = "received", descending: bool = False,
-    limit: int = 500,
+    limit: int = 500, needs_expert: bool | None = None,
 ) -> list[Case]:
-    """The queue: cases in ``statuses`` matching ``q`` (a code, or part of sender or subject)."""
+    """The queue: cases in ``statuses`` matching ``q`` (a code, or part of sender or subject);
+    ``needs_expert`` keeps only the cases with (True) or without (False) a part our sources
+    do not cover."""
     stmt = select(Case).where(col(Case.status).in_(statuses))
+    if needs_expert is not None:
+        stmt = stmt.where(Case.needs_expert == needs_expert)
     q = q.strip()
     if q:
         stmt = stmt.where(or_(

@@ -34,6 +34,9 @@ class Case(SQLModel, table=True):
     reopen_count: int = 0
     codes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     row_version: int = Field(default=1)
+    #: A question part no source of the KB answers: the case goes to an expert reviewer.
+    needs_expert: bool = Field(default=False, index=True)
+    expert_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class Message(SQLModel, table=True):

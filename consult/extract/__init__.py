@@ -1,23 +1,38 @@
-"""Extraction: what a consultation mail asks about.
+"""Extraction: what a consultation mail asks about, read as a coder reads it.
 
 ``extract(mail, kb)`` is pure (no clock, no network, KB read-only) and is what the intake and
-`consult extract` call. It reads the subject, the sender's new text, attachment text and the
-quoted history (reported with ``where="quoted"``), never the signature or legal footers.
+`consult extract` call. It reads the subject, the sender's new text, attachment text, a
+forwarded question below a cover note (``where="forwarded"``, counted like the body) and the
+quoted history (``where="quoted"``, context only), never signatures or legal footers. Then it
+reads the mail as a coder does: each procedure line with its own date of service, the choices
+the coder offers ("A or B?"), the payer class, and the question split into typed parts.
 
 Codes found in more than one place are reported once, at their first place in reading order
-(subject, body, attachment, quoted); quoted history only adds codes the new text lacks.
+(subject, body, attachment, forwarded, quoted); quoted history only adds codes the rest lacks.
 """
 
 from __future__ import annotations
 
 import re
+from copy import copy
 from typing import TYPE_CHECKING
 
+from consult.extract.alternatives import apply_choices
 from consult.extract.codes import find_codes, has_pcs_context
+from consult.extract.forwarded import Forwarded, find_forwarded
+from consult.extract.lines import TextBlock, read_lines
 from consult.extract.lookup import CodeLookup
 from consult.extract.model import CodeMention, Extraction, PhiSpan, Where
-from consult.extract.narrative import date_of_service, payer, place_of_service, question, setting
+from consult.extract.narrative import (
+    date_of_service,
+    payer,
+    payer_class,
+    place_of_service,
+    setting,
+)
 from consult.extract.phi import find_phi
+from consult.extract.questions import question_parts
+from consult.extract.when import find_dates, says_different_days
 
 if TYPE_CHECKING:
     from consult.kb.store import KnowledgeBase
@@ -64,9 +79,21 @@ def _merge(codes: list[CodeMention], new: list[CodeMention]) -> None:
             twin.units = c.units
 
 
+def _forwarded_codes(old: list[CodeMention], fwd: Forwarded) -> list[CodeMention]:
+    """Quoted codes inside the forwarded messages, re-labelled ``forwarded`` (same offsets)."""
+    out = []
+    for c in old:
+        if fwd.contains(c.start):
+            c.where = "forwarded"
+            out.append(c)
+    return out
+
+
 def extract(mail: ParsedMail, kb: KnowledgeBase | None = None) -> Extraction:
     """Codes (with modifiers, units, KB knowledge), question, date of service, payer, setting,
-    narrative and PHI spans of one parsed mail. ``kb=None`` gives pattern-only results."""
+    narrative, PHI spans, and the coder's reading of them (service lines with their dates,
+    alternatives, payer class, typed question parts) of one parsed mail. ``kb=None`` gives
+    pattern-only results."""
     lookup = CodeLookup(kb)
     body = without_footer(mail.text)
     attach = without_footer(mail.attachment_text)
@@ -89,23 +116,59 @@ def extract(mail: ParsedMail, kb: KnowledgeBase | None = None) -> Extraction:
     found["subject"] = find_codes(
         mail.subject, "subject", lookup, pcs_context=pcs, confirmed=elsewhere
     )
+    new_has_codes = any(found[w] for w in ("body", "attachment"))
+    fwd = find_forwarded(mail, new_text_has_codes=new_has_codes) if quoted else Forwarded()
+    forwarded = _forwarded_codes(old, fwd) if fwd else []
+    # every occurrence, before repeats fold: the same code on two dates is two service lines
+    occurrences = [copy(c) for where, _t in parts for c in found[where]]
+    occurrences += [copy(c) for c in forwarded]
     codes: list[CodeMention] = []
     for where, _text in parts:
         _merge(codes, found[where])
-    if old:
+    _merge(codes, forwarded)
+    rest = [c for c in old if c.where == "quoted"]
+    if rest:
         seen = {(c.system, c.code) for c in codes}
-        _merge(codes, [c for c in old if (c.system, c.code) not in seen])
-    new_texts = (mail.subject, body, attach)
+        _merge(codes, [c for c in rest if (c.system, c.code) not in seen])
+    fwd_text = fwd.text(quoted) if fwd else ""
+    new_texts = (mail.subject, body, attach, fwd_text)
     phi: list[PhiSpan] = []
     for where, text in (*parts, ("quoted", quoted)):
         phi.extend(find_phi(text, where))  # type: ignore[arg-type]
+    if fwd:
+        phi = [PhiSpan(p.kind, "forwarded", p.start, p.end)
+               if p.where == "quoted" and fwd.contains(p.start) else p for p in phi]
+    received = mail.date.date() if mail.date else None
+    dos = date_of_service(*new_texts) or date_of_service(quoted)
+    name = payer(*new_texts) or payer(quoted)
+    blocks = [TextBlock("subject", mail.subject, received), TextBlock("body", body, received),
+              TextBlock("attachment", attach, received)]
+    blocks += [TextBlock("forwarded", quoted, d or received, m.start, m.body_end, m.body_start)
+               for m, d in zip(fwd.messages, fwd.dates, strict=True)]
+    asked = [c for c in codes if c.where != "quoted"]
+    lines, visits = read_lines(occurrences, blocks, mail_dos=dos)
+    texts = {"subject": mail.subject, "body": body, "attachment": attach}
+    if fwd:
+        texts["forwarded"] = quoted
+    alternatives = apply_choices(lines, texts, asked)
+    question_texts = [fwd_text, body] if fwd else [body]
+    qparts = question_parts(question_texts, mail.subject, [c.code for c in asked])
+    for qp in qparts:
+        qp.dates = [d.on for d in find_dates(qp.text, received) if d.on is not None]
     return Extraction(
         codes=codes,
-        question=question(body, mail.subject),
-        date_of_service=date_of_service(*new_texts) or date_of_service(quoted),
-        payer=payer(*new_texts) or payer(quoted),
+        question=" ".join(p.text for p in qparts[:3]),
+        date_of_service=dos,
+        payer=name,
         setting=setting(*new_texts) or setting(quoted),
-        narrative=" ".join(body.split())[:2000],
+        narrative=" ".join(f"{body} {fwd_text}".split())[:2000],
         phi=phi,
         place_of_service=place_of_service(*new_texts),
+        payer_class=payer_class(name, *new_texts),  # type: ignore[arg-type]
+        forwarded=bool(fwd),
+        service_lines=lines,
+        visits=visits,
+        alternatives=alternatives,
+        parts=qparts,
+        different_days=says_different_days(" ".join(new_texts)),
     )

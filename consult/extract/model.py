@@ -7,7 +7,14 @@ from datetime import date
 from typing import Any, Literal
 
 CodeSystem = Literal["CPT", "HCPCS", "ICD10CM", "ICD10PCS"]
-Where = Literal["subject", "body", "attachment", "quoted"]
+Where = Literal["subject", "body", "attachment", "forwarded", "quoted"]
+#: Places whose codes are the sender's question (quoted history is only context).
+ASKED: tuple[Where, ...] = ("subject", "body", "attachment", "forwarded")
+QuestionType = Literal[
+    "bill_together", "which_modifier", "which_code", "units", "code_validity", "diagnosis",
+    "global_period", "payment", "coverage", "payer_policy", "documentation", "other",
+]
+PayerClass = Literal["medicare", "medicare_advantage", "medicaid", "commercial"]
 
 
 @dataclass(slots=True)
@@ -45,7 +52,8 @@ class PhiSpan:
     """A stretch of text that identifies a patient; ``where`` names the text it indexes into.
 
     ``start``/``end`` are offsets into: ``subject`` -> ``mail.subject``, ``body`` ->
-    ``mail.text``, ``quoted`` -> ``mail.quoted``, ``attachment`` -> ``mail.attachment_text``.
+    ``mail.text``, ``quoted`` and ``forwarded`` -> ``mail.quoted`` (a forwarded question is a
+    span of the quoted text), ``attachment`` -> ``mail.attachment_text``.
     ``kind`` is one of name, dob, mrn, ssn, phone, address, email.
     """
 
@@ -53,6 +61,80 @@ class PhiSpan:
     where: Where
     start: int
     end: int
+
+
+@dataclass(slots=True)
+class ServiceLine:
+    """One procedure line as the coder described it: the code with its own date of service.
+
+    ``date_of_service`` is None when the mail gives none for this line; ``days_after`` is set
+    instead when the mail says only how long after the surgery it was ("six weeks post-op").
+    ``option`` numbers the alternative coding the line belongs to (None: part of every one);
+    ``modifier_options`` are modifiers the coder offers as a choice ("25 or 57?"), not applied.
+    """
+
+    code: str
+    system: CodeSystem
+    modifiers: list[str] = field(default_factory=list)
+    units: int | None = None
+    date_of_service: date | None = None
+    days_after: int | None = None
+    option: int | None = None
+    modifier_options: list[str] = field(default_factory=list)
+    where: Where = "body"
+    #: The sentence the code stands in (what the mail says of this service).
+    context: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "system": self.system,
+            "modifiers": list(self.modifiers),
+            "units": self.units if self.units is not None else 1,
+            "date_of_service": self.date_of_service.isoformat() if self.date_of_service else None,
+            "days_after": self.days_after,
+            "option": self.option,
+            "modifier_options": list(self.modifier_options),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A dated visit the mail describes without a code ("5/12: back for a wound check")."""
+
+    date_of_service: date | None
+    days_after: int | None
+    context: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"date_of_service": self.date_of_service.isoformat()
+                if self.date_of_service else None, "days_after": self.days_after}
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A choice the coder offers: codes ("G0121 or 45378?"), modifiers on one code ("25 or
+    57?") or whole codings ("option 1 ... option 2 ..."). ``options`` lists each choice."""
+
+    kind: Literal["codes", "modifiers", "codings"]
+    options: tuple[tuple[str, ...], ...]
+    code: str = ""  # for modifier choices: the code they would go on
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "options": [list(o) for o in self.options],
+                "code": self.code or None}
+
+
+@dataclass(slots=True)
+class QuestionPart:
+    """One question the mail asks, typed so the draft can answer each in turn."""
+
+    text: str
+    type: QuestionType
+    codes: list[str] = field(default_factory=list)
+    modifiers: list[str] = field(default_factory=list)
+    #: Dates the part itself names ("can we bill an E/M on 5/12?").
+    dates: list[date] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -72,10 +154,20 @@ class Extraction:
     narrative: str = ""
     phi: list[PhiSpan] = field(default_factory=list)
     place_of_service: str | None = None
+    payer_class: PayerClass | None = None
+    #: True when the sender's own text is a cover note and the forwarded mail below it is
+    #: the question (its codes are ``where="forwarded"``).
+    forwarded: bool = False
+    service_lines: list[ServiceLine] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    alternatives: list[Alternative] = field(default_factory=list)
+    parts: list[QuestionPart] = field(default_factory=list)
+    #: The mail says the services were on different days but gives no dates.
+    different_days: bool = False
 
     def codes_in(self, *wheres: str) -> list[CodeMention]:
         """Codes standing in the given places (default: everything but quoted history)."""
-        allowed = set(wheres) if wheres else {"subject", "body", "attachment"}
+        allowed = set(wheres) if wheres else set(ASKED)
         return [c for c in self.codes if c.where in allowed]
 
     def to_json(self, kind: str) -> dict[str, Any]:
@@ -87,5 +179,10 @@ class Extraction:
             "payer": self.payer,
             "setting": self.setting,
             "place_of_service": self.place_of_service,
+            "payer_class": self.payer_class,
+            "forwarded": self.forwarded,
+            "service_lines": [line.to_json() for line in self.service_lines],
+            "visits": [v.to_json() for v in self.visits],
+            "alternatives": [a.to_json() for a in self.alternatives],
             "phi": [asdict(p) for p in self.phi],
         }

@@ -39,17 +39,9 @@ _SETTING_NAMES = [name for _rx, name in SETTINGS]
 _SETTING_FIRST = FirstMatch([_lowercase_regex(rx) for rx, _name in SETTINGS])
 _POS_WORDS = ("pos", "place")
 
-_SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|\n|$)")
-_ASKING = re.compile(
-    r"(?i)^\s*(?:(?:so|and|but|also|then|ok(?:ay)?|thanks|quick\s+question)[,:]?\s+)?"
-    r"(?:can|could|should|would|shall|will|is|are|am|do|does|did|may|might|must|what|which|"
-    r"how|when|why|where|who|any\s+(?:thoughts|guidance|advice)|please\s+(?:advise|confirm|"
-    r"let\s+me\s+know|help|clarify)|need\s+(?:help|guidance|to\s+know)|i(?:'m|\s+am)\s+"
-    r"(?:not\s+sure|wondering|unsure)|wondering|looking\s+for\s+(?:guidance|clarification)|"
-    r"is\s+it|are\s+we|i\s+need\s+to\s+know)\b"
-)
-_GREETING = re.compile(r"(?i)^\s*(?:hi|hello|hey|good\s+(?:morning|afternoon)|dear|thanks|"
-                       r"thank\s+you|regards|best)\b[^?]*$")
+#: A sentence ends at ., ? or ! followed by a space (not inside "Z12.11" or "1.5 cm"), or at
+#: a line break.
+_SENTENCE = re.compile(r"(?:[^.?!\n]|[.?!]+(?=[^\s.?!]))+(?:[.?!]+|\n|$)")
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|sv)\s*:\s*|\s*\[[^\]]*\]\s*)+", re.I)
 
 
@@ -77,6 +69,39 @@ def payer(*texts: str) -> str | None:
         if i is not None:
             return _PAYER_NAMES[i]
     return None
+
+
+_MEDICARE_ADVANTAGE = re.compile(
+    r"(?i)medicare\s+advantage|\bMA\s+(?:plan|hmo|ppo|pffs)|\bMAPD\b|\bpart\s+c\b|"
+    r"medicare\s+replacement|aarp\s+medicare|\bd-?snp\b|dual\s+(?:complete|eligible\s+plan)|"
+    r"(?:humana|aetna|uhc|united\s*health\s*care|unitedhealthcare|cigna|wellcare|anthem|bcbs|"
+    r"blue\s+cross|highmark|kaiser|molina|devoted|clover|alignment|scan|careplus|optimum|"
+    r"centene|elevance|health\s*net)\s+(?:[\w-]+\s+){0,2}?(?:medicare|gold|advantage|senior|"
+    r"dual|choice\s+ppo|value\s+plus)"
+)
+#: Every ``_MEDICARE_ADVANTAGE`` match contains one of these (lower case).
+_MA_CUES = ("medicare", "advantage", "ma ", "mapd", "part c", "snp", "dual", "gold", "senior",
+            "choice ppo", "value plus")
+_CLASS_OF = {"Medicare": "medicare", "Medicaid": "medicaid", "Medicare Advantage":
+             "medicare_advantage"}
+
+
+def payer_class(payer_name: str | None, *texts: str) -> str | None:
+    """Medicare, Medicare Advantage, Medicaid or commercial: who sets the rules for the claim.
+
+    A named Medicare Advantage plan ("Humana Gold Plus", "AARP Medicare Advantage") is never
+    commercial: it follows Medicare coverage but may add its own edits and prior
+    authorization. Any other named payer is commercial; None when the mail names none.
+    """
+    for text in texts:
+        if not text:
+            continue
+        low = lower_same_length(text)
+        if any(c in low for c in _MA_CUES) and _MEDICARE_ADVANTAGE.search(text):
+            return "medicare_advantage"
+    if payer_name is None:
+        return None
+    return _CLASS_OF.get(payer_name, "commercial")
 
 
 def place_of_service(*texts: str) -> str | None:
@@ -115,16 +140,3 @@ def sentences(text: str) -> list[str]:
         if s:
             out.append(s)
     return out
-
-
-def question(body: str, subject: str = "", *, limit: int = 3) -> str:
-    """The question sentence(s): those ending in ``?``, else those that ask in words, else the
-    subject. At most ``limit`` sentences, in order, joined by a space."""
-    sents = [s for s in sentences(body) if not _GREETING.match(s)]
-    asked = [s for s in sents if s.endswith("?")]
-    if not asked:
-        asked = [s for s in sents if _ASKING.match(s)]
-    if not asked:
-        subj = clean_subject(subject)
-        return subj
-    return " ".join(asked[:limit])

@@ -12,7 +12,10 @@ from consult.extract.dates import DATE_PATTERN
 from consult.extract.model import PhiSpan, Where
 from consult.extract.traps import lower_same_length
 
-_NAME = r"[A-Z][a-z'’-]+(?:\s+[A-Z]\.?)?(?:\s+[A-Z][a-z'’-]+){1,2}|[A-Z][a-z'’-]+,\s*[A-Z][a-z'’-]+"
+#: A name: words on one line, separated by spaces (a tab or line break ends it: table headers
+#: such as "Name<TAB>Mod<TAB>Units" are not names).
+_NAME = (r"[A-Z][a-z'’-]+(?:[ ]+[A-Z]\.?)?(?:[ ]+[A-Z][a-z'’-]+){1,2}"
+         r"|[A-Z][a-z'’-]+,[ ]*[A-Z][a-z'’-]+")
 #: One pattern per kind, in the order a single alternation of them would try them.
 PHI_PATTERNS: tuple[tuple[str, str], ...] = (
     ("name", rf"""(?:(?i:patient(?:'s)?\s+name|pt\.?\s+name|patient|pt|member|insured|subscriber|

@@ -60,6 +60,7 @@ def _texts(mail: Any) -> dict[str, str]:
         "body": mail.text,
         "attachment": mail.attachment_text,
         "quoted": mail.quoted,
+        "forwarded": mail.quoted,
     }
 
 

@@ -1,7 +1,9 @@
 """What every rule sees: the extraction, the KB, and the facts derived once from both.
 
-The date a rule judges against is the sender's date of service, else the mail's date
-(``received``); the rule says which one it used, because an edit's dates decide the answer.
+The date a rule judges against is the line's own date of service, else the mail's labelled
+date of service, else the mail's date (``received``); the rule says which one it used, because
+an edit's dates decide the answer. Lines that the mail puts on different dates, or in
+different alternative codings ("A or B?"), are never judged as one claim.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from consult.extract.model import CodeMention, Extraction
+from consult.extract.model import CodeMention, Extraction, ServiceLine, Visit
 from consult.kb.store import KnowledgeBase
 
 PROCEDURE_SYSTEMS = frozenset({"CPT", "HCPCS"})
+#: Distinct codes analysed per mail: pair rules are quadratic, and no real question names more.
+MAX_CODES = 40
 
 #: Words in the sender's setting that mean the hospital (OPPS) tables apply.
 _HOSPITAL_WORDS = ("hospital", "outpatient", "facility", "opps", "asc", "ed ", "emergency")
@@ -34,6 +38,10 @@ class RuleContext:
     date_basis: str  # "date of service" | "mail date" | "" (no date at all)
     setting: str  # practitioner | hospital
     mentions: tuple[CodeMention, ...] = field(default=())
+    lines: tuple[ServiceLine, ...] = field(default=())
+    #: Codes beyond ``MAX_CODES`` that were not analysed.
+    skipped: tuple[str, ...] = field(default=())
+    received: date | None = None
 
     @classmethod
     def build(
@@ -41,17 +49,35 @@ class RuleContext:
     ) -> RuleContext:
         if extraction.date_of_service:
             on, basis = extraction.date_of_service, "date of service"
-        elif received:
-            on, basis = received, "mail date"
         else:
-            on, basis = None, ""
+            dated = sorted({ln.date_of_service for ln in extraction.service_lines
+                            if ln.date_of_service})
+            if len(dated) == 1:
+                on, basis = dated[0], "date of service"
+            elif received:
+                on, basis = received, "mail date"
+            else:
+                on, basis = None, ""
+        mentions = unique_mentions(extraction.codes_in())
+        kept = mentions[:MAX_CODES]
+        skipped = tuple(m.code for m in mentions[MAX_CODES:])
+        codes = {m.code for m in kept}
+        given = extraction.service_lines or [
+            ServiceLine(m.code, m.system, list(m.modifiers), m.units,
+                        extraction.date_of_service, where=m.where)
+            for m in kept if m.system in PROCEDURE_SYSTEMS
+        ]
+        lines = [ln for ln in given if ln.code in codes]
         return cls(
             extraction=extraction,
             kb=kb,
             on=on,
             date_basis=basis,
             setting=ptp_setting(extraction.setting),
-            mentions=tuple(unique_mentions(extraction.codes_in())),
+            mentions=tuple(kept),
+            lines=tuple(lines),
+            skipped=skipped,
+            received=received,
         )
 
     @property
@@ -63,16 +89,82 @@ class RuleContext:
     def diagnoses(self) -> list[CodeMention]:
         return [m for m in self.mentions if m.system == "ICD10CM"]
 
+    def asks(self, *types: str) -> bool:
+        """Whether one of the mail's question parts is of one of ``types``."""
+        return any(p.type in types for p in self.extraction.parts)
+
     def mention(self, code: str) -> CodeMention | None:
         return next((m for m in self.mentions if m.code == code), None)
 
+    def line(self, code: str) -> ServiceLine | None:
+        """The first line of ``code`` (a code the mail dates twice has two lines)."""
+        return next((ln for ln in self.lines if ln.code == code), None)
+
+    def lines_of(self, code: str) -> list[ServiceLine]:
+        return [ln for ln in self.lines if ln.code == code]
+
+    @property
+    def visits(self) -> list[Visit]:
+        return self.extraction.visits
+
     def modifiers_on(self, code: str) -> list[str]:
-        """Every modifier the sender attached to ``code`` anywhere in the mail (not quoted)."""
+        """The modifiers the sender applied to ``code`` (offered choices excluded)."""
+        line = self.line(code)
+        if line is not None:
+            return [x.upper() for x in line.modifiers]
         mods: list[str] = []
         for m in self.extraction.codes_in():
             if m.code == code:
                 mods.extend(x.upper() for x in m.modifiers if x.upper() not in mods)
         return mods
+
+    def modifier_options(self, code: str) -> list[str]:
+        """Modifiers the sender offers as a choice for ``code`` ("25 or 57?")."""
+        line = self.line(code)
+        return list(line.modifier_options) if line else []
+
+    def date_of(self, code: str) -> date | None:
+        """The date a code's line is judged on: its own, else the mail's."""
+        line = self.line(code)
+        if line is not None and line.date_of_service is not None:
+            return line.date_of_service
+        if line is not None and line.days_after is not None:
+            return None
+        return self.on
+
+    def apart(self, a: str | ServiceLine, b: str | ServiceLine) -> bool:
+        """Whether two lines are alternatives of each other ("A or B?"): never one claim."""
+        la = self.line(a) if isinstance(a, str) else a
+        lb = self.line(b) if isinstance(b, str) else b
+        return bool(la and lb and la.option is not None and lb.option is not None
+                    and la.option != lb.option)
+
+    def same_claim(self, a: str | ServiceLine, b: str | ServiceLine) -> bool:
+        """Whether two procedure lines can be on one claim for one date of service."""
+        la = self.line(a) if isinstance(a, str) else a
+        lb = self.line(b) if isinstance(b, str) else b
+        if la is None or lb is None:
+            return True
+        if self.apart(la, lb):
+            return False
+        if la.date_of_service and lb.date_of_service:
+            return la.date_of_service == lb.date_of_service
+        if la.days_after is not None or lb.days_after is not None:
+            return (la.days_after or 0) == (lb.days_after or 0)
+        return not self.extraction.different_days
+
+    def claim_pairs(self) -> list[tuple[ServiceLine, ServiceLine]]:
+        """Pairs of lines of different codes that can be on one claim, each pair once."""
+        out: list[tuple[ServiceLine, ServiceLine]] = []
+        seen: set[tuple[str, str]] = set()
+        for i, a in enumerate(self.lines):
+            for b in self.lines[i + 1:]:
+                key = tuple(sorted((a.code, b.code)))
+                if a.code == b.code or key in seen or not self.same_claim(a, b):
+                    continue
+                seen.add(key)  # type: ignore[arg-type]
+                out.append((a, b))
+        return out
 
     def date_phrase(self) -> str:
         """E.g. ``on 2024-05-01 (date of service)``; empty when no date is known."""

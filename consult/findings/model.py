@@ -19,9 +19,12 @@ class Finding:
     source: str
     confidence: float = 1.0
     data: dict[str, Any] = field(default_factory=dict)
+    #: "F1", "F2"... in display order, set by ``evaluate``; question parts cite them.
+    id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "rule": self.rule,
             "codes": list(self.codes),
             "severity": self.severity,

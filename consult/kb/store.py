@@ -215,18 +215,50 @@ class KnowledgeBase:
                 best = row
         return self._ptp_row(best, setting, table[1]) if best else None
 
+    def ptp_among(
+        self, codes: Iterable[str], on: date | None = None, setting: str = "practitioner"
+    ) -> dict[tuple[str, str], list[PtpEdit]]:
+        """Every edit row among ``codes`` (both orders), in one set query: ``column1 IN (...)
+        AND column2 IN (...)``. Returns ``{(column1, column2): [edits]}`` with the edit in
+        force on ``on`` first (None: currently active), then any not yet in force on it.
+
+        One query for a whole mail instead of one per ordered pair (a mail with N codes would
+        otherwise cost N x (N - 1) queries); callers cap N.
+        """
+        table = self._ptp_tables.get(setting)
+        uniq = sorted(set(codes))
+        if table is None or len(uniq) < 2:
+            return {}
+        marks = ",".join("?" * len(uniq))
+        rows = self._conn().execute(
+            self._PTP_SQL + f"WHERE column1 IN ({marks}) AND column2 IN ({marks}) AND tbl = ?",
+            (*uniq, *uniq, table[0]),
+        ).fetchall()
+        when = _ymd_int(on) if on is not None else None
+        grouped: dict[tuple[str, str], list[tuple]] = {}
+        for row in rows:
+            if row[0] != row[1]:
+                grouped.setdefault((row[0], row[1]), []).append(row)
+        out: dict[tuple[str, str], list[PtpEdit]] = {}
+        for pair, group in grouped.items():
+            def rank(row: tuple) -> tuple[int, int]:
+                eff, dele = row[4], row[5]
+                live = (not dele) if when is None else not (
+                    (eff and when < eff) or (dele and when > dele))
+                return (0 if live else 1, -eff)
+            group.sort(key=rank)
+            out[pair] = [self._ptp_row(r, setting, table[1]) for r in group]
+        return out
+
     def ptp_pairs(
         self, codes: Iterable[str], on: date | None = None, setting: str = "practitioner"
     ) -> list[PtpEdit]:
         """Every edit in force among a set of codes, both orders checked."""
-        uniq = sorted(set(codes))
         found: list[PtpEdit] = []
-        for a in uniq:
-            for b in uniq:
-                if a != b:
-                    edit = self.ptp(a, b, on, setting)
-                    if edit:
-                        found.append(edit)
+        for (_a, _b), edits in sorted(self.ptp_among(codes, on, setting).items()):
+            edit = edits[0]
+            if edit.in_force(on):
+                found.append(edit)
         return found
 
     def ptp_for(

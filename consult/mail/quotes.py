@@ -57,20 +57,20 @@ _ON_START = re.compile(
     r"^\s*-*\s*(?:on|am|le|el|il|op|den|w dniu|em)\s+\S.*(?:\d{1,2}:\d{2}|\d{4}|@)",
     re.IGNORECASE,
 )
-_ORIGINAL_MESSAGE = re.compile(
+ORIGINAL_MESSAGE = re.compile(
     r"^\s*[-_=*]{2,}\s*(?:original message|original|ursprüngliche nachricht|message d'origine"
     r"|mensaje original|messaggio originale|oorspronkelijk bericht|oryginalna wiadomość"
     r"|исходное сообщение|alkuperäinen viesti|opprinnelig melding|originalmeddelande"
     r"|reply message|reply separator)\s*[-_=*]{2,}\s*$",
     re.IGNORECASE,
 )
-_FORWARD_RULE = re.compile(
+FORWARD_RULE = re.compile(
     r"^\s*[-_=*]{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré"
     r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|пересылаемое сообщение)"
     r"\s*[-_=*]{2,}\s*$",
     re.IGNORECASE,
 )
-_FORWARD_START = re.compile(
+FORWARD_START = re.compile(
     r"^\s*(?:begin forwarded message:|anfang der weitergeleiteten nachricht:"
     r"|début du message réexpédié ?:|forwarded message:?)\s*$",
     re.IGNORECASE,
@@ -122,7 +122,7 @@ def _is_quote(line: str) -> bool:
     return stripped.startswith(">") or bool(_SUPERCITE.match(stripped))
 
 
-def _outlook_header_at(lines: list[str], i: int) -> bool:
+def outlook_header_at(lines: list[str], i: int) -> bool:
     """True when ``lines[i]`` starts a "From: ... / Sent: ... / To: ..." block of 2+ fields."""
     if not _FROM_FIELD.match(lines[i]):
         return False
@@ -141,7 +141,7 @@ def _outlook_header_at(lines: list[str], i: int) -> bool:
     return fields >= 3 or (fields >= 2 and i > 0 and not lines[i - 1].strip())
 
 
-def _attribution_len(lines: list[str], i: int) -> int:
+def attribution_len(lines: list[str], i: int) -> int:
     """Lines (1-3) of a "<someone> wrote:" attribution starting at ``i``, or 0.
 
     One line: "On <date>, <name> wrote:" (and translations), or any short line ending in a
@@ -184,21 +184,21 @@ def _history_header(lines: list[str]) -> tuple[int, int, str] | None:
         stripped = line.strip()
         if not stripped or _is_quote(line):
             continue
-        if _FORWARD_START.match(stripped) or _FORWARD_RULE.match(stripped):
-            return i, 1 + _field_block_len(lines, i + 1), "forward"
-        if _ORIGINAL_MESSAGE.match(stripped):
+        if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
+            return i, 1 + field_block_len(lines, i + 1), "forward"
+        if ORIGINAL_MESSAGE.match(stripped):
             return i, 1, "reply"
         if _UNDERSCORES.match(stripped) and _next_is_header(lines, i + 1):
             return i, 1, "reply"
-        if _outlook_header_at(lines, i):
-            return i, _field_block_len(lines, i), "reply"
-        length = _attribution_len(lines, i)
+        if outlook_header_at(lines, i):
+            return i, field_block_len(lines, i), "reply"
+        length = attribution_len(lines, i)
         if length:
             return i, length, "attribution"
     return None
 
 
-def _field_block_len(lines: list[str], start: int) -> int:
+def field_block_len(lines: list[str], start: int) -> int:
     """Lines from ``start`` that form a "From: / Date: / Subject:" block (0 when none)."""
     j = start
     while j < len(lines) and j < start + 2 and not lines[j].strip():
@@ -231,7 +231,7 @@ def _is_name_line(line: str, names: tuple[str, ...]) -> bool:
     return bool(words) and words[0] in names and len(words) <= 6
 
 
-def _signature_start(lines: list[str], names: tuple[str, ...] = ()) -> tuple[int, str] | None:
+def signature_start(lines: list[str], names: tuple[str, ...] = ()) -> tuple[int, str] | None:
     """Where the signature of the new text begins and what marked it, if one is recognized.
 
     The marker is "delimiter" (``-- `` or a dash rule), "mobile" ("Sent from my iPhone"),
@@ -293,7 +293,7 @@ def split_reply(body: str, *, sender_name: str = "") -> ReplyParts:
     lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = ["" if not line.strip(_INVISIBLE) else line for line in lines]
     new_lines, quoted_lines = _split_history(lines)
-    found = _signature_start(new_lines, _name_tokens(sender_name))
+    found = signature_start(new_lines, _name_tokens(sender_name))
     signature: list[str] = []
     marker = ""
     if found is not None:

@@ -79,6 +79,9 @@ def list_cases(
     q: Annotated[str, Query(description="A code, or part of the sender or subject")] = "",
     mine: bool = False, sort: str = "received", descending: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    needs_expert: Annotated[bool | None, Query(
+        description="Only cases with (true) or without (false) a part our sources do not "
+                    "cover")] = None,
 ) -> list[dict[str, Any]]:
     ctx = ctx_of(request)
     wanted = tuple(status) if status else review.OPEN_STATUSES
@@ -89,7 +92,8 @@ def list_cases(
         raise HTTPException(403, "Only an admin can list quarantined cases.")
     with new_session(ctx.engine) as s:
         rows = review.find_cases(s, statuses=wanted, q=q, sort=sort, descending=descending,
-                                 assignee=login.email if mine else None, limit=limit)
+                                 assignee=login.email if mine else None, limit=limit,
+                                 needs_expert=needs_expert)
     return [i.to_json() for i in queue_items(rows, now=ctx.clock(),
                                              sla_hours=ctx.settings.sla_hours)]
 

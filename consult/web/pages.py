@@ -59,13 +59,15 @@ def _statuses(status: str, login: Login) -> tuple[str, ...]:
 
 @router.get("/")
 def queue_page(request: Request, login: PageLogin, status: str = "open", q: str = "",
-               sort: str = "received", dir: str = "asc", mine: bool = False) -> Response:
+               sort: str = "received", dir: str = "asc", mine: bool = False,
+               expert: bool = False) -> Response:
     ctx = ctx_of(request)
     wanted = _statuses(status, login)
     sort = sort if sort in review.SORTS else "received"
     with new_session(ctx.engine) as s:
         rows = review.find_cases(s, statuses=wanted, q=q, sort=sort, descending=dir == "desc",
-                                 assignee=login.email if mine else None)
+                                 assignee=login.email if mine else None,
+                                 needs_expert=True if expert else None)
         counts = review.status_counts(s)
     counts["open"] = sum(counts[x] for x in review.OPEN_STATUSES)
     counts["all"] = sum(n for k, n in counts.items()
@@ -75,7 +77,8 @@ def queue_page(request: Request, login: PageLogin, status: str = "open", q: str 
     return page(request, "pages/queue.html", login=login,
                 title="Quarantine" if status == "quarantined" else "Review queue",
                 items=items, counts=counts, filters=filters, status=status, q=q, sort=sort,
-                dir=dir, mine=mine, sorts=list(review.SORTS), sla_hours=ctx.settings.sla_hours)
+                dir=dir, mine=mine, expert=expert, sorts=list(review.SORTS),
+                sla_hours=ctx.settings.sla_hours)
 
 
 def _load_visible(s: Session, case_id: int, login: Login) -> Case:

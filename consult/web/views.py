@@ -76,6 +76,8 @@ class QueueItem:
     assignee: str | None
     codes: list[str]
     quarantine_reason: str | None
+    needs_expert: bool = False
+    expert_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ class QueueItem:
                     "due_at": self.due.due_at.isoformat() if self.due.due_at else None},
             "assignee": self.assignee, "codes": self.codes,
             "quarantine_reason": self.quarantine_reason,
+            "needs_expert": self.needs_expert, "expert_reason": self.expert_reason,
         }
 
 
@@ -97,6 +100,7 @@ def queue_items(rows: list[Case], *, now: datetime, sla_hours: float) -> list[Qu
             received_at=aware(c.created_at), age=age_text(now - aware(c.created_at)),
             due=due_badge(c, now=now, sla_hours=sla_hours), assignee=c.assignee,
             codes=c.codes.split(), quarantine_reason=c.quarantine_reason,
+            needs_expert=c.needs_expert, expert_reason=c.expert_reason,
         )
         for c in rows
     ]
@@ -208,6 +212,8 @@ class CaseView:
             "sender_name": c.sender_name, "created_at": aware(c.created_at).isoformat(),
             "updated_at": aware(c.updated_at).isoformat(), "assignee": c.assignee,
             "quarantine_reason": c.quarantine_reason, "codes": self.codes,
+            "needs_expert": c.needs_expert, "expert_reason": c.expert_reason,
+            "questions": self.analysis.get("questions", []),
             "due": {"level": self.due.level, "label": self.due.label},
             "findings": self.findings,
             "phi": self.analysis.get("phi", []),

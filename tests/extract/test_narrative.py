@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from consult.extract import extract
-from consult.extract.narrative import date_of_service, payer, question, setting
+from consult.extract.narrative import date_of_service, payer, setting
+from consult.extract.questions import split_question
 from consult.mail.message import ParsedMail
 
 
@@ -41,8 +42,9 @@ def test_setting(text: str, expected: str | None) -> None:
 
 def test_question_sentences() -> None:
     body = "Hi team,\nWe did an EGD today. Can I bill 43214 with 43200? Thanks"
-    assert question(body) == "Can I bill 43214 with 43200?"
-    assert question("No question here.", "RE: [Case #12] 43239 denial") == "43239 denial"
+    assert split_question([body]) == ["Can I bill 43214 with 43200?"]
+    assert split_question(["No question here."], "RE: [Case #12] 43239 denial") == [
+        "43239 denial"]
 
 
 def test_phi_spans_index_their_text() -> None:

@@ -38,11 +38,19 @@ def test_text_names_codes_pairs_and_greets(kb: KnowledgeBase, make_ex: MakeEx) -
     assert "Case #12" in d.text
     for code in ("43214", "43200", "76000"):
         assert kb.code(code).description in d.text  # type: ignore[union-attr]
-    assert "column 2 code 43200 is bundled into 43214" in d.text
+    assert "43200 is bundled into 43214 (column 1)" in d.text
     assert "modifier indicator 0" in d.text and "modifier indicator 1" in d.text
-    assert "Short answer: No: 43200 is bundled into 43214" in d.text
-    assert "commercial payers may apply their own edits" in d.text
+    assert d.text.index("Answer: No: 43200 is bundled into 43214") < d.text.index("Details")
+    assert "payer policy and the medical record decide" in d.text
     assert d.kb_version == kb.version and kb.version in d.text
+
+
+def test_commercial_payer_gets_the_ncci_caveat(kb: KnowledgeBase, make_ex: MakeEx) -> None:
+    ex = make_ex("43214", "43200", dos=date(2024, 5, 1), question="Can I bill 43214 with 43200?",
+                 payer="Aetna")
+    ex.payer_class = "commercial"
+    d = render_draft(_mail(), ex, evaluate(ex, kb), kb)
+    assert "Aetna, a commercial plan, may apply its own edits" in " ".join(d.text.split())
 
 
 def test_phi_is_never_quoted(kb: KnowledgeBase, make_ex: MakeEx) -> None:

@@ -30,7 +30,7 @@ def test_seed_pairs_for_43214(kb: KnowledgeBase, make_ex: MakeEx) -> None:
     assert pairs[("43214", "43200")].severity == "error"
     assert pairs[("43214", "76000")].data["modifier_indicator"] == "1"
     assert pairs[("43214", "76000")].severity == "warning"
-    assert "column 2 code 43200 is bundled into 43214" in pairs[("43214", "43200")].detail
+    assert "43200 is bundled into 43214 (column 1)" in pairs[("43214", "43200")].detail
 
 
 def test_order_of_mention_does_not_change_columns(kb: KnowledgeBase, make_ex: MakeEx) -> None:
@@ -58,7 +58,7 @@ def test_modifier_59_on_indicator_1_prefers_x_modifiers(kb: KnowledgeBase, make_
 def test_modifier_on_column_1_is_flagged_as_misplaced(kb: KnowledgeBase, make_ex: MakeEx) -> None:
     ex = make_ex("43214-XS", "76000", dos=DOS)
     [f] = _ptp(evaluate(ex, kb)).values()
-    assert "belongs on the column 2 code 76000" in f.detail
+    assert "belongs on 76000 (column 2), not on 43214" in f.detail
 
 
 DATED = [("43214", "43200", "practitioner", "2014-01-01", "", "0", "Standards of practice"),
@@ -87,7 +87,18 @@ def test_mail_date_is_the_fallback(tiny_kb: TinyKb, make_ex: MakeEx) -> None:
     [f] = _ptp(evaluate(ex, kb, received=date(2010, 1, 1))).values()
     assert f.severity == "info" and "mail date" in f.detail
     [f] = _ptp(evaluate(ex, kb, received=date(2015, 1, 1))).values()
-    assert f.severity == "error" and "(mail date)" in f.detail
+    assert f.severity == "error" and "newer than your mail date 2015-01-01" in f.detail
+
+
+def test_currency_is_said_no_more_strongly_than_the_table_allows(
+        tiny_kb: TinyKb, make_ex: MakeEx) -> None:
+    """The table is v30.1, effective 2024-04-01 (one quarter): "in force on" only inside it."""
+    kb = tiny_kb(ptp=DATED)
+    [inside] = _ptp(evaluate(make_ex("43214", "43200", dos=date(2024, 5, 1)), kb)).values()
+    assert "in force on 2024-05-01 (date of service)" in inside.detail
+    [later] = _ptp(evaluate(make_ex("43214", "43200", dos=date(2026, 11, 14)), kb)).values()
+    assert "in the newest table we hold" in later.detail
+    assert "in force on 2026-11-14" not in later.detail
 
 
 def test_hospital_falls_back_to_practitioner(kb: KnowledgeBase, make_ex: MakeEx) -> None:

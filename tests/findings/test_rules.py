@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from consult.extract.model import Extraction
+from consult.extract.model import Extraction, QuestionPart
 from consult.findings import evaluate
 from consult.findings.model import Finding
 from consult.findings.rules.payer import payer_kind
@@ -33,9 +33,13 @@ def test_mue_within_limit_is_info_and_single_unit_silent(kb: KnowledgeBase,
     assert _rule(evaluate(make_ex("96372 x1", dos=DOS), kb), "mue") == []
 
 
-def test_units_not_stated_are_asked_for(kb: KnowledgeBase, make_ex: MakeEx) -> None:
-    found = evaluate(make_ex("J1100", dos=DOS, payer="Medicare"), kb)
-    assert any("How many units of J1100" in f.detail for f in _rule(found, "missing_info"))
+def test_dose_is_asked_for_only_when_units_are_the_question(
+        kb: KnowledgeBase, make_ex: MakeEx) -> None:
+    ex = make_ex("J1100", dos=DOS, payer="Medicare")
+    assert not _rule(evaluate(ex, kb), "missing_info")
+    ex.parts = [QuestionPart("How many units of J1100?", "units", ["J1100"])]
+    assert any("dose" in f.detail and "J1100" in f.detail
+               for f in _rule(evaluate(ex, kb), "missing_info"))
 
 
 def test_addon_without_primary(kb: KnowledgeBase, make_ex: MakeEx) -> None:
@@ -103,11 +107,13 @@ def test_commercial_payer_note_only_with_ncci_findings(kb: KnowledgeBase,
     assert _rule(evaluate(make_ex("K21.9", dos=DOS, payer="Aetna"), kb), "payer") == []
 
 
-def test_missing_date_and_payer_are_asked(kb: KnowledgeBase, make_ex: MakeEx) -> None:
+def test_missing_date_is_asked_only_when_no_date_is_given(
+        kb: KnowledgeBase, make_ex: MakeEx) -> None:
     found = evaluate(make_ex("43214", "43200"), kb, received=DOS)
     questions = " ".join(f.detail for f in _rule(found, "missing_info"))
     assert "date of service" in questions and DOS.isoformat() in questions
-    assert "payer" in questions
+    dated = evaluate(make_ex("43214", "43200", dos=DOS), kb, received=DOS)
+    assert not _rule(dated, "missing_info")
 
 
 def test_findings_are_sorted_by_severity_then_rule(kb: KnowledgeBase, make_ex: MakeEx) -> None:

@@ -14,6 +14,7 @@ from consult.findings.model import Finding
 from consult.findings.rules import (
     addon,
     code_status,
+    endoscopy,
     global_period,
     icd_billable,
     icd_excludes,
@@ -23,6 +24,7 @@ from consult.findings.rules import (
     mue,
     ncci_ptp,
     payer,
+    pfs_status,
     suggestion,
 )
 
@@ -32,8 +34,10 @@ PostRule = Callable[[RuleContext, list[Finding]], list[Finding]]
 #: (rule name, check) in the order the answer should discuss them.
 RULES: tuple[tuple[str, Rule], ...] = (
     ("code_status", code_status.check),
+    ("status", pfs_status.check),
     ("icd_billable", icd_billable.check),
     ("ncci_ptp", ncci_ptp.check),
+    ("endoscopy", endoscopy.check),
     ("mue", mue.check),
     ("addon", addon.check),
     ("global_period", global_period.check),
@@ -51,7 +55,8 @@ POST_RULES: tuple[tuple[str, PostRule], ...] = (
 RULE_ORDER: dict[str, int] = {
     name: i
     for i, name in enumerate((
-        "code_status", "unknown_code", "icd_seventh", "icd_billable", "ncci_ptp", "mue",
+        "code_status", "unknown_code", "status", "icd_seventh", "icd_billable", "ncci_ptp",
+        "endoscopy", "mue",
         "addon", "global_period", "modifier", "excludes1", "excludes2", "icd_sequencing",
         "suggestion", "payer", "missing_info",
     ))

@@ -43,6 +43,8 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{code} is an add-on code ({meaning}); {', '.join(present)} in your mail "
                 f"is an eligible primary, so {code} may be reported with it."
             )
+            data["answer"] = (f"{code} is an add-on code and {', '.join(present)} is one of its "
+                              "eligible primaries, so it may be reported with it.")
             out.append(Finding(RULE, [code, *present], "info", detail, rule.source, 1.0, data))
             continue
         if not rule.primaries:

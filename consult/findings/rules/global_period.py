@@ -1,15 +1,24 @@
-"""Global surgical period: an E/M with a procedure (25 or 57), and services inside the global.
+"""Global surgical period: an E/M or a second procedure counted against the surgery's dates.
 
 The RVU file gives each procedure's global days: 000 and 010 are minor procedures (the decision
 to do them is part of the procedure, so a same-day E/M needs 25 and must be significant and
-separately identifiable), 090 is major surgery (the visit that decides it, the day before or the
-day of, takes 57). Services later in the global period take 58, 78, 79 (procedures) or 24 (E/M).
+separately identifiable), 090 is major surgery (the visit that decides it, the day before or
+the day of, takes 57; other visits then are part of the package). The post-operative period
+runs 10 or 90 days from the day after surgery: an E/M in it for an unrelated problem takes 24;
+routine post-operative care is 99024, a status B code with no separate payment; complications
+that do not need a return to the operating room are part of the package for Medicare. A second
+procedure inside it takes 58 (staged or planned), 78 (return to the OR for a complication) or
+79 (unrelated). Which applies follows from the dates the mail gives and what it says of the
+visit (CMS Claims Processing Manual, ch. 12, sec. 40.1-40.4; the project's own words).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date, timedelta
 
+from consult.extract.model import ServiceLine
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
 from consult.kb.model import PfsInfo
@@ -17,6 +26,7 @@ from consult.kb.model import PfsInfo
 RULE = "global_period"
 MINOR = ("000", "010")
 MAJOR = ("090",)
+GUIDE = "CMS Claims Processing Manual ch. 12 sec. 40 (global surgery), project notes"
 
 POSTOP_MODIFIERS = {
     "58": "a staged or related procedure, planned or more extensive, by the same physician "
@@ -28,6 +38,32 @@ POSTOP_MODIFIERS = {
 }
 _GLOBAL_WORDS = re.compile(r"\bglobal|post-?op|postoperative|return(?:ed)? to the (?:or|operating)",
                            re.I)
+_UNRELATED = re.compile(
+    r"(?i)\bunrelated\b|\bnot\s+related\b|\bnothing\s+to\s+do\s+with|\bdifferent\s+(?:problem|"
+    r"issue|complaint|condition|reason|diagnosis|dx)|\bnew\s+(?:problem|complaint|issue|"
+    r"condition)|\bseparate\s+(?:problem|issue|condition|complaint)|\bfor\s+(?:a|an|her|his)\s+"
+    r"(?:cold|uri|flu|cough|sore\s+throat|rash|uti|bronchitis|sinusitis|diabetes|"
+    r"hypertension|bp)\b"
+)
+_ROUTINE = re.compile(
+    r"(?i)\broutine\b|\bpost[\s-]?op(?:erative)?\s+(?:check|visit|follow|appointment|appt)|"
+    r"\bwound\s+check|\bincision\s+check|\b(?:suture|staple|stitch)(?:es|s)?\s+removal|"
+    r"\bremov(?:e|al\s+of|ed)\s+(?:the\s+)?(?:sutures|staples|stitches)|\bdressing\s+change|"
+    r"\bfollow[\s-]?up\s+(?:for|after|on)\s+(?:the\s+|her\s+|his\s+)?(?:surgery|procedure)"
+)
+_COMPLICATION = re.compile(
+    r"(?i)\bcomplication|\binfect|\bdehiscen|\bhematoma|\bseroma|\bbleed|\babscess"
+)
+_RETURN_TO_OR = re.compile(
+    r"(?i)\breturn(?:ed|s)?\s+to\s+(?:the\s+)?(?:or|operating|procedure)|\btake[\s-]?back|"
+    r"\btaken\s+back"
+)
+_STAGED = re.compile(r"(?i)\bstaged\b|\bplanned\b|\bsecond\s+stage|\bmore\s+extensive|"
+                     r"\bprospectively|\bas\s+planned")
+_DECISION = re.compile(
+    r"(?i)\bdecision\s+(?:for|to|was\s+made)|\bdecided\s+(?:to\s+(?:operate|do|proceed)|on)|"
+    r"\bdetermined\s+(?:the\s+)?need\s+for\s+surgery"
+)
 
 
 def is_em(code: str) -> bool:
@@ -35,81 +71,263 @@ def is_em(code: str) -> bool:
     return code.isdigit() and len(code) == 5 and 99202 <= int(code) <= 99499
 
 
-def _global_procedures(ctx: RuleContext) -> list[tuple[str, PfsInfo]]:
+@dataclass(frozen=True, slots=True)
+class _Surgery:
+    code: str
+    info: PfsInfo
+    on: date | None
+    line: ServiceLine
+
+    @property
+    def days(self) -> int:
+        return int(self.info.global_days)
+
+    @property
+    def major(self) -> bool:
+        return self.info.global_days in MAJOR
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """A later service: a coded line, or a visit the mail describes without a code."""
+
+    code: str  # "" for an uncoded visit
+    on: date | None
+    days_after: int | None
+    context: str
+    line: ServiceLine | None = None
+
+    @property
+    def em(self) -> bool:
+        return not self.code or is_em(self.code)
+
+    @property
+    def label(self) -> str:
+        if self.code:
+            return self.code
+        return f"the visit on {self.on.isoformat()}" if self.on else "the visit"
+
+
+def _surgeries(ctx: RuleContext) -> list[_Surgery]:
     out = []
-    for m in ctx.procedures:
-        if is_em(m.code):
+    for ln in ctx.lines:
+        if is_em(ln.code):
             continue
-        info = ctx.kb.pfs(m.code)
+        info = ctx.kb.pfs(ln.code)
         if info and info.global_days in MINOR + MAJOR:
-            out.append((m.code, info))
+            out.append(_Surgery(ln.code, info, ln.date_of_service or (
+                ctx.on if ln.days_after is None and not ctx.extraction.visits
+                and len({x.date_of_service for x in ctx.lines}) <= 1 else None), ln))
     return out
 
 
-def _em_with_procedure(ctx: RuleContext, em: str, code: str, info: PfsInfo) -> Finding:
-    mods = ctx.modifiers_on(em)
-    days = info.global_days
-    major = days in MAJOR
-    right = "57" if major else "25"
-    wrong = "25" if major else "57"
-    base = (
-        f"{code} has a {int(days)}-day global period ({'major' if major else 'minor'} "
-        f"procedure, RVU global {days})."
-    )
-    if major:
-        rule = (
-            f" An E/M ({em}) on the day before or the day of major surgery is part of the "
-            f"global package unless it is the visit where the decision for surgery was made: "
-            f"then append 57 to {em}."
-        )
+def _events(ctx: RuleContext) -> list[_Event]:
+    out = [_Event(ln.code, ln.date_of_service, ln.days_after, ln.context, ln)
+           for ln in ctx.lines if ln.code != "99024"]
+    out += [_Event("", v.date_of_service, v.days_after, v.context) for v in ctx.visits]
+    return out
+
+
+def _interval(ctx: RuleContext, e: _Event, s: _Surgery) -> int | None:
+    """Days from the surgery to the later service (0: same day), or None when unknown."""
+    if e.on is not None and s.line.date_of_service is not None:
+        return (e.on - s.line.date_of_service).days
+    if e.days_after is not None:
+        return e.days_after
+    if s.line.days_after is not None and e.on is None:
+        return -s.line.days_after
+    if e.line is None or e.on is not None or s.line.date_of_service is not None:
+        return None
+    return None if ctx.extraction.different_days else 0
+
+
+def _text(ctx: RuleContext, e: _Event | None = None) -> str:
+    ex = ctx.extraction
+    if e is not None and e.context:
+        return e.context
+    return f"{ex.question} {ex.narrative}"
+
+
+def _period(surgery: _Surgery) -> str:
+    kind = "major" if surgery.major else "minor"
+    return f"{surgery.code} has a {surgery.days}-day global period ({kind}; RVU global " \
+           f"{surgery.info.global_days})"
+
+
+def _end(surgery: _Surgery) -> str:
+    if surgery.on is None:
+        return ""
+    end = surgery.on + timedelta(days=surgery.days)
+    return f", which ends {end.isoformat()}"
+
+
+def _cite(surgery: _Surgery) -> str:
+    return f"{surgery.info.source}; {GUIDE}"
+
+
+def _data(s: _Surgery, e: _Event, days: int, **more: object) -> dict[str, object]:
+    data: dict[str, object] = {"global_days": s.info.global_days, "procedure": s.code,
+                               "interval": days,
+                               "event_date": e.on.isoformat() if e.on else None}
+    data.update(more)
+    return data
+
+
+def _same_day(ctx: RuleContext, e: _Event, s: _Surgery, before: bool) -> Finding:
+    """An E/M the day of (or, for major surgery, the day before) the procedure: 25 or 57."""
+    em = e.code or "the E/M"
+    mods = list(e.line.modifiers) if e.line else []
+    offered = list(e.line.modifier_options) if e.line else []
+    right = "57" if s.major else "25"
+    wrong = "25" if s.major else "57"
+    when = "the day before" if before else "the same day as"
+    if s.major:
+        rule = (f"An E/M {when} major surgery is part of the global package unless it is the "
+                f"visit where the decision to operate was made: then append 57 to {em}.")
+        if _DECISION.search(_text(ctx, e)) or _DECISION.search(_text(ctx)):
+            answer = f"Use modifier 57 on {em}: the visit decided on surgery ({s.code})."
+        else:
+            answer = (f"{em} {when} {s.code} is paid only with modifier 57, when that visit "
+                      "decided on the surgery; otherwise it is included in the global package.")
     else:
-        rule = (
-            f" The decision to perform a minor procedure is included in it; {em} is paid the "
-            f"same day only when it is significant and separately identifiable, with 25 on "
-            f"{em}."
-        )
-    severity: Severity
-    if right in mods:
+        rule = (f"The decision to perform a minor procedure is included in it; {em} is paid the "
+                f"same day only when significant and separately identifiable, with 25 on {em}.")
+        if wrong in mods + offered:
+            answer = (f"Use modifier 25 on {em} (not 57) if the E/M was significant and "
+                      f"separately identifiable from {s.code}.")
+        elif right in mods:
+            answer = (f"Yes: 25 on {em} is right with {s.code}, when the record shows a "
+                      "significant, separately identifiable E/M.")
+        else:
+            answer = (f"{em} with {s.code} needs modifier 25 on {em}, if the record shows a "
+                      "significant, separately identifiable E/M.")
+    severity: Severity = "warning"
+    if right in mods and wrong not in mods:
         verdict, severity = f" Modifier {right} on {em} is the right one.", "info"
-        answer = ""
     elif wrong in mods:
         verdict = f" Modifier {wrong} on {em} is the wrong one here: use {right}."
-        severity = "warning"
-        answer = f"Use modifier {right}, not {wrong}, on {em} with {code}."
     else:
-        verdict = f" No modifier on {em}: without {right} the E/M is bundled into {code}."
-        severity = "warning"
-        answer = f"{em} with {code} needs modifier {right} on {em}, if the record supports it."
-    data = {"global_days": days, "em": em, "procedure": code, "modifier": right,
-            "answer": answer}
-    return Finding(RULE, [em, code], severity, base + rule + verdict, info.source, 0.9, data)
+        verdict = f" Without {right} the E/M is bundled into {s.code}."
+    detail = f"{_period(s)}. {rule}{verdict}"
+    data = _data(s, e, -1 if before else 0, em=em, modifier=right, answer=answer)
+    return Finding(RULE, [x for x in (e.code, s.code) if x], severity, detail, _cite(s), 0.9,
+                   data)
+
+
+def _inside(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Finding:
+    """An E/M inside the post-operative period: 24 if unrelated, else 99024 (no payment)."""
+    text = _text(ctx, e)
+    em = e.code or "an E/M"
+    mods = (list(e.line.modifier_options) + list(e.line.modifiers)) if e.line else []
+    offered = [m for m in mods if m in ("25", "57")]
+    against = (f"Neither {' nor '.join(dict.fromkeys(offered))}: " if offered else "")
+    after = f"{days} days after {s.code}" + (f" ({s.on.isoformat()})" if s.on else "")
+    what = e.label if e.code else f"the visit{' on ' + e.on.isoformat() if e.on else ''}"
+    unrelated, routine = bool(_UNRELATED.search(text)), bool(_ROUTINE.search(text))
+    complication = bool(_COMPLICATION.search(text)) and not unrelated
+    if unrelated and not routine:
+        answer = (f"{against}{what} is {after}, inside its {s.days}-day global period; for a "
+                  f"problem unrelated to the surgery report {em} with modifier 24 (and the "
+                  "unrelated diagnosis).")
+    elif routine or complication:
+        answer = (f"{against}{what} is {after}, inside its {s.days}-day global period; "
+                  "routine post-operative care" + (" and a complication not needing a return "
+                                                   "to the OR" if complication else "")
+                  + " is part of the global package: report 99024 (no separate payment), "
+                  f"not {em}.")
+    else:
+        answer = (f"{against}{what} is {after}, inside its {s.days}-day global period. If "
+                  f"it was for a problem unrelated to the surgery, report {em} with modifier "
+                  "24; if it was the routine post-op visit, report 99024 (no separate "
+                  "payment).")
+    detail = (f"{_period(s)}{_end(s)}. A visit {after} falls inside it: an E/M for an unrelated "
+              "problem takes modifier 24 with a diagnosis showing it is unrelated; routine "
+              "post-operative care, and for Medicare complications that do not need a return "
+              "to the operating room, are part of the package and reported with 99024 (PFS "
+              "status B: bundled, no separate payment). Modifiers 25 and 57 do not apply to a "
+              "post-operative visit.")
+    data = _data(s, e, days, em=em, modifier="24", answer=answer)
+    return Finding(RULE, [x for x in (e.code, s.code) if x], "warning", detail, _cite(s), 0.9,
+                   data)
+
+
+def _outside(e: _Event, s: _Surgery, days: int) -> Finding:
+    after = f"{days} days after {s.code}" + (f" ({s.on.isoformat()})" if s.on else "")
+    what = e.label if e.code else f"the visit{' on ' + e.on.isoformat() if e.on else ''}"
+    mods = "24, 25, 57" if e.em else "58, 78, 79"
+    answer = (f"{what} is {after}, outside its {s.days}-day global period{_end(s)}: report it "
+              f"normally, with no global-period modifier ({mods} do not apply).")
+    detail = f"{_period(s)}{_end(s)}. A service {after} is outside it."
+    return Finding(RULE, [x for x in (e.code, s.code) if x], "info", detail, _cite(s), 0.9,
+                   _data(s, e, days, answer=answer))
+
+
+def _second_procedure(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Finding:
+    """A procedure inside another's global period: 58, 78 or 79 by what the mail says."""
+    text = _text(ctx, e)
+    code = e.code
+    after = f"{days} days after {s.code}"
+    if _RETURN_TO_OR.search(text) or (_COMPLICATION.search(text) and not _STAGED.search(text)):
+        mod = "78"
+    elif _STAGED.search(text):
+        mod = "58"
+    elif _UNRELATED.search(text):
+        mod = "79"
+    else:
+        mod = ""
+    if mod:
+        answer = (f"{code} {after} falls inside the {s.days}-day global period of {s.code}: "
+                  f"append {mod} ({POSTOP_MODIFIERS[mod]}).")
+    else:
+        answer = (f"{code} {after} falls inside the {s.days}-day global period of {s.code}: "
+                  "use 58 if it was staged, planned or more extensive; 78 for an unplanned "
+                  "return to the OR for a complication; 79 if unrelated.")
+    detail = (f"{_period(s)}{_end(s)}. Procedures during it: "
+              + "; ".join(f"{k} for {v}" for k, v in sorted(POSTOP_MODIFIERS.items())
+                          if k != "24") + ".")
+    return Finding(RULE, [code, s.code], "warning", detail, _cite(s), 0.85,
+                   _data(s, e, days, modifier=mod or "58/78/79", answer=answer))
 
 
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
-    procedures = _global_procedures(ctx)
-    ems = [m.code for m in ctx.procedures if is_em(m.code)]
-    for em in ems:
-        for code, info in procedures:
-            out.append(_em_with_procedure(ctx, em, code, info))
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    surgeries = _surgeries(ctx)
+    events = _events(ctx)
+    for s in surgeries:
+        for e in events:
+            if e.line is s.line or (e.line is not None and ctx.apart(e.line, s.line)):
+                continue
+            days = _interval(ctx, e, s)
+            if days is None:
+                continue
+            if e.em:
+                if days == 0 or (days == -1 and s.major):
+                    out.append(_same_day(ctx, e, s, before=days == -1))
+                elif 0 < days <= s.days:
+                    out.append(_inside(ctx, e, s, days))
+                elif days > s.days:
+                    out.append(_outside(e, s, days))
+            elif 0 < days <= s.days:
+                out.append(_second_procedure(ctx, e, s, days))
+            elif days > s.days and e.code == s.code:
+                out.append(_outside(e, s, days))
+    named_done = {f.data.get("modifier") for f in out}
     for m in ctx.procedures:
-        named = [x for x in ctx.modifiers_on(m.code) if x in POSTOP_MODIFIERS]
-        for mod in named:
+        for mod in [x for x in ctx.modifiers_on(m.code) if x in POSTOP_MODIFIERS]:
+            if mod in named_done:
+                continue
             pfs = ctx.kb.pfs(m.code)
-            days = f" ({m.code} global {pfs.global_days})" if pfs else ""
-            detail = f"Modifier {mod} on {m.code} means {POSTOP_MODIFIERS[mod]}{days}."
+            glob = f" ({m.code} global {pfs.global_days})" if pfs else ""
+            detail = f"Modifier {mod} on {m.code} means {POSTOP_MODIFIERS[mod]}{glob}."
             out.append(Finding(RULE, [m.code], "info", detail,
                                pfs.source if pfs else ctx.kb.citation("modifiers"), 0.9,
                                {"modifier": mod, "answer": ""}))
-    if procedures and _GLOBAL_WORDS.search(text) and not any(
-        f.data.get("modifier") in POSTOP_MODIFIERS for f in out
-    ):
-        code, info = procedures[0]
+    if surgeries and not out and _GLOBAL_WORDS.search(_text(ctx)):
+        s = surgeries[0]
         detail = (
-            f"For services during the {int(info.global_days)}-day global period of {code}: "
+            f"For services during the {s.days}-day global period of {s.code}: "
             + "; ".join(f"{k} for {v}" for k, v in sorted(POSTOP_MODIFIERS.items())) + "."
         )
-        out.append(Finding(RULE, [code], "info", detail, info.source, 0.8,
-                           {"global_days": info.global_days, "answer": ""}))
+        out.append(Finding(RULE, [s.code], "info", detail, _cite(s), 0.8,
+                           {"global_days": s.info.global_days, "answer": ""}))
     return out

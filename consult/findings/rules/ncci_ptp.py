@@ -1,9 +1,12 @@
-"""NCCI procedure-to-procedure edits among the procedure codes in the mail.
+"""NCCI procedure-to-procedure edits among the procedure lines of one claim and date.
 
 For each pair with an edit: which code is column 1 (paid) and column 2 (bundled), the modifier
 indicator, the rationale, the edit's dates against the date used, the setting's table, and
-whether a modifier the sender named can bypass it. An edit that takes effect after the date
-used is reported as information, so the sender knows why the answer may change.
+whether a modifier the sender named (or offered as a choice: "59 or XS?") can bypass it. An
+edit applies only to services of one provider on one date: lines the mail dates differently,
+or offers as alternatives ("G0121 or 45378?"), are not paired. The table's currency is said
+plainly: "in the newest table we hold" when the date of service is after its quarter. An edit
+that takes effect after the date used is reported as information.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from consult.findings.context import RuleContext
+from consult.findings.currency import in_force_words
 from consult.findings.model import Finding, Severity
 from consult.findings.rules.global_period import is_em
 from consult.kb.model import PtpEdit
@@ -78,10 +82,7 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
                 "unbundles it only when the services were distinct."
             )
         if misplaced:
-            parts.append(
-                f"The modifier belongs on the column 2 code {c2}, not on {c1} "
-                f"(you named {', '.join(misplaced)} on {c1})."
-            )
+            parts.append(f"The modifier belongs on {c2} (column 2), not on {c1} (column 1).")
     else:
         answer = ""
     return " ".join(parts), answer, named + misplaced
@@ -107,23 +108,26 @@ def _em_advice(c1: str, c2: str, mods: list[str]) -> tuple[str, str, list[str]]:
     return detail, answer, used + wrong
 
 
-def _dates(edit: PtpEdit) -> str:
+def _dates(ctx: RuleContext, edit: PtpEdit, on: date | None) -> str:
+    """When the edit applies, said no more strongly than the table allows."""
     end = f", deleted after {edit.deletion_date.isoformat()}" if edit.deletion_date else ""
-    if edit.effective_date:
-        return f"Edit effective from {edit.effective_date.isoformat()}{end}; in force"
-    return f"Edit in force{end}"
+    start = (f"effective from {edit.effective_date.isoformat()}{end}, "
+             if edit.effective_date else (f"{end.lstrip(', ')}, " if end else ""))
+    source = ctx.kb.sources().get(f"ncci_ptp_{edit.setting}")
+    basis = ctx.date_basis if on == ctx.on else "date of service"
+    return f"The edit is {start}{in_force_words(source, on, basis)}."
 
 
-def describe(ctx: RuleContext, edit: PtpEdit, table_note: str) -> Finding:
+def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None = None) -> Finding:
     """The finding for one edit in force on the date used."""
     ind = edit.modifier_indicator
     c1, c2 = edit.column1, edit.column2
     advice, answer, used = _modifier_advice(ctx, edit)
     detail = (
-        f"{c1} with {c2}: column 2 code {c2} is bundled into {c1} (column 1), "
-        f"modifier indicator {ind}: {INDICATOR_MEANING.get(ind, 'unknown indicator')}. "
-        f"Rationale: {edit.rationale}. {_dates(edit)} {ctx.date_phrase()}, "
-        f"{edit.setting} table.{table_note}"
+        f"{c2} is bundled into {c1} (column 1) with modifier indicator {ind}: "
+        f"{INDICATOR_MEANING.get(ind, 'unknown indicator')}. "
+        f"Rationale: {edit.rationale}. {_dates(ctx, edit, on if on else ctx.on)}"
+        f"{table_note}"
     )
     if advice:
         detail += " " + advice
@@ -175,22 +179,23 @@ def check(ctx: RuleContext) -> list[Finding]:
     setting, table_note = ctx.setting, ""
     if setting == "hospital" and "hospital" not in ctx.kb.ptp_settings():
         setting = "practitioner"
-        table_note = (
-            " The knowledge base holds only the practitioner table; the outpatient hospital "
-            "edits usually match but may differ."
-        )
+        table_note = " We hold only the practitioner table; hospital edits may differ."
     out: list[Finding] = []
     look_ahead = _before_release(ctx, setting)
-    for a in codes:
-        for b in codes:
-            if a == b:
-                continue
-            edit = ctx.kb.ptp(a, b, ctx.on, setting)
-            if edit is not None:
-                out.append(describe(ctx, edit, table_note))
-                continue
-            if look_ahead:
-                later = ctx.kb.ptp(a, b, None, setting)
-                if later and later.effective_date and ctx.on and later.effective_date > ctx.on:
-                    out.append(_not_yet(ctx, later))
+    edits_of = ctx.kb.ptp_among(codes, ctx.on, setting)
+    pairs = {(a.code, b.code): a.date_of_service or b.date_of_service
+             for a, b in ctx.claim_pairs()}
+    pairs.update({(b, a): d for (a, b), d in list(pairs.items())})
+    for (a, b), edits in sorted(edits_of.items()):
+        if (a, b) not in pairs and ctx.lines:
+            continue
+        on = pairs.get((a, b)) or ctx.on
+        edit = next((e for e in edits if e.in_force(on)), None)
+        if edit is not None:
+            out.append(describe(ctx, edit, table_note, on))
+            continue
+        if look_ahead:
+            later = next((e for e in edits if e.deletion_date is None), None)
+            if later and later.effective_date and on and later.effective_date > on:
+                out.append(_not_yet(ctx, later))
     return out

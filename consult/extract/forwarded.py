@@ -1,0 +1,118 @@
+"""Forwarded questions: when the mail below the sender's note *is* the question.
+
+The most common shape at a consult desk is a billing company forwarding its client's mail
+("see below, can you weigh in?"). The client's text then holds the codes and the question, and
+must be read as such (``where="forwarded"``), while our own earlier answer quoted in a follow-up
+stays history. A quoted message counts as forwarded when the mail is a forward (a ``Fw:``
+subject or a forward marker) or the sender's own text is a cover note that names no code, and
+the quoted message is not one of ours.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parsedate_to_datetime
+
+from consult.extract.dates import DATE_PATTERN, parse_date
+from consult.mail.history import QuotedMessage, segment_history
+from consult.mail.message import ParsedMail
+
+_FW_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv)\s*:\s*)*(?:fw|fwd|wg|tr|rv)\s*:", re.I)
+_CASE_TAG = re.compile(r"\[case\s*#\s*\d+\]", re.I)
+_OUR_SIGN_OFF = "the coding consultation team"
+#: Words of a cover note: the sender hands over the mail below for an answer.
+_COVER = re.compile(
+    r"(?i)\b(?:see\s+(?:the\s+)?(?:below|question|e-?mail|message|thread|note|request)|"
+    r"(?:question|note|e-?mail|message|request|thread)s?\s+below|below\b|"
+    r"forward(?:ed|ing)?|fyi|weigh\s+in|thoughts|advi[cs]e|"
+    r"can\s+you\s+(?:help|take\s+a\s+look|look|answer|review|confirm|check)|"
+    r"your\s+(?:input|opinion|take|guidance|help)|(?:our|a|the)\s+client|question\s+from|"
+    r"passing\s+(?:this\s+)?along|any\s+(?:input|ideas?|help|guidance)|second\s+opinion|"
+    r"from\s+(?:our|the|one\s+of\s+our)\s+(?:provider|doctor|physician|coder|biller|office|"
+    r"practice|clinic))\b"
+)
+COVER_NOTE_MAX_WORDS = 80
+_DATE_IN = re.compile(DATE_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """The forwarded messages of one mail: their spans in ``mail.quoted`` and dates."""
+
+    messages: tuple[QuotedMessage, ...] = ()
+    dates: tuple[date | None, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, end) in ``mail.quoted`` of each message: header block and own text."""
+        return [(m.start, m.body_end) for m in self.messages]
+
+    def contains(self, start: int) -> bool:
+        return any(a <= start < b for a, b in self.spans())
+
+    def date_at(self, start: int) -> date | None:
+        for m, d in zip(self.messages, self.dates, strict=True):
+            if m.start <= start < m.body_end:
+                return d
+        return None
+
+    def text(self, quoted: str) -> str:
+        """The forwarded messages' own text, ``>`` marks removed, header lines kept short."""
+        parts = []
+        for m in self.messages:
+            body = "\n".join(re.sub(r"^(?:[ \t]*>)+[ \t]?", "", x)
+                             for x in quoted[m.body_start:m.body_end].split("\n"))
+            head = f"Subject: {m.subject}\n" if m.subject else ""
+            parts.append(head + body.strip())
+        return "\n\n".join(p for p in parts if p.strip())
+
+
+def header_date(text: str) -> date | None:
+    """The date of a quoted header ("Mon, 03 Nov 2025 16:29 -0500", "Monday, November 3, 2025
+    9:14 AM", "On Tue, Nov 4, 2025 at 8:02 AM Jane <j@x> wrote:")."""
+    if not text:
+        return None
+    try:
+        parsed = parsedate_to_datetime(text.strip())
+        if parsed is not None:
+            return parsed.date()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        pass
+    m = _DATE_IN.search(text)
+    return parse_date(m.group()) if m else None
+
+
+def is_cover_note(text: str) -> bool:
+    """A short note that hands the mail below over for an answer."""
+    words = text.split()
+    return len(words) <= COVER_NOTE_MAX_WORDS and bool(_COVER.search(text))
+
+
+def _ours(message: QuotedMessage, quoted: str, mail: ParsedMail) -> bool:
+    """One of our own replies: from the address the mail was sent to, tagged with a case
+    number, or signed by the desk."""
+    if message.author and message.author in {a.lower() for a in mail.to}:
+        return True
+    if _CASE_TAG.search(message.subject):
+        return True
+    return _OUR_SIGN_OFF in quoted[message.body_start:message.end].lower()
+
+
+def find_forwarded(mail: ParsedMail, *, new_text_has_codes: bool) -> Forwarded:
+    """The quoted messages that are part of the question, with their dates."""
+    if not mail.quoted.strip():
+        return Forwarded()
+    history = segment_history(mail.quoted)
+    if not history or _ours(history[0], mail.quoted, mail):
+        return Forwarded()
+    explicit = bool(_FW_SUBJECT.match(mail.subject)) or any(m.kind == "forward"
+                                                              for m in history)
+    if not explicit and (new_text_has_codes or not is_cover_note(mail.text)):
+        return Forwarded()
+    taken = tuple(m for m in history if not _ours(m, mail.quoted, mail)
+                  and mail.quoted[m.body_start:m.body_end].strip())
+    return Forwarded(taken, tuple(header_date(m.date_text) for m in taken))

@@ -1,0 +1,216 @@
+"""Service lines and visits: each procedure the mail names with its own date of service.
+
+A coder writes "lap chole 9/28 ... seen 10/14, billed 99213", "TKA 27447 on 9/9, seen 35 days
+after" or a list of dated visits: the NCCI pair edits apply only to services on one date, and
+the global period is counted between two dates, so every line needs the date the mail gives
+*for it*. A code takes the date written in its own clause (the one before it first), else in
+its sentence, else the last date written before it in its paragraph; a relative date ("35 days
+after") counts from the last date written before it, or stays an offset from the surgery when
+no date was. The same code on two dates is two lines. Lines the mail dates nowhere get the
+mail's labelled date of service, or the one date the mail gives, else none. A dated sentence
+that names a visit but no code ("5/12: back for a wound check") is a ``Visit``: an E/M the
+coder asks about without naming its code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from consult.extract.model import CodeMention, ServiceLine, Visit, Where
+from consult.extract.when import DateMention, find_dates
+
+PROCEDURE_SYSTEMS = ("CPT", "HCPCS")
+_SENTENCE_END = re.compile(r"[.?!](?=\s)|\n")
+_PARAGRAPH_END = re.compile(r"\n\s*\n")
+_CLAUSE_BREAK = re.compile(r"[;,]|\b(?:and|then|but|while|later|after\s+that)\b", re.I)
+#: Clause breaks for visits: commas and semicolons only ("seen 4/6 (35 days later) for a f/u").
+_CLAUSE_BREAK_VISIT = re.compile(r"[;,]")
+_VISIT_WORDS = re.compile(
+    r"(?i)\b(?:seen|visit|came\s+(?:back|in)|back|returned|return\s+visit|"
+    r"follow[\s-]?up|f/u|e/?m|e&m|office|check(?:ed)?|recheck|appointment|appt|presented|"
+    r"came\s+to|saw\s+(?:him|her|them|the\s+patient))\b"
+)
+#: A date this long before the mail is a birth date or history, not a date of service.
+OLDEST = timedelta(days=3 * 366)
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """One text the codes were found in, with the date its relative dates count from."""
+
+    where: Where
+    text: str
+    reference: date | None
+    lo: int = 0
+    hi: int = -1  # -1: to the end
+    #: Where dates are read from (after a forwarded message's header block, whose Date line
+    #: is when the mail was sent, not a date of service).
+    dates_from: int = 0
+
+    def end(self) -> int:
+        return self.hi if self.hi >= 0 else len(self.text)
+
+    def dates(self) -> list[DateMention]:
+        """The date mentions of the block, with offsets into ``text``."""
+        lo = max(self.lo, self.dates_from)
+        found = find_dates(self.text[lo:self.end()], self.reference)
+        return [DateMention(d.start + lo, d.end + lo, d.on, d.after_days, d.kind) for d in found]
+
+
+def _bounds(text: str, pos: int, lo: int, hi: int, rx: re.Pattern[str]) -> tuple[int, int]:
+    """The stretch of ``text`` around ``pos`` between two matches of ``rx``."""
+    start = lo
+    for m in rx.finditer(text, lo, pos):
+        start = m.end()
+    nxt = rx.search(text, pos, hi)
+    return start, (nxt.start() if nxt else hi)
+
+
+def _date_for(text: str, pos: int, end: int, dates: list[DateMention], codes: list[int],
+              lo: int, hi: int) -> DateMention | None:
+    """The date mention that belongs to the code at ``pos``: its clause, then its sentence
+    (the nearest date before the code wins over one after it), then the last date before it
+    in its paragraph with no other code in between."""
+    s_lo, s_hi = _bounds(text, pos, lo, hi, _SENTENCE_END)
+    c_lo, c_hi = _bounds(text, pos, s_lo, s_hi, _CLAUSE_BREAK)
+    for a, b in ((c_lo, c_hi), (s_lo, s_hi)):
+        inside = [d for d in dates if a <= d.start and d.end <= b]
+        before = [d for d in inside if d.end <= pos]
+        if before:
+            return before[-1]
+        after = [d for d in inside if d.start >= end]
+        if after:
+            return after[0]
+    p_lo, _p_hi = _bounds(text, pos, lo, hi, _PARAGRAPH_END)
+    before = [d for d in dates if p_lo <= d.start and d.end <= pos]
+    if before and not any(before[-1].end <= c < pos for c in codes):
+        return before[-1]
+    return None
+
+
+def _anchor(dates: list[DateMention], mention: DateMention) -> date | None:
+    """The last absolute date written before a relative one ("9/9 ... 35 days later")."""
+    earlier = [d.on for d in dates if d.end <= mention.start and d.on is not None]
+    return earlier[-1] if earlier else None
+
+
+def _resolve(mention: DateMention | None, dates: list[DateMention]) -> tuple[date | None,
+                                                                            int | None]:
+    """(date, days after the surgery) for a date mention."""
+    if mention is None:
+        return None, None
+    if mention.on is not None:
+        return mention.on, None
+    if mention.after_days is None or mention.kind == "same_day":
+        return None, None
+    anchor = _anchor(dates, mention)
+    if anchor is not None:
+        return anchor + timedelta(days=mention.after_days), None
+    return None, mention.after_days
+
+
+def _sentence(text: str, pos: int, lo: int, hi: int) -> str:
+    a, b = _bounds(text, pos, lo, hi, _SENTENCE_END)
+    return " ".join(text[a:b].split())
+
+
+def read_lines(
+    occurrences: Iterable[CodeMention], blocks: list[TextBlock], *, mail_dos: date | None
+) -> tuple[list[ServiceLine], list[Visit]]:
+    """Service lines (one per code and date, in mail order) and the dated visits the mail
+    describes without a code."""
+    dates = {id(b): b.dates() for b in blocks if b.text}
+    procs = [m for m in occurrences if m.system in PROCEDURE_SYSTEMS]
+    used: set[tuple[int, int]] = set()
+    lines: list[ServiceLine] = []
+    for m in procs:
+        line = ServiceLine(m.code, m.system, list(m.modifiers), m.units, where=m.where)
+        block = next((b for b in blocks if b.where == m.where
+                      and b.lo <= m.start < b.end() + 1), None)
+        if block is not None and m.start >= 0:
+            found = dates.get(id(block), [])
+            starts = [o.start for o in procs if o.where == m.where and o is not m]
+            mention = _date_for(block.text, m.start, m.end, found, starts, block.lo,
+                                block.end())
+            line.date_of_service, line.days_after = _resolve(mention, found)
+            line.context = _sentence(block.text, m.start, block.lo, block.end())
+            if mention is not None:
+                used.add((id(block), mention.start))
+        lines.append(line)
+    written = set()
+    for b in blocks:
+        for d in dates.get(id(b), []):
+            if d.on is not None and (b.reference is None or d.on >= b.reference - OLDEST):
+                written.add(d.on)
+    _fill(lines, mail_dos, written)
+    visits = _visits(blocks, dates, procs, used)
+    return _dedupe(lines), visits
+
+
+def _visits(blocks: list[TextBlock], dates: dict[int, list[DateMention]],
+            procs: list[CodeMention], used: set[tuple[int, int]]) -> list[Visit]:
+    """Dates no code line took whose clause describes a visit and names no procedure code
+    ("17110 done 3/2, seen 4/6 for a follow-up": the 4/6 visit)."""
+    out: list[Visit] = []
+    for b in blocks:
+        for d in dates.get(id(b), []):
+            if d.kind == "same_day" or (id(b), d.start) in used:
+                continue
+            lo = max(b.lo, b.dates_from)
+            s_lo, s_hi = _bounds(b.text, d.start, lo, b.end(), _SENTENCE_END)
+            a, z = _bounds(b.text, d.start, s_lo, s_hi, _CLAUSE_BREAK_VISIT)
+            if any(p.where == b.where and a <= p.start < z for p in procs):
+                continue
+            clause = " ".join(b.text[a:z].split())
+            if not _VISIT_WORDS.search(clause):
+                continue
+            sentence = " ".join(b.text[s_lo:s_hi].split())
+            on, after = _resolve(d, dates.get(id(b), []))
+            if on is None and after is None:
+                continue
+            visit = Visit(on, after, sentence if len(sentence) < 240 else clause)
+            if visit not in out:
+                out.append(visit)
+    return out
+
+
+def _dedupe(lines: list[ServiceLine]) -> list[ServiceLine]:
+    """One line per code and date: repeats fold into the first (modifiers and units kept); an
+    undated repeat of a dated code ("does the 10060 need a modifier?") folds into its first
+    line."""
+    out: list[ServiceLine] = []
+    for ln in lines:
+        if ln.date_of_service is None and ln.days_after is None:
+            dated = next((o for o in out if o.code == ln.code), None)
+            if dated is not None:
+                dated.modifiers.extend(x for x in ln.modifiers if x not in dated.modifiers)
+                dated.modifier_options.extend(x for x in ln.modifier_options
+                                              if x not in dated.modifier_options)
+                continue
+        twin = next((o for o in out if o.code == ln.code
+                     and o.date_of_service == ln.date_of_service
+                     and o.days_after == ln.days_after), None)
+        if twin is None:
+            out.append(ln)
+            continue
+        twin.modifiers.extend(x for x in ln.modifiers if x not in twin.modifiers)
+        if twin.units is None:
+            twin.units = ln.units
+    return out
+
+
+def _fill(lines: list[ServiceLine], mail_dos: date | None, written: set[date]) -> None:
+    """Undated lines take the labelled date of service, or the one date the lines have, or
+    the one date the mail writes."""
+    dates = {ln.date_of_service for ln in lines if ln.date_of_service}
+    fallback = mail_dos or (next(iter(dates)) if len(dates) == 1 else None)
+    if fallback is None and not dates and len(written) == 1:
+        fallback = next(iter(written))
+    if fallback is None:
+        return
+    for ln in lines:
+        if ln.date_of_service is None and ln.days_after is None:
+            ln.date_of_service = fallback

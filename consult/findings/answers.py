@@ -1,0 +1,225 @@
+"""One short answer per question part, from the findings that bear on it - or an honest "our
+sources do not cover this".
+
+A coder asks typed questions (see ``consult.extract.questions``); each finding answers some
+types. A part takes the findings of its types about its codes, and its answer is their answer
+sentences, most severe first. A part no source can answer (a payer's own policy, prior
+authorization, documentation rules, an LCD's diagnosis list, a commercial fee) is said to be
+so, never answered with an all-clear; the case then needs an expert. Pure: the extraction and
+findings in, answered parts out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from consult.extract.model import Extraction, QuestionPart, QuestionType
+from consult.findings.context import RuleContext
+from consult.findings.currency import in_force_words
+from consult.findings.model import Finding
+from consult.findings.order import SEVERITY_RANK
+
+#: Finding rules that can answer each question type.
+RELEVANT: dict[str, frozenset[str]] = {
+    "bill_together": frozenset({"ncci_ptp", "global_period", "addon", "code_status",
+                                "unknown_code", "modifier", "mue", "status", "choice",
+                                "endoscopy"}),
+    "which_modifier": frozenset({"ncci_ptp", "global_period", "modifier", "mue", "choice",
+                                 "status", "endoscopy", "pctc", "bilateral"}),
+    "global_period": frozenset({"global_period", "ncci_ptp", "status", "choice"}),
+    "units": frozenset({"mue", "addon", "drug_units", "choice", "units"}),
+    "code_validity": frozenset({"code_status", "unknown_code", "status", "choice"}),
+    "diagnosis": frozenset({"icd_billable", "icd_seventh", "excludes1", "excludes2",
+                            "icd_sequencing", "unknown_code", "diagnosis", "choice"}),
+    "which_code": frozenset({"suggestion", "code_status", "ncci_ptp", "choice", "status",
+                             "addon", "mue", "endoscopy", "diagnosis", "units"}),
+    "payment": frozenset({"payment", "status", "choice", "bilateral", "endoscopy"}),
+    "coverage": frozenset({"coverage", "status"}),
+    "payer_policy": frozenset(),
+    "documentation": frozenset(),
+    "other": frozenset({"ncci_ptp", "global_period", "addon", "code_status", "unknown_code",
+                        "modifier", "mue", "status", "choice", "icd_billable", "icd_seventh",
+                        "excludes1", "suggestion", "payment", "coverage", "endoscopy"}),
+}
+#: Why a question type is beyond the sources, when it always is.
+GAPS: dict[str, str] = {
+    "payer_policy": "a payer's own policies, edits and prior-authorization rules are not in "
+                    "our sources (we hold the CMS NCCI, MUE, PFS and HCPCS files)",
+    "documentation": "documentation, signature and medical-record requirements are not in our "
+                     "sources",
+    "coverage": "the covered-diagnosis lists of LCDs, NCDs and billing articles are not in our "
+                "sources",
+}
+ABSTAIN = "Our sources do not cover this: {reason}; the reviewer will answer it."
+
+
+@dataclass(slots=True)
+class AnsweredPart:
+    """A question part with its short answer and the findings behind it."""
+
+    text: str
+    type: QuestionType
+    answer: str
+    answerable: bool = True
+    reason: str = ""
+    finding_ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "type": self.type, "answer": self.answer,
+                "answerable": self.answerable, "reason": self.reason,
+                "finding_ids": list(self.finding_ids)}
+
+
+def _about(part: QuestionPart, f: Finding) -> bool:
+    """Whether a finding is about the part's codes and dates (when the part names any)."""
+    if part.codes:
+        overlap = len(set(f.codes) & set(part.codes))
+        if overlap < min(len(part.codes), len(set(f.codes)), 2):
+            return False
+    when = f.data.get("event_date")
+    return not (part.dates and when and when not in {d.isoformat() for d in part.dates})
+
+
+def _linked(part: QuestionPart, findings: list[Finding], used: set[str]) -> list[Finding]:
+    """The findings of the part's types, about its codes and dates when it names any. A part
+    that names no code takes first what earlier parts did not; a part asking about one code's
+    modifier takes the edits where that code is the bundled one (column 2)."""
+    relevant = [f for f in findings if f.rule in RELEVANT.get(part.type, frozenset())]
+    about = [f for f in relevant if _about(part, f)] or relevant
+    if not part.codes:
+        fresh = [f for f in about if f.id not in used]
+        about = fresh or about
+    elif len(part.codes) == 1:
+        bundled = [f for f in about if f.rule == "ncci_ptp"
+                   and f.data.get("column2") == part.codes[0]]
+        if bundled:
+            about = [f for f in about if f.rule != "ncci_ptp" or f in bundled]
+    return sorted(about, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+
+
+def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
+    """Answer sentences, most severe first, one per pair of codes (a PTP edit and the global
+    rule often speak of the same E/M and procedure)."""
+    out: list[str] = []
+    pairs: set[frozenset[str]] = set()
+    for f in found:
+        text = str(f.data.get("answer") or "")
+        pair = frozenset(f.codes[:2]) if len(f.codes) >= 2 and f.rule in (
+            "ncci_ptp", "global_period") else None
+        if not text or text in out or (pair is not None and pair in pairs):
+            continue
+        if pair is not None:
+            pairs.add(pair)
+        out.append(text)
+    return out[:limit]
+
+
+def _no_edit_answer(ctx: RuleContext, part: QuestionPart, findings: list[Finding]) -> str:
+    """For "can we bill these together?" when no pair edit was found: say why, plainly."""
+    codes = [ln.code for ln in ctx.lines if not part.codes or ln.code in part.codes]
+    if len(codes) < 2:
+        codes = [ln.code for ln in ctx.lines]
+    if len(codes) < 2:
+        return ""
+    paired = {tuple(sorted(f.codes[:2])) for f in findings if f.rule == "ncci_ptp"
+              and set(f.codes[:2]) <= set(codes)}
+    apart = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:]
+             if not ctx.same_claim(a, b) and not ctx.apart(a, b)]
+    if apart:
+        a, b = apart[0]
+        da, db = ctx.date_of(a), ctx.date_of(b)
+        dates = (f" ({da.isoformat()} and {db.isoformat()})" if da and db else "")
+        return (f"{a} and {b} are on different dates{dates}: NCCI procedure-to-procedure edits "
+                "apply only to services on the same date of service, so no pair edit applies.")
+    same = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:]
+            if ctx.same_claim(a, b) and tuple(sorted((a, b))) not in paired]
+    if not same or paired:
+        return ""
+    listed = ", ".join(dict.fromkeys(c for pair in same for c in pair))
+    source = ctx.kb.sources().get(f"ncci_ptp_{ctx.setting}") or ctx.kb.sources().get(
+        "ncci_ptp_practitioner")
+    where = in_force_words(source, ctx.on, ctx.date_basis)
+    caveat = ""
+    if ctx.extraction.payer_class == "commercial":
+        caveat = f" {ctx.extraction.payer} is a commercial plan and may apply its own edits."
+    return (f"There is no NCCI procedure-to-procedure edit among {listed} {where}, so NCCI "
+            f"does not bundle them and no NCCI modifier is needed.{caveat}")
+
+
+def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
+    """Why the part is beyond our sources ("" when it is not)."""
+    if part.type in ("payer_policy", "documentation"):
+        return GAPS[part.type]
+    if part.type == "coverage" and not any(f.data.get("answers_coverage") for f in linked):
+        return GAPS["coverage"]
+    if part.type == "payment":
+        kind = ctx.extraction.payer_class
+        if kind in ("commercial", "medicare_advantage", "medicaid"):
+            name = ctx.extraction.payer or "this payer"
+            return f"{name}'s fee schedule and contract rates are not in our sources"
+        if not any(f.rule == "payment" for f in linked):
+            return "payment amounts for this service are not in our sources"
+    return ""
+
+
+NCCI_RULES = frozenset({"ncci_ptp", "mue", "addon"})
+
+
+def _payer_caveat(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
+    """Who the NCCI answer binds, when the payer is not Medicare."""
+    if not any(f.rule in NCCI_RULES for f in linked):
+        return ""
+    kind, name = ctx.extraction.payer_class, ctx.extraction.payer or "the plan"
+    if kind == "commercial":
+        return (f"NCCI edits bind Medicare and Medicaid; {name}, a commercial plan, may apply its "
+                "own edits.")
+    if kind == "medicare_advantage":
+        return (f"{name} is a Medicare Advantage plan: it generally follows NCCI but may apply "
+                "its own edits and prior-authorization rules.")
+    if kind == "medicaid":
+        return "Medicaid applies its own NCCI edit files, which mostly mirror Medicare's."
+    return ""
+
+
+def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart]:
+    """The mail's question parts, each with its answer (or an honest abstention)."""
+    ex: Extraction = ctx.extraction
+    parts = ex.parts or [QuestionPart(ex.question, "other")]
+    out: list[AnsweredPart] = []
+    used: set[str] = set()
+    for part in parts:
+        linked = _linked(part, findings, used)
+        if part.codes:
+            used.update(f.id for f in linked)
+        gap = _gap(ctx, part, linked)
+        sentences = _sentences(linked)
+        if gap and not sentences:
+            out.append(AnsweredPart(part.text, part.type, ABSTAIN.format(reason=gap),
+                                    answerable=False, reason=gap,
+                                    finding_ids=[f.id for f in linked]))
+            continue
+        if not sentences and part.type in ("bill_together", "which_modifier", "other",
+                                           "which_code", "global_period"):
+            text = _no_edit_answer(ctx, part, findings)
+            if text:
+                sentences = [text]
+        if not sentences:
+            sentences = [s for s in _sentences([f for f in linked if f.severity != "info"])]
+        caveat = _payer_caveat(ctx, part, linked)
+        if caveat:
+            sentences.append(caveat)
+        if gap:
+            sentences.append(ABSTAIN.format(reason=gap))
+        answerable = not gap
+        if not sentences:
+            reason = "no rule in our sources addresses this question"
+            out.append(AnsweredPart(part.text, part.type,
+                                    "We found nothing in our sources that answers this "
+                                    "directly; the reviewer will answer it.",
+                                    answerable=False, reason=reason,
+                                    finding_ids=[f.id for f in linked]))
+            continue
+        out.append(AnsweredPart(part.text, part.type, " ".join(sentences), answerable,
+                                gap, [f.id for f in linked]))
+    return out
