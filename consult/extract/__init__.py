@@ -150,7 +150,7 @@ def extract(mail: ParsedMail, kb: KnowledgeBase | None = None) -> Extraction:
     texts = {"subject": mail.subject, "body": body, "attachment": attach}
     if fwd:
         texts["forwarded"] = quoted
-    alternatives = apply_choices(lines, texts, asked)
+    alternatives = apply_choices(lines, texts, [c for c in occurrences if c.where != "quoted"])
     question_texts = [fwd_text, body] if fwd else [body]
     qparts = question_parts(question_texts, mail.subject, [c.code for c in asked])
     for qp in qparts:

@@ -23,7 +23,6 @@ _CHOICE = re.compile(
     r"we|i|it|be|the|a|an|with|correct|right|better|code\s+it\s+as|cpt|hcpcs|g-?code))*"
     r"[\s,()/:-]*$"
 )
-_AND = re.compile(r"(?i)\b(?:and|plus|with|w/)\b|\+|&")
 #: "25 or 57", "-59 vs -XS", "modifier 24 or 79": both must be modifiers.
 _MOD_CHOICE = re.compile(
     r"(?<![\w./$])-?(?P<a>[0-9A-Z]{2})\s*(?:or|vs\.?|versus|/|instead\s+of|rather\s+than)\s*"
@@ -39,37 +38,63 @@ _OPTION = re.compile(r"(?im)^\s*[-*•]?\s*(?:option|opt\.?|scenario|choice|way)
                      r"(?P<n>[0-9]|[A-D])\b\s*[:.)-]?")
 
 
-def code_choices(text: str, mentions: list[CodeMention]) -> list[list[CodeMention]]:
-    """Groups of procedure codes in ``text`` offered as a choice ("A or B", "A, B or C")."""
+_COMMA = re.compile(r"[\s,]*(?:-?\s*[0-9A-Z]{2}\b[\s,]*)*(?:x\s*\d+[\s,]*)?")
+_JOIN = re.compile(
+    r"(?i)^[\s,()/:-]*(?:-?\s*[0-9A-Z]{2}\b[\s,]*)*(?:x\s*\d+\s*)?(?:units?\s*)?"
+    r"(?:\)\s*)?(?:\+|&|\band\b|\bplus\b|\bwith\b|\bw/)[\s,()/:-]*$"
+)
+
+
+def _separator(text: str) -> str:
+    """How two neighbouring codes are joined: "or", "and", "comma" or "" (not a list)."""
+    if "\n" in text.strip(" \t") or len(text) > 60:
+        return ""
+    if _CHOICE.match(text):
+        return "or"
+    if _JOIN.match(text):
+        return "and"
+    if _COMMA.fullmatch(text) and "," in text:
+        return "comma"
+    if _COMMA.fullmatch(text):
+        return "and"
+    return ""
+
+
+def code_choices(text: str, mentions: list[CodeMention]) -> list[list[list[CodeMention]]]:
+    """Choices among codes in ``text``: each a list of options, each option the codes joined
+    by "+"/"and" ("74176 + 74177, or 74178" -> [[74176, 74177], [74178]]); in "A, B or C" the
+    commas list options too."""
     ordered = sorted((m for m in mentions if m.start >= 0), key=lambda m: m.start)
-    groups: list[list[CodeMention]] = []
-    current: list[CodeMention] = []
-    pending: list[CodeMention] = []  # "A, B" before an "or C"
+    chains: list[tuple[list[CodeMention], list[str]]] = []
+    chain: list[CodeMention] = []
+    seps: list[str] = []
     for a, b in pairwise(ordered):
-        between = text[a.end:b.start]
-        if "\n" in between.strip(" \t") or len(between) > 60:
-            current, pending = _close(groups, current), []
-            continue
-        if _CHOICE.match(between):
-            if not current:
-                current = [*pending, a] if pending else [a]
-            current.append(b)
-            pending = []
-        elif re.fullmatch(r"[\s,]*(?:-?\s*[0-9A-Z]{2}\b[\s,]*)*", between) and not _AND.search(
-                between):
-            pending = [*(pending or [a]), b] if not current else []
-            if current:
-                current = _close(groups, current)
+        sep = _separator(text[a.end:b.start])
+        if not chain:
+            chain = [a]
+        if sep:
+            chain.append(b)
+            seps.append(sep)
         else:
-            current, pending = _close(groups, current), []
-    _close(groups, current)
-    return groups
-
-
-def _close(groups: list[list[CodeMention]], current: list[CodeMention]) -> list[CodeMention]:
-    if len({m.code for m in current}) > 1:
-        groups.append(current)
-    return []
+            chains.append((chain, seps))
+            chain, seps = [], []
+    if chain:
+        chains.append((chain, seps))
+    out: list[list[list[CodeMention]]] = []
+    for codes, kinds in chains:
+        if "or" not in kinds:
+            continue
+        comma_is_or = "and" not in kinds
+        options: list[list[CodeMention]] = [[codes[0]]]
+        for code, kind in zip(codes[1:], kinds, strict=True):
+            if kind == "or" or (kind == "comma" and comma_is_or):
+                options.append([code])
+            else:
+                options[-1].append(code)
+        sets = [{m.code for m in o} for o in options]
+        if len({frozenset(x) for x in sets}) > 1 and not set.intersection(*sets):
+            out.append(options)
+    return out
 
 
 def modifier_choices(text: str) -> list[tuple[int, tuple[str, ...]]]:
@@ -132,14 +157,19 @@ def apply_choices(
             if len(codings) >= 2:
                 out.append(Alternative("codings", tuple(codings)))
         for group in code_choices(text, here):
-            codes = tuple(dict.fromkeys(m.code for m in group))
+            options = [tuple(dict.fromkeys(m.code for m in o)) for o in group]
+            codes = [c for o in options for c in o]
             if any(by_code[c].option is not None for c in codes):
                 continue
-            for code in codes:
+            shared = {c for c in codes if codes.count(c) > 1}
+            for opt in options:
                 option += 1
-                for ln in by_code.each(code):
-                    ln.option = option
-            out.append(Alternative("codes", tuple((c,) for c in codes)))
+                for code in opt:
+                    if code not in shared:
+                        for ln in by_code.each(code):
+                            ln.option = option
+            kind = "codes" if all(len(o) == 1 for o in options) else "codings"
+            out.append(Alternative(kind, tuple(options)))  # type: ignore[arg-type]
         for pos, mods in modifier_choices(text):
             target = _code_for(pos, here, em_first=bool(set(mods) & _EM_MODIFIERS))
             if not target or target not in by_code:

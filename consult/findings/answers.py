@@ -21,26 +21,30 @@ from consult.findings.model import Finding
 from consult.findings.order import SEVERITY_RANK
 
 #: Finding rules that can answer each question type.
+_CODING = frozenset({"ncci_ptp", "global_period", "addon", "code_status", "unknown_code",
+                     "modifier", "mue", "status", "choice", "endoscopy", "code_family", "pctc",
+                     "bilateral", "drug_units", "surgeons"})
 RELEVANT: dict[str, frozenset[str]] = {
-    "bill_together": frozenset({"ncci_ptp", "global_period", "addon", "code_status",
-                                "unknown_code", "modifier", "mue", "status", "choice",
-                                "endoscopy"}),
+    "bill_together": _CODING,
     "which_modifier": frozenset({"ncci_ptp", "global_period", "modifier", "mue", "choice",
-                                 "status", "endoscopy", "pctc", "bilateral"}),
-    "global_period": frozenset({"global_period", "ncci_ptp", "status", "choice"}),
-    "units": frozenset({"mue", "addon", "drug_units", "choice", "units"}),
-    "code_validity": frozenset({"code_status", "unknown_code", "status", "choice"}),
+                                 "status", "endoscopy", "pctc", "bilateral", "code_family",
+                                 "screening", "surgeons"}),
+    "global_period": frozenset({"global_period", "ncci_ptp", "status", "choice",
+                                "code_family"}),
+    "units": frozenset({"mue", "addon", "drug_units", "choice", "code_family", "bilateral"}),
+    "code_validity": frozenset({"code_status", "unknown_code", "status", "choice",
+                                "drug_units"}),
     "diagnosis": frozenset({"icd_billable", "icd_seventh", "excludes1", "excludes2",
-                            "icd_sequencing", "unknown_code", "diagnosis", "choice"}),
-    "which_code": frozenset({"suggestion", "code_status", "ncci_ptp", "choice", "status",
-                             "addon", "mue", "endoscopy", "diagnosis", "units"}),
-    "payment": frozenset({"payment", "status", "choice", "bilateral", "endoscopy"}),
+                            "icd_sequencing", "unknown_code", "diagnosis", "choice",
+                            "screening"}),
+    "which_code": _CODING | {"suggestion", "diagnosis", "screening"},
+    "payment": frozenset({"payment", "status", "choice", "bilateral", "endoscopy", "pctc",
+                          "surgeons", "screening"}),
     "coverage": frozenset({"coverage", "status"}),
     "payer_policy": frozenset(),
     "documentation": frozenset(),
-    "other": frozenset({"ncci_ptp", "global_period", "addon", "code_status", "unknown_code",
-                        "modifier", "mue", "status", "choice", "icd_billable", "icd_seventh",
-                        "excludes1", "suggestion", "payment", "coverage", "endoscopy"}),
+    "other": _CODING | {"icd_billable", "icd_seventh", "excludes1", "suggestion", "payment",
+                        "coverage", "screening", "diagnosis"},
 }
 #: Why a question type is beyond the sources, when it always is.
 GAPS: dict[str, str] = {
@@ -71,8 +75,11 @@ class AnsweredPart:
                 "finding_ids": list(self.finding_ids)}
 
 
-def _about(part: QuestionPart, f: Finding) -> bool:
-    """Whether a finding is about the part's codes and dates (when the part names any)."""
+def _about(part: QuestionPart, f: Finding, index: int) -> bool:
+    """Whether a finding is about the part's codes and dates (when the part names any); a
+    finding made for one part (``data["part"]``) is about that part only."""
+    if "part" in f.data:
+        return bool(f.data["part"] == index)
     if part.codes:
         overlap = len(set(f.codes) & set(part.codes))
         if overlap < min(len(part.codes), len(set(f.codes)), 2):
@@ -81,12 +88,14 @@ def _about(part: QuestionPart, f: Finding) -> bool:
     return not (part.dates and when and when not in {d.isoformat() for d in part.dates})
 
 
-def _linked(part: QuestionPart, findings: list[Finding], used: set[str]) -> list[Finding]:
+def _linked(part: QuestionPart, findings: list[Finding], used: set[str],
+            index: int = 0) -> list[Finding]:
     """The findings of the part's types, about its codes and dates when it names any. A part
     that names no code takes first what earlier parts did not; a part asking about one code's
     modifier takes the edits where that code is the bundled one (column 2)."""
     relevant = [f for f in findings if f.rule in RELEVANT.get(part.type, frozenset())]
-    about = [f for f in relevant if _about(part, f)] or relevant
+    about = [f for f in relevant if _about(part, f, index)] or [
+        f for f in relevant if f.data.get("part", index) == index]
     if not part.codes:
         fresh = [f for f in about if f.id not in used]
         about = fresh or about
@@ -188,8 +197,8 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
     parts = ex.parts or [QuestionPart(ex.question, "other")]
     out: list[AnsweredPart] = []
     used: set[str] = set()
-    for part in parts:
-        linked = _linked(part, findings, used)
+    for index, part in enumerate(parts):
+        linked = _linked(part, findings, used, index)
         if part.codes:
             used.update(f.id for f in linked)
         gap = _gap(ctx, part, linked)

@@ -13,6 +13,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 from consult.findings.rules import (
     addon,
+    choice,
+    code_families,
     code_status,
     endoscopy,
     global_period,
@@ -38,6 +40,8 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("icd_billable", icd_billable.check),
     ("ncci_ptp", ncci_ptp.check),
     ("endoscopy", endoscopy.check),
+    ("code_family", code_families.check),
+    ("choice", choice.check),
     ("mue", mue.check),
     ("addon", addon.check),
     ("global_period", global_period.check),
@@ -56,7 +60,7 @@ RULE_ORDER: dict[str, int] = {
     name: i
     for i, name in enumerate((
         "code_status", "unknown_code", "status", "icd_seventh", "icd_billable", "ncci_ptp",
-        "endoscopy", "mue",
+        "endoscopy", "code_family", "choice", "mue",
         "addon", "global_period", "modifier", "excludes1", "excludes2", "icd_sequencing",
         "suggestion", "payer", "missing_info",
     ))

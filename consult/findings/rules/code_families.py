@@ -1,0 +1,366 @@
+"""Code families where a count, a size or a time picks the code and its units.
+
+Each family is written from its official basis in the project's own words (CPT code-family
+guidelines as summarised in the NCCI Policy Manual, CMS manuals), and checked against the
+MUE and add-on tables the KB holds:
+
+- destruction of premalignant lesions: 17000 for the first, 17003 per lesion 2-14, 17004 alone
+  for 15 or more (never with 17000/17003);
+- skin biopsies: one primary code per encounter (incisional 11106 over punch 11104 over
+  tangential 11102) and each other biopsy with its own technique's add-on (11107/11105/11103);
+- debridement: areas of one depth are added up; the first 20 sq cm is the primary code and
+  each further 20 sq cm (or part) one unit of the add-on (11042/11045, 11043/11046, 11044/11047,
+  97597/97598);
+- paravertebral facet injections by level (64490-64495) and transforaminal epidurals by level
+  (64479/64480, 64483/64484);
+- trigger-point injections by the number of muscles (20552: one or two, 20553: three or more),
+  once per session;
+- timed therapy codes by the 8-minute rule (CMS Claims Processing Manual ch. 5 sec. 20.2);
+- prolonged office E/M time: 99417 (CPT) vs G2212 (Medicare) thresholds;
+- a clinical lab test repeated the same day for a new result: modifier 91.
+
+Each check runs per question part (a mail may ask about two patients), on the part's own text
+and codes; the finding carries the part's index so the answer goes to the right question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from consult.extract.model import QuestionPart
+from consult.extract.quantities import areas, lesion_count, minutes, number
+from consult.findings.context import RuleContext
+from consult.findings.model import Finding
+
+RULE = "code_family"
+NOTES = "consult code-family notes (project's own words)"
+Check = Callable[[RuleContext, int, QuestionPart, str], Finding | None]
+
+
+def _units(ctx: RuleContext, code: str) -> int | None:
+    line = ctx.line(code)
+    return line.units if line else None
+
+
+def _cite(ctx: RuleContext, codes: list[str], basis: str) -> str:
+    mue = [m for m in (ctx.kb.mue(c, ctx.setting) for c in codes) if m]
+    tail = f"; {mue[0].source}" if mue else ""
+    return f"{NOTES}: {basis}{tail}"
+
+
+def _mue_note(ctx: RuleContext, code: str) -> str:
+    mue = ctx.kb.mue(code, ctx.setting)
+    return f" (MUE {mue.value} per day)" if mue else ""
+
+
+def _finding(index: int, codes: list[str], severity: str, detail: str, source: str,
+             answer: str) -> Finding:
+    return Finding(RULE, codes, severity, detail, source, 0.9,  # type: ignore[arg-type]
+                   {"part": index, "answer": answer})
+
+
+# -- destruction of premalignant lesions --------------------------------------------------------
+_AK = ("17000", "17003", "17004")
+
+
+def destruction(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    named = [c for c in _AK if c in part.codes or (not part.codes and ctx.line(c))]
+    if not named and not re.search(r"(?i)\baks?\b|actinic|premalignant", text):
+        return None
+    count = lesion_count(text)
+    if count is None and "17000" in named:
+        count = (_units(ctx, "17000") or 1) if "17003" not in named else 1 + (
+            _units(ctx, "17003") or 1)
+    if not count:
+        return None
+    basis = "destruction of premalignant lesions, CPT 17000-17004 family"
+    if count >= 15:
+        answer = (f"{count} lesions: report 17004 x1 alone (15 or more lesions), not 17000 or "
+                  "17003.")
+        detail = (f"For {count} premalignant lesions the code is 17004, reported once for 15 or "
+                  "more; 17000 and 17003 are not reported with it (their pair edits with 17004 "
+                  "are indicator 0).")
+        codes = ["17004"]
+    elif count >= 2:
+        answer = (f"{count} lesions: report 17000 x1 (first lesion) and 17003 x{count - 1} "
+                  f"(lesions 2 to {count}), not 17000 x{count}.")
+        detail = (f"17000 covers the first premalignant lesion and is reported once; 17003 is "
+                  f"the add-on for each of lesions 2 through 14, so {count} lesions = 17000 x1 + "
+                  f"17003 x{count - 1}{_mue_note(ctx, '17003')}; 15 or more would be 17004 "
+                  "alone.")
+        codes = ["17000", "17003"]
+    else:
+        answer = "One lesion: report 17000 x1."
+        detail = "17000 covers the first premalignant lesion."
+        codes = ["17000"]
+    return _finding(index, list(dict.fromkeys([*named, *codes])), "warning", detail,
+                    _cite(ctx, codes, basis), answer)
+
+
+# -- skin biopsies -------------------------------------------------------------------------------
+_BIOPSY = {"11102": ("tangential", "11103"), "11104": ("punch", "11105"),
+           "11106": ("incisional", "11107")}
+_BIOPSY_ADDON = {v[1]: k for k, v in _BIOPSY.items()}
+
+
+def skin_biopsy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    present = [c for c in (*_BIOPSY, *_BIOPSY_ADDON) if ctx.line(c)]
+    primaries = [c for c in _BIOPSY if c in present]
+    if len(primaries) < 2 and not (primaries and any(
+            a in present and _BIOPSY_ADDON[a] != primaries[0] and _BIOPSY_ADDON[a] not in
+            present for a in _BIOPSY_ADDON)):
+        return None
+    order = ["11106", "11104", "11102"]
+    main = next(c for c in order if c in primaries)
+    others = [c for c in primaries if c != main]
+    addons = [f"{_BIOPSY[c][1]} for the {_BIOPSY[c][0]} biopsy instead of {c}" for c in others]
+    answer = (f"Report one primary biopsy code, {main} ({_BIOPSY[main][0]}), and "
+              + "; ".join(addons) + "." if addons else
+              f"Report {main} as the one primary biopsy code.")
+    detail = ("Only one primary biopsy code is reported per encounter: with more than one "
+              "technique the primary is incisional (11106) over punch (11104) over tangential "
+              "(11102), and each further biopsy takes the add-on of its own technique (11107, "
+              "11105, 11103).")
+    codes = [main, *others, *[_BIOPSY[c][1] for c in others]]
+    return _finding(index, codes, "warning", detail,
+                    _cite(ctx, codes, "skin biopsy codes 11102-11107"), answer)
+
+
+# -- debridement ---------------------------------------------------------------------------------
+_DEBRIDEMENT = {"subcutaneous": ("11042", "11045"), "muscle": ("11043", "11046"),
+                "bone": ("11044", "11047"), "selective": ("97597", "97598")}
+_DEPTH_OF = {code: depth for depth, pair in _DEBRIDEMENT.items() for code in pair}
+
+
+def debridement(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    named = [c for c in _DEPTH_OF if ctx.line(c)]
+    found = areas(text)
+    if not found or not (named or re.search(r"(?i)debrid", text)):
+        return None
+    default = _DEPTH_OF[named[0]] if len({_DEPTH_OF[c] for c in named}) == 1 and named else ""
+    by_depth: dict[str, float] = {}
+    for a in found:
+        depth = a.depth or default
+        if depth:
+            by_depth[depth] = by_depth.get(depth, 0.0) + a.sq_cm
+    if not by_depth:
+        return None
+    pieces, codes = [], []
+    for depth, total in by_depth.items():
+        first, addon = _DEBRIDEMENT[depth]
+        extra = max(0, math.ceil((total - 20) / 20))
+        area = f"{total:g} sq cm"
+        pieces.append(f"{depth} {area} = {first} x1" + (f" + {addon} x{extra}" if extra else ""))
+        codes += [first] + ([addon] if extra else [])
+    answer = "; ".join(pieces) + "."
+    if len(by_depth) > 1:
+        answer += " Areas are added up only within one depth."
+    detail = ("Debridement is coded by the deepest tissue removed; areas of wounds debrided to "
+              "the same depth are added together, the first 20 sq cm is the primary code and "
+              "each further 20 sq cm or part of it one unit of the add-on code: "
+              + "; ".join(pieces) + ".")
+    return _finding(index, codes, "warning", detail,
+                    _cite(ctx, codes, "debridement codes 11042-11047, 97597/97598"), answer)
+
+
+# -- facet and epidural levels ---------------------------------------------------------------------
+_LEVEL = re.compile(r"(?i)\b[CTLS]\d\s*[-/]\s*(?:[CTLS])?\d\b|\b[LS]5\s*[-/]\s*S1\b")
+_LEVEL_COUNT = re.compile(r"(?i)\b(?P<n>\d|one|two|three|four)\s*[- ]?levels?\b")
+_SPINE = {
+    "facet_lumbar": ("64493", "64494", "64495"),
+    "facet_cervical": ("64490", "64491", "64492"),
+    "tfesi_lumbar": ("64483", "64484", "64484"),
+    "tfesi_cervical": ("64479", "64480", "64480"),
+}
+
+
+def _levels(text: str) -> int | None:
+    found = {re.sub(r"\s", "", m.group().upper()) for m in _LEVEL.finditer(text)}
+    if found:
+        return len(found)
+    m = _LEVEL_COUNT.search(text)
+    return number(m.group("n")) if m else None
+
+
+def spine_levels(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    family = next((name for name, codes in _SPINE.items() if any(ctx.line(c) for c in codes)),
+                  None)
+    if family is None:
+        return None
+    levels = _levels(text)
+    if not levels:
+        return None
+    first, second, third = _SPINE[family]
+    facet = family.startswith("facet")
+    if facet:
+        plan = [first] + ([second] if levels >= 2 else []) + ([third] if levels >= 3 else [])
+        listing = " + ".join(f"{c} x1" for c in plan)
+        rule = (f"the first level is {first}, the second {second} and the third and any more "
+                f"{third} (reported once)")
+    else:
+        listing = f"{first} x1" + (f" + {second} x{levels - 1}" if levels > 1 else "")
+        plan = [first] + ([second] if levels > 1 else [])
+        rule = f"the first level is {first} and each additional level one unit of {second}"
+    bilateral = re.search(r"(?i)\bbilat|\bboth\s+sides|\bb/l\b|-50\b|\bRT\s+and\s+LT", text)
+    side = " with modifier 50 on each line (bilateral, one unit each)" if bilateral else ""
+    answer = f"{levels} level{'s' if levels > 1 else ''}: {listing}{side}."
+    detail = (f"Spinal injections are coded per level: {rule}. A bilateral injection is one "
+              "line per level with modifier 50 (bilateral indicator 1), not two units.")
+    return _finding(index, plan, "warning", detail,
+                    _cite(ctx, plan, "paravertebral facet and transforaminal epidural codes"),
+                    answer)
+
+
+# -- trigger points --------------------------------------------------------------------------------
+_MUSCLES = re.compile(r"(?i)\b(?P<n>\d|one|two|three|four|five|six)\s+(?:\w+\s+)?muscles?\b")
+
+
+def trigger_points(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    if not (ctx.line("20552") or ctx.line("20553")):
+        return None
+    counts = [number(m.group("n")) or 0 for m in _MUSCLES.finditer(text)]
+    if not counts:
+        return None
+    total = sum(counts)
+    code = "20553" if total >= 3 else "20552"
+    answer = (f"{total} muscles in the session: report {code} x1 (20552 is one or two muscles, "
+              "20553 three or more; one unit per session, whatever the side).")
+    detail = ("Trigger-point injections are reported once per session by the number of muscles "
+              "injected: 20552 for one or two, 20553 for three or more; not 20552 x2, and not "
+              "both codes.")
+    return _finding(index, [code, *[c for c in ("20552", "20553") if c != code]], "warning",
+                    detail, _cite(ctx, [code], "trigger-point injection codes 20552/20553"),
+                    answer)
+
+
+# -- timed therapy ---------------------------------------------------------------------------------
+_TIMED = frozenset({"97110", "97112", "97116", "97140", "97530", "97535", "97542", "97750",
+                    "97760", "97761", "97763", "92526", "97032", "97033", "97035", "97036"})
+
+
+def therapy_units(total: int) -> int:
+    """Billable 15-minute units for total timed minutes (the 8-minute rule)."""
+    return 0 if total < 8 else (total + 7) // 15
+
+
+def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    codes = [ln.code for ln in ctx.lines if ln.code in _TIMED]
+    times = minutes(text)
+    if not codes or not times:
+        return None
+    per_code: dict[str, int] = {}
+    for mins, pos in times:
+        near = [m for m in (re.search(re.escape(c), text[max(0, pos - 40):pos + 40])
+                            and c for c in codes) if m]
+        if near:
+            per_code[near[0]] = per_code.get(near[0], 0) + mins
+    total = sum(per_code.values()) or sum(m for m, _ in times)
+    units = therapy_units(total)
+    split = ""
+    if len(per_code) > 1:
+        share = {c: m // 15 for c, m in per_code.items()}
+        left = units - sum(share.values())
+        rest = sorted(per_code, key=lambda c: per_code[c] % 15, reverse=True)
+        for c in rest[:max(0, left)]:
+            share[c] += 1
+        split = " = " + " + ".join(f"{c} x{n}" for c, n in share.items() if n)
+    plural = "s" if units != 1 else ""
+    answer = f"{total} timed minutes = {units} unit{plural}{split} (8-minute rule)."
+    detail = ("Timed therapy codes are billed in 15-minute units from the total timed minutes of "
+              "the day: 8-22 minutes = 1 unit, 23-37 = 2, 38-52 = 3, 53-67 = 4; the units go to "
+              "the services with the most minutes.")
+    return _finding(index, sorted(per_code) or codes, "warning", detail,
+                    f"{NOTES}: CMS Claims Processing Manual ch. 5 sec. 20.2 (8-minute rule)",
+                    answer)
+
+
+# -- prolonged office visits ---------------------------------------------------------------------
+_PROLONGED = {"99215": (55, 69), "99205": (75, 89)}
+
+
+def prolonged(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    if not (ctx.line("99417") or ctx.line("G2212") or re.search(r"(?i)prolonged", text)):
+        return None
+    base = next((c for c in _PROLONGED if ctx.line(c)), None)
+    if base is None:
+        return None
+    cpt_at, cms_at = _PROLONGED[base]
+    times = [m for m, _ in minutes(text) if m >= 30]
+    medicare = ctx.extraction.payer_class in ("medicare", None)
+    if times:
+        total = max(times)
+        units = max(0, (total - cms_at) // 15 + 1) if total >= cms_at else 0
+        cpt_units = max(0, (total - cpt_at) // 15 + 1) if total >= cpt_at else 0
+        if medicare:
+            answer = (f"Medicare: {total} minutes with {base} is "
+                      + (f"G2212 x{units}" if units else "not yet enough for G2212")
+                      + f" (G2212 starts at {cms_at} minutes; 99417 is not paid by Medicare).")
+        else:
+            answer = (f"{total} minutes with {base}: 99417 x{cpt_units} by CPT counting "
+                      f"(starts at {cpt_at} minutes)." if cpt_units else
+                      f"{total} minutes is below the {cpt_at} minutes 99417 needs with {base}.")
+    else:
+        answer = ""
+    detail = (f"Prolonged time with {base} chosen by time: CPT's 99417 counts from {cpt_at} "
+              f"minutes (15 minutes past the code's minimum), Medicare's G2212 from {cms_at} "
+              "minutes (15 minutes past the top of the old time range), each 15 minutes one "
+              "unit.")
+    return _finding(index, [base, "G2212" if medicare else "99417"], "info", detail,
+                    f"{NOTES}: CMS CY 2021 PFS final rule (G2212), CPT prolonged services",
+                    answer)
+
+
+# -- repeat labs ---------------------------------------------------------------------------------
+def _is_lab(code: str) -> bool:
+    return code.isdigit() and 80047 <= int(code) <= 89398
+
+
+def repeat_lab(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    labs = [ln for ln in ctx.lines if _is_lab(ln.code)]
+    repeat = re.search(r"(?i)\brepeat|\bagain\b|\bsecond\s+(?:draw|test|result|glucose|level)|"
+                       r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b|\b91\b", text)
+    if not labs or not repeat:
+        return None
+    target = next((ln for ln in labs if "91" in ln.modifier_options + ln.modifiers
+                   or (ln.units or 1) > 1), labs[-1])
+    answer = (f"Use modifier 91 on the repeated {target.code} (the same test repeated the same "
+              "day for a new result), not 59, 76 or 77.")
+    detail = ("Modifier 91 marks a clinical lab test repeated on the same day to get a later "
+              "result; 59 is for distinct procedures and 76/77 for repeated procedures by a "
+              "physician. 91 does not apply to a rerun to confirm a result or because of a "
+              "specimen or equipment problem.")
+    return _finding(index, [target.code], "warning", detail,
+                    f"{NOTES}: CPT modifier 91; NCCI Policy Manual ch. X (pathology and lab)",
+                    answer)
+
+
+FAMILIES: tuple[Check, ...] = (destruction, skin_biopsy, debridement, spine_levels,
+                               trigger_points, timed_therapy, prolonged, repeat_lab)
+
+
+def check(ctx: RuleContext) -> list[Finding]:
+    """Every family, per question part: on the part's own words first, then (for a mail with
+    several parts) on the whole mail when the part gives no number of its own."""
+    parts = ctx.extraction.parts or [QuestionPart(ctx.extraction.question, "other")]
+    mail = ctx.extraction.narrative
+    out: list[Finding] = []
+    seen: dict[tuple[str, str], Finding] = {}
+    for index, part in enumerate(parts):
+        for family in FAMILIES:
+            if len(parts) == 1:
+                f = family(ctx, index, part, f"{mail} {part.text}")
+            else:
+                f = family(ctx, index, part, part.text) or family(ctx, index, part, mail)
+            if f is None:
+                continue
+            key = (family.__name__, str(f.data.get("answer")))
+            if key in seen:
+                seen[key].data.pop("part", None)  # the same fact for several parts
+                continue
+            seen[key] = f
+            if len(parts) == 1:
+                f.data.pop("part", None)
+            out.append(f)
+    return out
