@@ -31,6 +31,14 @@ class SourceVersion:
     def label(self) -> str:
         return source_label(self.name)
 
+    def period(self) -> tuple[str, date | None, date | None]:
+        """(label, first day, last day) of the period the table is for: "2026 Q2" for the
+        quarterly CMS tables, "FY2026" for ICD-10-CM, "as of 2025-08-17" for coverage
+        snapshots; ("", None, None) for the project's own notes (see consult.kb.currency)."""
+        from consult.kb.currency import period
+
+        return period(self)
+
 
 SOURCE_LABELS = {
     "ncci_ptp_practitioner": "CMS NCCI PTP edits (practitioner)",

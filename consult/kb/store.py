@@ -140,6 +140,8 @@ class KnowledgeBase:
 
     # -- sources --------------------------------------------------------------------------------
     def sources(self) -> dict[str, SourceVersion]:
+        """Every source the KB was built from by name: version, effective date, file, rows;
+        ``SourceVersion.period()`` gives the quarter or year it is for."""
         return dict(self._sources)
 
     def citation(self, source: str) -> str:
