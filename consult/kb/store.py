@@ -697,23 +697,33 @@ class KnowledgeBase:
         if not self._mcd_docs:
             return CoverageLookup((), False, self._not_loaded_note(documents=True))
         conn = self._conn()
-        sql = _MCD_COLS.replace("FROM mcd_documents", "FROM mcd_documents m")
+        cols = ", ".join(f"m.{c.strip()}" for c in _MCD_COLS.removeprefix("SELECT ")
+                         .removesuffix(" FROM mcd_documents ").split(","))
         clauses, args = [], []
         terms = " ".join(filter(None, [
             " ".join(f'title:"{w}"' for w in self._WORD.findall(words or "")
                      if w.lower() not in _STOPWORDS),
             " ".join(f'contractors:"{w}"' for w in self._WORD.findall(contractor or "")),
         ]))
+        # drive the query from the most selective index: the title search, else the state
         if terms:
-            clauses.append("(doc_id, version) IN (SELECT doc_id, version FROM mcd_fts "
-                           "WHERE mcd_fts MATCH ?)")
+            sql = (f"SELECT {cols} FROM mcd_fts f JOIN mcd_documents m "
+                   "ON m.doc_id = f.doc_id AND m.version = f.version")
+            clauses.append("mcd_fts MATCH ?")
             args.append(terms)
-        if state:
-            clauses.append("(doc_id, version) IN (SELECT doc_id, version FROM mcd_doc_states "
-                           "WHERE state = ?)")
+            if state:
+                clauses.append("EXISTS (SELECT 1 FROM mcd_doc_states s WHERE s.state = ? "
+                               "AND s.doc_id = m.doc_id AND s.version = m.version)")
+                args.append(state.upper())
+        elif state:
+            sql = (f"SELECT {cols} FROM mcd_doc_states s JOIN mcd_documents m "
+                   "ON m.doc_id = s.doc_id AND m.version = s.version")
+            clauses.append("s.state = ?")
             args.append(state.upper())
+        else:
+            sql = f"SELECT {cols} FROM mcd_documents m"
         if kind:
-            clauses.append("kind = ?")
+            clauses.append("m.kind = ?")
             args.append("LCD" if kind.upper() == "LCD" else "Article")
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = conn.execute(sql + where, args).fetchall()
