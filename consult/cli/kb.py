@@ -12,6 +12,7 @@ from consult.cli.common import CliState
 
 if TYPE_CHECKING:
     from consult.kb.build import BuildReport
+    from consult.kb.model import PfsInfo
     from consult.kb.store import KnowledgeBase
 
 
@@ -173,13 +174,97 @@ def show_data(kb: KnowledgeBase, code: str, *, limit: int = 5) -> dict[str, Any]
         data["addon"] = {"type": rule.edit_type, "primaries": list(rule.primaries),
                          "source": rule.source}
     data["addons_with_this_primary"] = kb.addons_for_primary(code)
-    pfs = kb.pfs(code)
-    if pfs:
-        data["pfs"] = {"status": pfs.status, "global_days": pfs.global_days,
-                       "mult_proc": pfs.mult_proc, "pctc": pfs.pctc, "bilat": pfs.bilat,
-                       "endo_base": pfs.endo_base, "source": pfs.source}
+    rows = kb.pfs_rows(code)
+    if rows:
+        main = rows[0] if rows[0].modifier == "" else None
+        if main is not None:
+            data["pfs"] = _pfs_data(main)
+        data["pfs_modifier_rows"] = {r.modifier: _pfs_data(r) for r in rows if r.modifier}
+        family = kb.endoscopy_family(code)
+        if family is not None:
+            data["endoscopy_family"] = {"base": family.base, "members": list(family.members),
+                                        "source": family.source}
+    if info.system == "HCPCS":
+        unit = kb.dose_unit(code)
+        if unit is not None:
+            data["dose_unit"] = {"kind": unit.kind, "amount": unit.amount, "unit": unit.unit,
+                                 "dimension": unit.dimension, "text": unit.text,
+                                 "label": unit.label()}
+        data["action"] = info.action
+        data["action_date"] = _d(info.action_date)
+        if info.status in ("deleted", "terminated"):
+            data["current_replacements"] = kb.replacements(code)
+    if kb.coverage_loaded()["code_lists"]:
+        found = kb.coverage_for_code(code)
+        data["coverage_documents"] = [
+            {"doc_id": d.doc_id, "kind": d.kind, "title": d.title, "version": d.version,
+             "url": d.url} for d in found.documents[:limit]]
     data["guidelines"] = kb.guidelines(code)
     return data
+
+
+def _pfs_data(p: PfsInfo) -> dict[str, Any]:
+    """A PFS row as plain data: each indicator with its meaning, RVUs and the national
+    payment (RVU total x conversion factor)."""
+    from consult.kb.pfs_terms import meaning
+
+    out: dict[str, Any] = {"modifier": p.modifier}
+    for name in ("status", "pctc", "global_days", "mult_proc", "bilat", "assistant",
+                 "co_surgeons", "team"):
+        value = getattr(p, name)
+        out[name] = value
+        out[f"{name}_meaning"] = meaning(name, value)
+    out.update(
+        endo_base=p.endo_base, not_used_for_medicare=p.not_used_for_medicare,
+        work_rvu=p.work_rvu, nonfacility_pe_rvu=p.nonfacility_pe_rvu,
+        nonfacility_na=p.nonfacility_na, facility_pe_rvu=p.facility_pe_rvu,
+        facility_na=p.facility_na, mp_rvu=p.mp_rvu, nonfacility_total=p.nonfacility_total,
+        facility_total=p.facility_total,
+        global_shares=({"pre": p.pre_op, "intra": p.intra_op, "post": p.post_op}
+                       if p.global_shares else None),
+        conversion_factor=p.conversion_factor, payable=p.payable,
+        payment_nonfacility=p.payment_nonfacility,
+        payment_facility=p.payment_facility, supervision=p.supervision,
+        imaging_family=p.imaging_family, version=p.version, source=p.source,
+    )
+    return out
+
+
+def _money(value: float | None) -> str:
+    return f"${value:,.2f}" if value is not None else "n/a"
+
+
+def _print_pfs(p: dict[str, Any]) -> None:
+    label = {"26": "professional component (26)", "TC": "technical component (TC)",
+             "53": "discontinued (53)"}.get(p["modifier"], "")
+    head = f"  PFS {label}:" if label else "  PFS:"
+    click.echo(f"{head} status {p['status']} - {p['status_meaning']}")
+    if not label:
+        click.echo(f"    global {p['global_days']} - {p['global_days_meaning']}")
+        if p["global_shares"]:
+            g = p["global_shares"]
+            click.echo(f"    global package shares: pre {g['pre']:.0%}, intra {g['intra']:.0%}, "
+                       f"post {g['post']:.0%}")
+        for name, title in (("pctc", "PC/TC"), ("mult_proc", "multiple procedure"),
+                            ("bilat", "bilateral"), ("assistant", "assistant at surgery"),
+                            ("co_surgeons", "co-surgeons"), ("team", "team surgery")):
+            click.echo(f"    {title} {p[name]} - {p[name + '_meaning']}")
+        if p["endo_base"]:
+            click.echo(f"    endoscopic base code {p['endo_base']}")
+    if p["nonfacility_total"] is not None:
+        flag = " (not used for Medicare payment)" if p["not_used_for_medicare"] else ""
+        nf_na = " [NA: rarely done outside a facility]" if p["nonfacility_na"] else ""
+        f_na = " [NA: rarely done in a facility]" if p["facility_na"] else ""
+        click.echo(f"    RVUs{flag}: work {p['work_rvu']:.2f}, total non-facility "
+                   f"{p['nonfacility_total']:.2f}{nf_na}, total facility "
+                   f"{p['facility_total']:.2f}{f_na}")
+        if p["payable"]:
+            click.echo(f"    national payment: non-facility {_money(p['payment_nonfacility'])}"
+                       f", facility {_money(p['payment_facility'])} (RVUs x conversion factor "
+                       f"{p['conversion_factor']}, before geographic adjustment)")
+        else:
+            click.echo(f"    national payment: none under the fee schedule (status "
+                       f"{p['status']}: the RVUs are not used for Medicare payment)")
 
 
 def _print_show(data: dict[str, Any]) -> None:
@@ -226,10 +311,23 @@ def _print_show(data: dict[str, Any]) -> None:
         click.echo(f"  add-on codes with this primary: "
                    f"{', '.join(data['addons_with_this_primary'][:12])}")
     if "pfs" in data:
-        p = data["pfs"]
-        click.echo(f"  PFS: status {p['status']}, global days {p['global_days']}, multiple "
-                   f"procedure {p['mult_proc']}, PC/TC {p['pctc']}, bilateral {p['bilat']}"
-                   + (f", endoscopic base {p['endo_base']}" if p["endo_base"] else ""))
+        _print_pfs(data["pfs"])
+        click.echo(f"    source: {data['pfs']['source']}")
+    for row in data.get("pfs_modifier_rows", {}).values():
+        _print_pfs(row)
+    if "endoscopy_family" in data:
+        fam = data["endoscopy_family"]
+        more = " ..." if len(fam["members"]) > 12 else ""
+        click.echo(f"  endoscopy family of {fam['base']}: {len(fam['members'])} codes "
+                   f"({', '.join(fam['members'][:12])}{more})")
+    if "dose_unit" in data:
+        click.echo(f"  billing unit: {data['dose_unit']['label']} (from the descriptor: "
+                   f"\"{data['dose_unit']['text']}\")")
+    if data.get("current_replacements"):
+        click.echo(f"  report instead (following replacements): "
+                   f"{', '.join(data['current_replacements'])}")
+    for d in data.get("coverage_documents", []):
+        click.echo(f"  coverage: {d['doc_id']} ({d['kind']}) {d['title']}")
     for note in data["guidelines"]:
         click.echo(f"  note: {note}")
 
@@ -249,13 +347,46 @@ def kb_show(state: CliState, code: str, as_json: bool, limit: int) -> None:
 
 
 @kb_group.command("sources")
+@click.option("--on", "on", default=None, metavar="YYYY-MM-DD",
+              help="A date of service: say for each table whether it covers that date.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def kb_sources(state: CliState) -> None:
-    """List the sources and versions the KB was built from."""
+def kb_sources(state: CliState, on: str | None, as_json: bool) -> None:
+    """List the sources the KB was built from: version, period (quarter, fiscal year or
+    snapshot date), effective and last day, rows; with --on, whether each covers that date."""
+    from datetime import date
+
+    from consult.errors import ConsultError
+
     kb = state.kb
+    try:
+        when = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise ConsultError(f"--on {on!r} is not a date; write it as YYYY-MM-DD.") from None
+    sources = kb.sources()
+    rows = []
+    for cur in kb.currency(when):
+        sv = sources[cur.name]
+        rows.append({
+            "name": cur.name, "label": cur.label, "version": sv.version, "period": cur.period,
+            "effective": _d(cur.effective), "through": _d(cur.through), "rows": sv.rows,
+            "file": sv.file, "citation": sv.citation(), "status": cur.status,
+            "note": cur.note,
+        })
+    if as_json:
+        click.echo(json.dumps({"kb_version": kb.version, "built_at": kb.built_at,
+                               "date_of_service": on, "sources": rows}, indent=2))
+        return
     click.echo(f"KB {kb.version} built {kb.built_at} at {kb.path}")
-    for _name, s in sorted(kb.sources().items()):
-        click.echo(f"  {s.citation():78} {s.rows:>9} rows")
+    for r in rows:
+        span = f"{r['effective']} to {r['through']}" if r["through"] else r["effective"]
+        click.echo(f"  {r['name']:22} {r['version']:16} {r['period']:17} {span:25} "
+                   f"{r['rows']:>9} rows")
+    if when is not None:
+        click.echo(f"For a date of service {when.isoformat()}:")
+        for r in rows:
+            if r["status"] != "undated":
+                click.echo(f"  {r['name']:22} {r['status']:7} {r['note']}")
 
 
 @click.command("suggest")

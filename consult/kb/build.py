@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Protocol
 
 from consult.errors import SourceFileError
+from consult.kb.doses import parse_dose_unit
 from consult.kb.icd10cm import load_icd10cm
 from consult.kb.model import SourceVersion
-from consult.kb.sources import cms_tables, hcpcs, ptp
+from consult.kb.sources import cms_tables, hcpcs, mcd, ptp
 from consult.kb.sources.detect import Detected, detect, version_key
 from consult.kb.sources.files import SourceFile, discover
 from consult.kb.starter import STARTER_VERSION, apply_code_history, load_starter
 from consult.kb.store import SCHEMA_VERSION
-from consult.kb.tables import insert_ptp, ptp_source_name, ptp_table
+from consult.kb.tables import insert_mcd, insert_pfs, insert_ptp, ptp_source_name, ptp_table
 
 Progress = Callable[[str], None]
 
@@ -126,6 +127,7 @@ class _Importer:
         self.sources: dict[str, SourceVersion] = {}
         self.hcpcs_modifiers: dict[str, str] = {}
         self.hcpcs_releases: list[SourceVersion] = []
+        self.mcd: list[mcd.McdBundle] = []
 
     def _bar(self, label: str) -> Callable[[int], None]:
         if self.bar is None:
@@ -208,11 +210,7 @@ class _Importer:
         sf = job.files[0]
         rows = list(cms_tables.parse_rvu(sf.lines("latin-1"), sf.label))
         self.conn.execute("DELETE FROM pfs")
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO pfs VALUES (?,?,?,?,?,?,?,?)",
-            [(r.code, r.modifier, r.status, r.global_days, r.mult_proc, r.pctc, r.bilat,
-              r.endo_base) for r in rows],
-        )
+        insert_pfs(self.conn, rows)
         # codes the KB knows from no other source (CPT without a licensed file)
         self.conn.executemany(
             "INSERT OR IGNORE INTO codes(code, system, description, source) VALUES (?,?,?,?)",
@@ -238,8 +236,11 @@ class _Importer:
                 continue
             self.conn.execute(
                 f"{verb} INTO codes(code, system, description, status, billable, "
-                "effective_date, end_date, replaced_by, source) VALUES (?,?,?,?,?,?,?,?,?)",
-                (r.code, "HCPCS", r.long, r.status, 1, r.added, r.terminated, r.xref, "hcpcs"),
+                "effective_date, end_date, replaced_by, source, action, action_date) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (r.code, "HCPCS", r.long, r.status, 1, r.added, r.terminated,
+                 ",".join(r.xrefs or ((r.xref,) if r.xref else ())), "hcpcs", r.action,
+                 r.action_effective),
             )
         version = job.detected.version + ("" if full else " (partial)")
         self.hcpcs_releases.append(SourceVersion("hcpcs", version, job.detected.effective,
@@ -260,7 +261,35 @@ class _Importer:
         )
         self.sources["cpt"] = SourceVersion("cpt", job.detected.version, "", sf.label, len(rows))
 
+    # -- Medicare Coverage Database ------------------------------------------------------------
+    def _mcd_documents(self, job: _Job) -> None:
+        sf = job.files[0]
+        bundle = mcd.parse_documents_list(mcd.list_lines(sf), sf.label)
+        self.mcd.append(bundle)
+        day = job.detected.version or bundle.as_of
+        self.sources["mcd_documents"] = SourceVersion(
+            "mcd_documents", day, job.detected.effective or day, sf.label,
+            len(bundle.documents))
+
+    def _mcd_zip(self, job: _Job, kind: str) -> None:
+        sf = job.files[0]
+        bundle = mcd.parse_mcd_zip(sf, kind)
+        self.mcd.append(bundle)
+        name = "mcd_articles" if kind == "article" else "mcd_lcds"
+        self.sources[name] = SourceVersion(name, bundle.as_of, bundle.as_of, sf.label,
+                                           len(bundle.documents))
+
+    def _mcd_article(self, job: _Job) -> None:
+        self._mcd_zip(job, "article")
+
+    def _mcd_lcd(self, job: _Job) -> None:
+        self._mcd_zip(job, "lcd")
+
     def finish(self) -> None:
+        if self.mcd:
+            # the list first: the downloads' own rows (exact states, code lists) win
+            order = sorted(self.mcd, key=lambda b: b.kind != "list")
+            insert_mcd(self.conn, order)
         self.conn.executemany(
             "INSERT OR IGNORE INTO modifiers(code, description, usage, applies_to) "
             "VALUES (?, ?, '', 'any')",
@@ -275,6 +304,20 @@ class _Importer:
                 self.conn.execute("SELECT count(*) FROM codes WHERE source = 'hcpcs'")
                 .fetchone()[0],
             )
+
+
+def _fill_drug_doses(conn: sqlite3.Connection) -> int:
+    """The billing unit of every HCPCS code whose descriptor states one (consult.kb.doses)."""
+    rows = []
+    for code, description in conn.execute(
+        "SELECT code, description FROM codes WHERE system = 'HCPCS'"
+    ):
+        unit = parse_dose_unit(code, description)
+        if unit is not None:
+            rows.append((unit.code, unit.kind, unit.amount, unit.unit, unit.dimension,
+                         unit.text))
+    conn.executemany("INSERT OR REPLACE INTO drug_doses VALUES (?,?,?,?,?,?)", rows)
+    return len(rows)
 
 
 def _fill_fts(
@@ -346,7 +389,8 @@ def build_kb(
         icd_source, icd_terms, icd_extended = load_icd10cm(conn)
         sources[icd_source.name] = icd_source
         apply_code_history(conn)
-        say("search index and PTP column-2 index")
+        say("drug dose units, search index and PTP column-2 index")
+        _fill_drug_doses(conn)
         _fill_fts(conn, icd_terms, icd_extended)
         conn.execute("CREATE INDEX ptp_col2 ON ptp(column2, tbl)")
         conn.executemany(

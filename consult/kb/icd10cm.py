@@ -14,6 +14,7 @@ building; at run time the KB answers. What is stored:
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from importlib import metadata
 
@@ -29,6 +30,28 @@ def _package_version() -> str:
         return metadata.version("simple-icd-10-cm")
     except metadata.PackageNotFoundError:  # pragma: no cover - it is a dependency
         return "unknown"
+
+
+_BARE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(\.?-)?(?![0-9A-Z.])")
+_INCLUDING = ("includes", "inclusion_term", "note")
+
+
+def note_refs(notes: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str, str]]:
+    """(referenced category, code carrying the note, kind, reference, text) for every code a
+    note names: the parsed references, and for includes and inclusion terms also codes written
+    without parentheses ("any condition in N18 ... due to hypertension"). A range is indexed
+    under its category when both ends share one."""
+    out = []
+    for code, kind, text, refs in notes:
+        found = [r for r in refs.split(",") if r]
+        if kind in _INCLUDING:
+            found += [m.group(1) + (m.group(2) or "") for m in _BARE.finditer(text)]
+        for ref in dict.fromkeys(found):
+            lo, _sep, hi = ref.removesuffix(".-").removesuffix("-").partition("-")
+            if hi and hi[:3] != lo[:3]:
+                continue
+            out.append((lo[:3], code, kind, ref, text))
+    return out
 
 
 def load_icd10cm(
@@ -91,6 +114,7 @@ def load_icd10cm(
     )
     conn.executemany("INSERT OR REPLACE INTO icd_tree VALUES (?,?,?)", tree)
     conn.executemany("INSERT INTO icd_notes VALUES (?,?,?,?)", notes)
+    conn.executemany("INSERT INTO icd_note_refs VALUES (?,?,?,?,?)", note_refs(notes))
     source = SourceVersion(
         "icd10cm", ICD_VERSION, ICD_EFFECTIVE, f"simple-icd-10-cm {_package_version()}",
         len(codes),

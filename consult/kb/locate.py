@@ -36,7 +36,7 @@ def ensure_kb(settings: Settings) -> KnowledgeBase:
     from consult.kb.build import build_kb
 
     print(f"consult: the knowledge base at {path} is from an older version; rebuilding the "
-          "starter KB (run `consult kb build --from DIR` again for the CMS files) ...",
-          file=sys.stderr)
+          "starter KB (run `consult kb build --from DIR` again for the CMS files, or "
+          "`consult kb update` to download them) ...", file=sys.stderr)
     build_kb(path)
     return KnowledgeBase(path)

@@ -4,9 +4,12 @@
   deletions the project records (status ``deleted``, last valid date, replacement codes).
 - ``hcpcs.csv``: a few HCPCS Level II codes (public domain text), incl. terminated ones.
 - ``ptp.csv``, ``mue.csv``, ``addon.csv``, ``pfs.csv``: facts about the starter codes taken
-  from the CMS files (codes, dates and indicators only) so the default KB can answer without
-  them: PTP from the practitioner table v30.1, MUE and add-on codes 2026 Q2, PFS RVU25D.
+  from the CMS files (codes, dates, indicators and RVUs only, never descriptors) so the
+  default KB can answer without them: PTP from the practitioner table v30.1, MUE and add-on
+  codes 2026 Q2, PFS RVU25D (status, indicators, RVUs, conversion factor).
 - ``modifiers.csv``, ``guidelines.csv``: the project's notes on modifiers and code families.
+- ``mac_jurisdictions.csv``: which Medicare contractor serves which states (Part A/B, DME,
+  home health and hospice), from CMS's published jurisdiction lists.
 
 When a CMS release for the same table is imported, it replaces the starter subset.
 """
@@ -18,7 +21,8 @@ import sqlite3
 from importlib import resources
 
 from consult.kb.model import SourceVersion
-from consult.kb.tables import insert_code, insert_ptp, iso_to_ymd, ptp_table
+from consult.kb.sources.cms_tables import RvuRow
+from consult.kb.tables import insert_code, insert_pfs, insert_ptp, iso_to_ymd, ptp_table
 
 STARTER_VERSION = "2026.11"
 #: Where the starter subsets were taken from (cited as "starter subset of ...").
@@ -92,10 +96,11 @@ def load_starter(conn: sqlite3.Connection) -> list[SourceVersion]:
           r["deletion_date"], r["note"]) for r in addon],
     )
     pfs = starter_rows("pfs.csv")
+    insert_pfs(conn, (starter_pfs_row(r) for r in pfs))
+    macs = starter_rows("mac_jurisdictions.csv")
     conn.executemany(
-        "INSERT OR REPLACE INTO pfs VALUES (?,?,?,?,?,?,?,?)",
-        [tuple(r[k] for k in ("code", "modifier", "status", "global_days", "mult_proc",
-                              "pctc", "bilat", "endo_base")) for r in pfs],
+        "INSERT OR REPLACE INTO mac_jurisdictions VALUES (?,?,?,?)",
+        [(r["jurisdiction"], r["contractor"], r["kind"], r["states"]) for r in macs],
     )
     mods = starter_rows("modifiers.csv")
     conn.executemany(
@@ -127,7 +132,34 @@ def load_starter(conn: sqlite3.Connection) -> list[SourceVersion]:
                                  len(mods)))
     sources.append(SourceVersion("guidelines", STARTER_VERSION, "", "consult/kb/starter",
                                  len(guides)))
+    sources.append(SourceVersion("mac_jurisdictions", STARTER_VERSION, "",
+                                 "consult/kb/starter", len(macs)))
     return sources
+
+
+def _num(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def starter_pfs_row(r: dict[str, str]) -> RvuRow:
+    """A starter ``pfs.csv`` row as the RVU importer's record (one way to build a PFS row)."""
+    return RvuRow(
+        code=r["code"], modifier=r["modifier"], description="", status=r["status"],
+        pctc=r["pctc"], global_days=r["global_days"], mult_proc=r["mult_proc"],
+        bilat=r["bilat"], endo_base=r["endo_base"],
+        not_used_for_medicare=r.get("not_used_for_medicare", "0") == "1",
+        work_rvu=_num(r.get("work_rvu", "")), nonfacility_pe_rvu=_num(
+            r.get("nonfacility_pe_rvu", "")),
+        nonfacility_na=r.get("nonfacility_na", "0") == "1",
+        facility_pe_rvu=_num(r.get("facility_pe_rvu", "")),
+        facility_na=r.get("facility_na", "0") == "1", mp_rvu=_num(r.get("mp_rvu", "")),
+        nonfacility_total=_num(r.get("nonfacility_total", "")),
+        facility_total=_num(r.get("facility_total", "")), pre_op=_num(r.get("pre_op", "")),
+        intra_op=_num(r.get("intra_op", "")), post_op=_num(r.get("post_op", "")),
+        assistant=r.get("assistant", ""), co_surgeons=r.get("co_surgeons", ""),
+        team=r.get("team", ""), conversion_factor=_num(r.get("conversion_factor", "")),
+        supervision=r.get("supervision", ""), imaging_family=r.get("imaging_family", ""),
+    )
 
 
 def apply_code_history(conn: sqlite3.Connection) -> int:

@@ -6,9 +6,15 @@ YYYYMMDD integers, rationales interned, one ``ptp_tables`` row per setting or pa
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from consult.kb.sources.cms_tables import RvuRow
+    from consult.kb.sources.mcd import McdBundle
 
 #: (column1, column2, effective YYYYMMDD or 0, deletion YYYYMMDD or 0, modifier 0/1/9, rationale)
 PtpRow = tuple[str, str, int, int, int, str]
@@ -111,3 +117,93 @@ def insert_code(
         (code, system, description, status, int(billable), effective_date, end_date,
          replaced_by, source, lay),
     )
+
+
+# -- PFS ------------------------------------------------------------------------------------------
+PFS_COLUMNS = ("code", "modifier", "status", "global_days", "mult_proc", "pctc", "bilat",
+               "endo_base", "assistant", "co_surgeons", "team", "not_used", "work_rvu",
+               "nf_pe_rvu", "nf_na", "f_pe_rvu", "f_na", "mp_rvu", "nf_total", "f_total",
+               "pre_op", "intra_op", "post_op", "conv_factor", "supervision", "imaging_family")
+
+
+def insert_pfs(conn: sqlite3.Connection, rows: Iterable[RvuRow]) -> int:
+    """Write PFS rows (the RVU file's or the starter's, both as ``RvuRow``)."""
+    data = [
+        (r.code, r.modifier, r.status, r.global_days, r.mult_proc, r.pctc, r.bilat,
+         r.endo_base, r.assistant, r.co_surgeons, r.team, int(r.not_used_for_medicare),
+         r.work_rvu, r.nonfacility_pe_rvu, int(r.nonfacility_na), r.facility_pe_rvu,
+         int(r.facility_na), r.mp_rvu, r.nonfacility_total, r.facility_total, r.pre_op,
+         r.intra_op, r.post_op, r.conversion_factor, r.supervision, r.imaging_family)
+        for r in rows
+    ]
+    marks = ",".join("?" * len(PFS_COLUMNS))
+    conn.executemany(
+        f"INSERT OR REPLACE INTO pfs({','.join(PFS_COLUMNS)}) VALUES ({marks})", data
+    )
+    return len(data)
+
+
+# -- Medicare Coverage Database -------------------------------------------------------------------
+def mac_kinds(types: str) -> set[str]:
+    """MAC kinds a contractor-type text names: 'MAC - Part A, MAC - Part B' -> {'AB'},
+    'DME MAC' -> {'DME'}, 'HHH MAC, MAC - Part A' -> {'HHH', 'AB'}."""
+    low = types.lower()
+    kinds = set()
+    if "dme" in low:
+        kinds.add("DME")
+    if "hhh" in low or "hh+h" in low or "home health" in low:
+        kinds.add("HHH")
+    if "part a" in low or "part b" in low or "a and b" in low or "a/b" in low:
+        kinds.add("AB")
+    return kinds
+
+
+def company_key(name: str) -> str:
+    """'Noridian Healthcare Solutions, LLC' -> 'noridian' (the first word names the company)."""
+    words = re.findall(r"[a-z]+", name.lower())
+    return words[0] if words else ""
+
+
+def states_for_contractors(
+    conn: sqlite3.Connection, contractors: Iterable[tuple[str, str]]
+) -> set[str]:
+    """States the project's MAC table gives the (company, types) pairs of a document."""
+    table = [(company_key(c), k, s) for c, k, s in conn.execute(
+        "SELECT contractor, kind, states FROM mac_jurisdictions")]
+    found: set[str] = set()
+    for company, types in contractors:
+        key, kinds = company_key(company), mac_kinds(types)
+        for c, kind, states in table:
+            if c == key and (kind in kinds or not kinds):
+                found.update(x for x in states.split(",") if x)
+    return found
+
+
+def insert_mcd(conn: sqlite3.Connection, bundles: Iterable[McdBundle]) -> None:
+    """Write coverage documents and their code lists; later bundles replace a document's row
+    from earlier ones (the downloads after the list). Then index states and titles."""
+    for bundle in bundles:
+        source = "mcd_documents" if bundle.kind == "list" else f"mcd_{bundle.kind}s"
+        docs = []
+        for doc in bundle.documents.values():
+            exact = bool(doc.states)
+            states = doc.states or states_for_contractors(conn, doc.contractors)
+            names = "\n".join(f"{c} ({t})" if t else c for c, t in doc.contractors)
+            docs.append((doc.doc_id, doc.version, doc.kind, doc.number, doc.title, names,
+                         doc.effective, doc.retired, doc.updated, doc.url, doc.note,
+                         ",".join(sorted(states)), int(exact), source))
+        conn.executemany(
+            "INSERT OR REPLACE INTO mcd_documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", docs)
+        conn.executemany("INSERT OR IGNORE INTO mcd_codes VALUES (?,?,?,?)", bundle.codes)
+        conn.executemany("INSERT OR IGNORE INTO mcd_icd VALUES (?,?,?,?,?)", bundle.icd)
+        conn.executemany("INSERT OR IGNORE INTO mcd_related VALUES (?,?)", bundle.related)
+    conn.execute("DELETE FROM mcd_doc_states")
+    conn.execute("DELETE FROM mcd_fts")
+    rows = conn.execute("SELECT doc_id, version, states, title, contractors FROM mcd_documents"
+                        ).fetchall()
+    conn.executemany(
+        "INSERT OR IGNORE INTO mcd_doc_states VALUES (?,?,?)",
+        [(st, d, v) for d, v, states, _t, _c in rows for st in states.split(",") if st],
+    )
+    conn.executemany("INSERT INTO mcd_fts(doc_id, version, title, contractors) VALUES (?,?,?,?)",
+                     [(d, v, t, c) for d, v, _s, t, c in rows])

@@ -15,6 +15,8 @@ from consult.kb.store import KnowledgeBase
 
 CMS_DIR = Path(os.environ.get("CONSULT_CMS_DATA", Path(__file__).resolve().parents[3]
                               / "shared" / "data" / "cms"))
+MCD_DIR = CMS_DIR.parent / "mcd"
+MCD_LIST = "mcd_documents_2025-08-17.csv"
 
 MUE_PRAC = "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv.gz"
 MUE_HOSP = "MCR_MUE_OutpatientHospitalServices_Eff_04-01-2026.csv.gz"
@@ -62,3 +64,18 @@ def real_kb_report(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
 @pytest.fixture(scope="session")
 def real_kb(real_kb_report: BuildReport) -> KnowledgeBase:
     return KnowledgeBase(real_kb_report.path)
+
+
+@pytest.fixture(scope="session")
+def mcd_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """A KB with the real list of coverage documents and the invented MCD download zips
+    (tests/kb/mcd_fixture.py), without the big CMS tables."""
+    from tests.kb.mcd_fixture import write_mcd_zips
+
+    listed = MCD_DIR / MCD_LIST
+    if not listed.exists():
+        require(False, f"MCD data at {listed}")
+    folder = tmp_path_factory.mktemp("mcd-sources")
+    (folder / MCD_LIST).symlink_to(listed)
+    write_mcd_zips(folder)
+    return KnowledgeBase(build_kb(folder.parent / "mcd-kb.sqlite", sources_dir=folder).path)

@@ -4,7 +4,9 @@ updater downloads from a loopback HTTP server serving the shared CMS folder."""
 from __future__ import annotations
 
 import functools
+import gzip
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +19,8 @@ from support.servers import require
 from consult.cli import cli
 from consult.errors import ConsultError
 from consult.kb.store import KnowledgeBase
-from tests.kb.conftest import CMS_DIR, MUE_PRAC
+from tests.kb.conftest import CMS_DIR, MCD_DIR, MCD_LIST, MUE_PRAC
+from tests.kb.mcd_fixture import write_mcd_zips
 
 
 def _run(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
@@ -75,11 +78,41 @@ def test_build_from_folder_prints_summary(tmp_path: Path, env: dict[str, str],
     assert KnowledgeBase(out_kb).sources()["mue_practitioner"].version == "2026Q2"
 
 
+# A hospital PTP table for the loopback mirror: the shared data holds no hospital table in a
+# layout the KB reads, so the test writes these few rows (test content, not a CMS release).
+HOSPITAL_PTP_ROWS = (
+    "column1,column2,effective_date,deletion_date,modifier_indicator,rationale\n"
+    "43214,43200,2014-01-01,,0,CPT Separate procedure definition\n"
+    "45378,45330,1996-01-01,,0,More extensive procedure\n"
+)
+
+
+def mirror(root: Path) -> Path:
+    """A folder laid out as `consult kb update` expects its base URL: the shared CMS files
+    (linked), the MCD document list (linked), the invented MCD download zips and the test
+    hospital PTP table (written)."""
+    if not CMS_DIR.is_dir() or not (MCD_DIR / MCD_LIST).exists():
+        require(False, "the CMS and MCD data in ../shared/data")
+    for entry in CMS_DIR.iterdir():
+        if entry.name != "ptp":
+            (root / entry.name).symlink_to(entry)
+    (root / "ptp").mkdir()
+    for entry in (CMS_DIR / "ptp").glob("*.csv.gz"):
+        (root / "ptp" / entry.name).symlink_to(entry)
+    (root / "ptp" / "ncci_ptp_hospital_v30.1_2024-04-01.csv.gz").write_bytes(
+        gzip.compress(HOSPITAL_PTP_ROWS.encode()))
+    (root / "mcd").mkdir()
+    (root / "mcd" / MCD_LIST).symlink_to(MCD_DIR / MCD_LIST)
+    write_mcd_zips(root / "mcd")
+    return root
+
+
 @pytest.fixture
-def cms_server() -> Iterator[str]:
-    if not CMS_DIR.is_dir():
-        require(False, "the CMS data in ../shared/data/cms")
-    handler = functools.partial(_QuietHandler, directory=str(CMS_DIR))
+def cms_server(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "mirror"
+    root.mkdir()
+    mirror(root)
+    handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -95,16 +128,76 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def test_update_without_license_downloads_only_hcpcs(
+def test_update_without_license_downloads_only_files_without_cpt(
     tmp_path: Path, env: dict[str, str], cms_server: str
 ) -> None:
     out_kb = tmp_path / "kb.sqlite"
     code, out, err = _run(["kb", "update", "--base-url", cms_server, "--out", str(out_kb)], env)
     assert code == 0
-    assert "downloaded 1 files" in out and "--accept-ama-license" in err
+    assert "downloaded 2 files" in out and "--accept-ama-license" in err
     kb = KnowledgeBase(out_kb)
     assert kb.sources()["hcpcs"].version == "2025-01"
+    assert kb.sources()["mcd_documents"].rows == 3133
+    assert kb.coverage_loaded() == {"documents": True, "code_lists": False}
     assert kb.sources()["mue_practitioner"].version.startswith("starter-")
+
+
+@pytest.mark.slow
+def test_update_fetches_every_table_of_the_manifest(
+    tmp_path: Path, env: dict[str, str], cms_server: str
+) -> None:
+    """The packaged manifest: PTP practitioner and hospital, MUE x3, AOC, RVU, HCPCS, MCD."""
+    out_kb = tmp_path / "kb.sqlite"
+    code, out, _ = _run(["kb", "update", "--accept-ama-license", "--base-url", cms_server,
+                         "--out", str(out_kb)], env)
+    assert code == 0 and "downloaded 11 files" in out
+    kb = KnowledgeBase(out_kb)
+    src = kb.sources()
+    assert src["ncci_ptp_practitioner"].rows == 2545089
+    assert src["ncci_ptp_hospital"].rows == 2
+    assert kb.ptp("43214", "43200", setting="hospital") is not None
+    assert (src["mue_hospital"].rows, src["mue_dme"].rows, src["aoc"].rows) == (15045, 3083,
+                                                                               9000)
+    assert src["rvu"].version == "RVU25D" and src["hcpcs"].version == "2025-01"
+    assert src["mcd_documents"].version == "2025-08-17"
+    assert src["mcd_articles"].rows == 3 and src["mcd_lcds"].rows == 1
+    assert kb.diagnosis_coverage("A99901", "Z12.11").status == "covered"
+    code, out, _ = _run(["kb", "sources"], {**env, "CONSULT_KB_PATH": str(out_kb)})
+    assert "ncci_ptp_hospital" in out and "2024 Q2" in out and "as of 2025-08-17" in out
+
+
+def test_sources_say_which_period_each_table_is(env: dict[str, str]) -> None:
+    code, out, _ = _run(["kb", "sources"], env)
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.strip().startswith("rvu "))
+    assert "starter-RVU25D" in line and "2025 Q4" in line and "2025-10-01 to 2025-12-31" in line
+    code, out, _ = _run(["kb", "sources", "--on", "2026-05-01"], env)
+    ptp = next(x for x in out.splitlines() if "ncci_ptp_practitioner" in x and "after" in x)
+    assert "in the newest table we hold" in ptp
+    assert any("mue_practitioner" in x and "covers" in x for x in out.splitlines())
+    code, out, _ = _run(["kb", "sources", "--on", "2026-05-01", "--json"], env)
+    data = json.loads(out)
+    by_name = {s["name"]: s for s in data["sources"]}
+    assert by_name["icd10cm"]["period"] == "FY2026" and by_name["icd10cm"]["status"] == "covers"
+    assert by_name["modifiers"]["status"] == "undated"
+    code, _, err = _run(["kb", "sources", "--on", "May 1"], env)
+    assert code == 1 and "YYYY-MM-DD" in err
+
+
+def test_an_old_schema_kb_is_refused_with_what_to_run(tmp_path: Path,
+                                                      starter_kb_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    old.write_bytes(starter_kb_path.read_bytes())
+    with sqlite3.connect(old) as conn:
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    with pytest.raises(ConsultError) as err:
+        KnowledgeBase(old)
+    msg = str(err.value)
+    assert "schema '2'" in msg and "`consult kb build --from DIR`" in msg
+    assert "`consult kb update`" in msg
+    code, _, err_text = _run(["kb", "show", "43214"], {"CONSULT_KB_PATH": str(old),
+                                                       "CONSULT_HOME": str(tmp_path)})
+    assert code == 1 and "consult kb update" in err_text
 
 
 def test_update_with_license_end_to_end(tmp_path: Path, env: dict[str, str],

@@ -100,3 +100,15 @@ def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(SourceFileError, match="is not a folder"):
         build_kb(tmp_path / "kb.sqlite", sources_dir=tmp_path / "nope")
     assert not (tmp_path / "kb.sqlite").exists()
+
+
+def test_rvu_row_with_a_bad_indicator(tmp_path: Path, sources_dir: Callable[..., Path]) -> None:
+    folder = sources_dir()
+    with gzip.open(cms("PPRRVU2025_Oct.csv.gz"), "rt", encoding="latin-1") as fh:
+        lines = [next(fh) for _ in range(12)]
+    assert lines[11].startswith("0005F,") and ",9,9,9,9,9," in lines[11]
+    lines[11] = lines[11].replace(",9,9,9,9,9,", ",9,X,9,9,9,", 1)  # bilateral "X"
+    bad = "".join(lines)
+    (folder / "PPRRVU2025_Oct.csv").write_text(bad, encoding="latin-1")
+    msg = str(_build_fails(tmp_path, folder))
+    assert "PPRRVU2025_Oct.csv, line 12: expected 31 comma-separated fields" in msg

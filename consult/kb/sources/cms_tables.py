@@ -20,7 +20,7 @@ def _err(label: str, line: int, expected: str, got: object) -> SourceFileError:
     return SourceFileError(f"{label}, line {line}: expected {expected}; got {shown[:120]!r}")
 
 
-# -- MUE ----------------------------------------------------------------------------------------
+# -- MUE ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MueRow:
     code: str
@@ -161,28 +161,62 @@ def parse_aoc_xlsx(fh: object, label: str) -> Iterator[AocRow]:
         raise _err(label, 0, "the AOC header row (AOC_Edit_Type, Add-On_Code, ...)", "none")
 
 
-# -- PFS relative value file ------------------------------------------------------------------
+# -- PFS relative value file ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class RvuRow:
+    """One row of the PPRRVU file (columns as in the RVU record layout, RVU25D)."""
+
     code: str
     modifier: str
-    description: str
+    description: str  # the file's short descriptor: CPT text, runtime only, never committed
     status: str
     pctc: str
     global_days: str
     mult_proc: str
     bilat: str
     endo_base: str
+    not_used_for_medicare: bool = False
+    work_rvu: float | None = None
+    nonfacility_pe_rvu: float | None = None
+    nonfacility_na: bool = False
+    facility_pe_rvu: float | None = None
+    facility_na: bool = False
+    mp_rvu: float | None = None
+    nonfacility_total: float | None = None
+    facility_total: float | None = None
+    pre_op: float | None = None
+    intra_op: float | None = None
+    post_op: float | None = None
+    assistant: str = ""
+    co_surgeons: str = ""
+    team: str = ""
+    conversion_factor: float | None = None
+    supervision: str = ""
+    imaging_family: str = ""
 
 
+# column positions in the CSV (0-based), from the header row "HCPCS,MOD,DESCRIPTION,CODE,..."
 _RVU_HEADER = {0: "HCPCS", 1: "MOD", 2: "DESCRIPTION", 3: "CODE", 13: "IND", 14: "DAYS",
-               18: "PROC", 19: "SURG", 23: "BASE"}
+               18: "PROC", 19: "SURG", 20: "SURG", 21: "SURG", 22: "SURG", 23: "BASE",
+               24: "FACTOR"}
 _GLOBAL = re.compile(r"^(\d{3}|XXX|YYY|ZZZ|MMM)$")
+_INDICATOR = re.compile(r"^[0-9]?$")
+
+
+def _rvu(text: str) -> float:
+    value = float(text) if text.strip() else 0.0
+    if value < 0 or value > 9999:
+        raise ValueError(text)
+    return value
 
 
 def parse_rvu(lines: Iterable[str], label: str) -> Iterator[RvuRow]:
     """PPRRVU CSV: title lines, a header spread over four lines ending in 'HCPCS,MOD,...',
-    then one row per code and modifier (columns as in the RVU file's record layout)."""
+    then one row per code and modifier (columns as in the RVU file's record layout):
+    status, the "not used for Medicare payment" flag, work / non-facility PE / facility PE /
+    malpractice RVUs with the NA flags, the two totals, PC/TC, global days with the pre-,
+    intra- and post-operative shares, multiple procedure, bilateral, assistant, co-surgeon,
+    team, endoscopic base code, conversion factor, supervision and imaging family."""
     reader = csv.reader(lines)
     for record in reader:
         if record and record[0].strip().upper() == "HCPCS":
@@ -203,13 +237,27 @@ def parse_rvu(lines: Iterable[str], label: str) -> Iterator[RvuRow]:
         if not any(record):
             continue
         try:
-            if len(record) < 24 or len(record[0]) != 5 or not _GLOBAL.match(record[14]):
+            if len(record) < 28 or len(record[0]) != 5 or not _GLOBAL.match(record[14]):
                 raise ValueError
-            yield RvuRow(record[0], record[1].strip(), record[2].strip(), record[3].strip(),
-                         record[13].strip(), record[14], record[18].strip(), record[19].strip(),
-                         record[23].strip())
+            r = [c.strip() for c in record]
+            if not all(_INDICATOR.match(r[i]) for i in (13, 18, 19, 20, 21, 22)):
+                raise ValueError
+            cf = _rvu(r[24]) if r[24] else None
+            yield RvuRow(
+                code=record[0], modifier=r[1], description=r[2], status=r[3], pctc=r[13],
+                global_days=record[14], mult_proc=r[18], bilat=r[19], endo_base=r[23],
+                not_used_for_medicare=r[4] == "+",
+                work_rvu=_rvu(r[5]), nonfacility_pe_rvu=_rvu(r[6]),
+                nonfacility_na=r[7].upper() == "NA", facility_pe_rvu=_rvu(r[8]),
+                facility_na=r[9].upper() == "NA", mp_rvu=_rvu(r[10]),
+                nonfacility_total=_rvu(r[11]), facility_total=_rvu(r[12]),
+                pre_op=_rvu(r[15]), intra_op=_rvu(r[16]), post_op=_rvu(r[17]),
+                assistant=r[20], co_surgeons=r[21], team=r[22], conversion_factor=cf,
+                supervision=r[25], imaging_family=r[27],
+            )
         except ValueError:
             raise _err(label, reader.line_num,
-                       "31 comma-separated fields: HCPCS, MOD, DESCRIPTION, STATUS, ..., GLOB "
-                       "DAYS (000/010/090/XXX/YYY/ZZZ/MMM) in column 15", ",".join(record)
+                       "31 comma-separated fields: HCPCS, MOD, DESCRIPTION, STATUS, ..., RVUs "
+                       "as numbers, GLOB DAYS (000/010/090/XXX/YYY/ZZZ/MMM) in column 15, "
+                       "one-digit indicators", ",".join(record)
                        ) from None

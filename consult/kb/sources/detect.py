@@ -13,6 +13,11 @@ Pure functions: a file name in, what it is (kind, setting, version, effective da
   version 2025-01, effective 2025-01-01.
 - ``rvu``: ``PPRRVU2025_Oct.csv``; version RVU25D, effective 2025-10-01.
 - ``cpt``: ``cpt*.txt`` or ``cpt*.tsv``, the licensed AMA descriptor file (``sources.hcpcs``).
+- ``mcd_article`` / ``mcd_lcd``: the Medicare Coverage Database downloads
+  ``current_article_csv.zip`` / ``current_lcd_csv.zip`` (or the outer ``current_article.zip``);
+  version and effective date come from the files' last-updated dates (``sources.mcd``).
+- ``mcd_documents``: ``mcd_documents_2025-08-17.csv``, the list of current LCDs and articles;
+  version and effective date 2025-08-17.
 """
 
 from __future__ import annotations
@@ -88,6 +93,13 @@ def detect(name: str) -> Detected | None:
         mon = MONTHS[m.group(2).upper()]
         return Detected("rvu", "", f"RVU{year % 100:02d}{RVU_LETTER[mon]}",
                         f"{year}-{mon:02d}-01", fmt)
+    m = re.match(r"^(current|all)_(article|lcd)(_csv)?\.zip$", low)
+    if m:
+        return Detected(f"mcd_{m.group(2)}", "", "", "", "zip")
+    m = re.match(r"^mcd_documents(?:_(\d{4}-\d{2}-\d{2}))?\.csv$", low)
+    if m:
+        day = m.group(1) or ""
+        return Detected("mcd_documents", "", day, day, fmt)
     if low.startswith("cpt") and fmt in ("txt", "tsv"):
         y = re.search(r"(20\d{2})", low)
         return Detected("cpt", "", y.group(1) if y else "licensed", "", fmt)

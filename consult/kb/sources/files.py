@@ -105,13 +105,20 @@ def _read_all(fh: IO[bytes], label: str) -> bytes:
         ) from exc
 
 
+def _whole_zip(name: str) -> bool:
+    """Zips read as one source (the MCD downloads: relational CSVs that belong together)."""
+    low = name.lower()
+    return low.startswith(("current_article", "current_lcd", "all_article", "all_lcd"))
+
+
 def discover(root: Path) -> list[SourceFile]:
-    """Every file under ``root`` (recursively) and every member of the zips there, by name."""
+    """Every file under ``root`` (recursively) and every member of the zips there, by name
+    (an MCD download zip is one source: its members are read together)."""
     found: list[SourceFile] = []
     for path in sorted(root.rglob("*")):
         if not path.is_file() or any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
-        if path.suffix.lower() == ".zip":
+        if path.suffix.lower() == ".zip" and not _whole_zip(path.name):
             try:
                 with zipfile.ZipFile(path) as zf:
                     members = [i.filename for i in zf.infolist() if not i.is_dir()]

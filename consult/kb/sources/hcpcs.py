@@ -2,8 +2,11 @@
 
 HCPCS fixed-width text (record layout ``HCPC20xx_recordlayout.txt``, 1-based positions): code
 1-5, sequence 6-10, record id 11 (3 = procedure, 4 = its continuation, 7 = modifier, 8 = its
-continuation), long description 12-91, short description 92-119, cross-reference 205-209,
-added 269-276, action effective 277-284, termination 285-292 (YYYYMMDD), action code 293.
+continuation), long description 12-91, short description 92-119, up to five cross-reference
+codes 205-229 (5 characters each: the current code a deleted or not-valid-for-Medicare code
+crosswalks to), coverage code 230 (C, D, I, M, S), added 269-276, action effective 277-284,
+termination 285-292 (YYYYMMDD), action code 293 (A add, B/C/F/S/T changes, D discontinue,
+N none, P payment change, R reactivate).
 Older files start with disclaimer lines and have 91-character continuation records.
 The xlsx form has one row per record with the same fields under named columns.
 
@@ -29,11 +32,14 @@ class HcpcsRecord:
     is_modifier: bool
     long: str
     short: str = ""
-    xref: str = ""
+    xref: str = ""  # the first cross-reference code (kept for callers that want one)
     added: str = ""  # ISO
     action_effective: str = ""
     terminated: str = ""
     action: str = ""
+    xrefs: tuple[str, ...] = ()  # every cross-reference code, in file order
+    coverage: str = ""  # C carrier judgment, D special instructions, I not payable, M/S not
+    # covered (by Medicare / by statute)
 
     @property
     def status(self) -> str:
@@ -80,11 +86,13 @@ def parse_hcpcs_text(lines: Iterable[str], label: str) -> Iterator[HcpcsRecord]:
             if current:
                 yield current
             try:
+                xrefs = tuple(x for x in (text[i:i + 5].strip() for i in range(204, 229, 5))
+                              if x)
                 current = HcpcsRecord(
                     code=code, is_modifier=rid == "7", long=desc, short=text[91:119].strip(),
-                    xref=text[204:209].strip(), added=_iso(text[268:276]),
+                    xref=xrefs[0] if xrefs else "", added=_iso(text[268:276]),
                     action_effective=_iso(text[276:284]), terminated=_iso(text[284:292]),
-                    action=text[292].strip(),
+                    action=text[292].strip(), xrefs=xrefs, coverage=text[229].strip(),
                 )
             except ValueError:
                 raise _err(label, n, "dates YYYYMMDD or blanks in positions 269-292",
@@ -102,7 +110,9 @@ def parse_hcpcs_text(lines: Iterable[str], label: str) -> Iterator[HcpcsRecord]:
 
 _XLSX_NAMES = {
     "code": ("hcpc", "hcpcs"), "recid": ("recid",), "long": ("long description",),
-    "short": ("short description",), "xref": ("xref1",), "added": ("add dt",),
+    "short": ("short description",), "xref": ("xref1",), "xref2": ("xref2",),
+    "xref3": ("xref3",), "xref4": ("xref4",), "xref5": ("xref5",), "coverage": ("cov",),
+    "added": ("add dt",),
     "action_effective": ("act eff dt",), "terminated": ("term dt",), "action": ("action cd",),
 }
 
@@ -144,11 +154,15 @@ def parse_hcpcs_xlsx(fh: object, label: str) -> tuple[bool, Iterator[HcpcsRecord
                 if current:
                     yield current
                 try:
+                    xrefs = tuple(x for x in (get(k) for k in ("xref", "xref2", "xref3",
+                                                                "xref4", "xref5")) if x)
                     current = HcpcsRecord(
                         code=code, is_modifier=rid == "7", long=get("long"),
-                        short=get("short"), xref=get("xref"), added=_iso(get("added")),
+                        short=get("short"), xref=xrefs[0] if xrefs else "",
+                        added=_iso(get("added")),
                         action_effective=_iso(get("action_effective")),
                         terminated=_iso(get("terminated")), action=get("action"),
+                        xrefs=xrefs, coverage=get("coverage"),
                     )
                 except ValueError:
                     raise _err(label, n, "dates YYYYMMDD", get("terminated")) from None

@@ -1,0 +1,95 @@
+"""ICD-10-CM helpers the rules use: 7th characters built with X placeholders, parents and
+categories, children a mail's words point to, and combination codes the tabular points to."""
+
+from __future__ import annotations
+
+import pytest
+
+from consult.kb import icd_codes
+from consult.kb.store import KnowledgeBase
+
+
+@pytest.mark.parametrize(("code", "char", "full"), [
+    ("S72.001", "D", "S72.001D"),
+    ("S72.001A", "D", "S72.001D"),  # replaces an existing 7th character
+    ("S02.5", "A", "S02.5XXA"),     # placeholders
+    ("T14.8", "a", "T14.8XXA"),
+    ("s52521", "S", "S52.521S"),
+    ("M80.08", "G", "M80.08XG"),
+])
+def test_with_seventh(code: str, char: str, full: str) -> None:
+    assert icd_codes.with_seventh(code, char) == full
+
+
+@pytest.mark.parametrize(("code", "char"), [("S72.001", "DD"), ("S72.001", "-"),
+                                            ("72001", "A")])
+def test_with_seventh_refuses_bad_input(code: str, char: str) -> None:
+    with pytest.raises(ValueError):
+        icd_codes.with_seventh(code, char)
+
+
+@pytest.mark.parametrize(("code", "parent"), [
+    ("S72.001D", "S72.001"), ("S02.5XXA", "S02.5"), ("K21.00", "K21.0"), ("K21.0", "K21"),
+    ("K21", "")])
+def test_parent(code: str, parent: str) -> None:
+    assert icd_codes.parent(code) == parent
+
+
+def test_seventh_character_codes_from_the_kb(starter_kb: KnowledgeBase) -> None:
+    chars = starter_kb.seventh_characters("S72.001")
+    assert chars["D"] == "subsequent encounter for closed fracture with routine healing"
+    got = starter_kb.icd_with_seventh("S72.001", "D")
+    assert got is not None and got.code == "S72.001D" and got.billable
+    assert "routine healing" in got.description
+    tooth = starter_kb.icd_with_seventh("S02.5", "A")
+    assert tooth is not None and tooth.code == "S02.5XXA"
+    assert starter_kb.icd_with_seventh("S72.001", "Z") is None  # S72 has no Z
+    assert starter_kb.icd_with_seventh("K21.9", "A") is None  # K21 takes no 7th character
+    assert starter_kb.icd_with_seventh("nonsense", "A") is None
+
+
+def test_parent_category_and_under(starter_kb: KnowledgeBase) -> None:
+    assert starter_kb.icd_parent("S72.001D") == "S72.001"
+    assert starter_kb.icd_category("s72.001d") == "S72"
+    assert starter_kb.icd_is_under("S72.001D", "S72.0")
+    assert starter_kb.icd_is_under("K21.9", "K20-K31")  # a block
+    assert not starter_kb.icd_is_under("K21.9", "K22")
+
+
+def test_children_the_words_point_to(starter_kb: KnowledgeBase) -> None:
+    kids = starter_kb.icd_children_matching(
+        "K21", "reflux with esophagitis and bleeding")
+    assert kids[0].code == "K21.01"
+    assert [c.code for c in starter_kb.icd_children_matching(
+        "K21", "reflux esophagitis, no bleeding")] == ["K21.00"]
+    assert [c.code for c in starter_kb.icd_children_matching(
+        "K21", "GERD without esophagitis")] == ["K21.9"]
+    kids = starter_kb.icd_children_matching("E11.3", "diabetic cataract")
+    assert kids[0].code == "E11.36"
+    assert starter_kb.icd_children_matching("K21", "no overlap whatsoever") == []
+
+
+@pytest.mark.parametrize(("a", "b", "suggested", "note_code", "kind"), [
+    ("K20.9", "K21.9", "K21.0-", "K20", "excludes1"),   # esophagitis with GERD
+    ("K21.9", "K20.9", "K21.0-", "K20", "excludes1"),   # either order
+    ("E11.9", "N18.30", "E11.22", "N18", "code_first"),  # diabetic CKD
+    ("I10", "N18.30", "I12.-", "I12", "includes"),      # hypertensive CKD
+    ("I10", "I50.9", "I11.-", "I11", "includes"),       # hypertensive heart disease
+])
+def test_combination_hints(starter_kb: KnowledgeBase, a: str, b: str, suggested: str,
+                           note_code: str, kind: str) -> None:
+    hints = starter_kb.icd_combination_hints(a, b)
+    assert [(h.suggested, h.note_code, h.kind) for h in hints] == [(suggested, note_code,
+                                                                     kind)]
+    assert hints[0].codes == (a, b) and hints[0].text
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("E11.9", "Z79.4"),    # use additional code: report both
+    ("J44.9", "J45.909"),  # code also: report both
+    ("K21.9", "M54.50"),   # unrelated
+])
+def test_no_combination_hint_where_the_tabular_asks_for_both(
+    starter_kb: KnowledgeBase, a: str, b: str
+) -> None:
+    assert starter_kb.icd_combination_hints(a, b) == []
