@@ -18,10 +18,13 @@ import json
 import re
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sources import all_sources  # bench/sources.py
 
 from consult.kb.build import build_kb
 from consult.kb.store import KnowledgeBase
@@ -30,6 +33,7 @@ from consult.pipeline import analyze
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "data" / "answers"
 CMS = ROOT.parent / "shared" / "data" / "cms"
+MCD = ROOT.parent / "shared" / "data" / "mcd"
 DEFAULT_KB = ROOT / "var" / "bench" / "kb-full.sqlite"
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9\"(\[])|\n")
 
@@ -176,9 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="store_true", help="print every miss")
     args = ap.parse_args(argv)
     if not args.kb.exists():
-        print(f"building the full KB from {CMS} into {args.kb} (once)...", file=sys.stderr)
+        print(f"building the full KB from {CMS} and {MCD} into {args.kb} (once)...",
+              file=sys.stderr)
         args.kb.parent.mkdir(parents=True, exist_ok=True)
-        build_kb(args.kb, sources_dir=CMS)
+        with tempfile.TemporaryDirectory() as work:
+            build_kb(args.kb, sources_dir=all_sources(CMS, MCD, Path(work)))
     kb = KnowledgeBase(args.kb)
     for name in args.sets or ["dev", "medicare"]:
         folder = SETS / name

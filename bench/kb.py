@@ -20,6 +20,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from sources import all_sources  # bench/sources.py
+
 from consult.kb.build import build_kb
 from consult.kb.doses import billing_units, parse_dose_unit
 from consult.kb.sources.files import SourceFile
@@ -57,20 +59,6 @@ class _Timer:
         self("end")
 
 
-def all_sources(cms: Path, mcd: Path, work: Path) -> Path:
-    """One folder linking every CMS file and the MCD document list."""
-    folder = work / "all-sources"
-    folder.mkdir()
-    for entry in cms.rglob("*"):
-        if entry.is_file():
-            target = folder / entry.relative_to(cms)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(entry)
-    if mcd.is_dir():
-        (folder / "mcd").mkdir()
-        for entry in mcd.glob("*.csv"):
-            (folder / "mcd" / entry.name).symlink_to(entry)
-    return folder
 
 
 def main() -> None:

@@ -160,12 +160,12 @@ def wrap(text: str, width: int = 76, indent: str = "", margin: str = "") -> str:
 
 
 def shown_findings(findings: list[Finding], parts: list[AnsweredPart]) -> list[Finding]:
-    """The findings a draft shows: those behind the answers, then any other error or warning,
-    at most MAX_DETAILS. Information nobody asked about stays on the case page."""
+    """The findings a draft shows: those behind the answers, then any other error, at most
+    MAX_DETAILS. Warnings and information nobody asked about stay on the case page."""
     wanted = {i for p in parts for i in p.finding_ids}
     linked = [f for f in findings if f.id in wanted and f.rule != "missing_info"
-              and (f.severity != "info" or f.data.get("answer") or len(wanted) <= 4)]
-    others = [f for f in findings if f.id not in wanted and f.severity in ("error", "warning")
+              and (f.severity != "info" or f.data.get("answer"))]
+    others = [f for f in findings if f.id not in wanted and f.severity == "error"
               and f.rule not in ("missing_info", "payer")]
     return (linked + others)[:MAX_DETAILS]
 

@@ -142,7 +142,7 @@ def _numbered_parts(text: str) -> list[str]:
 
 _COMPOUND = re.compile(
     r"(?i),?\s+(?:and|also)\s+(?=(?:does|do|is|are|can|could|should|would|will|what|which|how|"
-    r"when|did)\b)"
+    r"when)\b)"
 )
 #: A question that points back at what was said before it ("Is this right?", "Which one?").
 _POINTING = re.compile(r"(?i)\b(?:this|these|that|those|it|them|lines?|claim|one|right|correct|"
@@ -153,7 +153,8 @@ _CODE_TOKEN = re.compile(r"\b(?:\d{4}[0-9FTU]|[A-V]\d{4}|[A-TV-Z]\d[0-9A-Z](?:\.
 def _split_compound(sentence: str) -> list[str]:
     """"Can we bill an E/M on 5/12, and does the 5/20 I&D need a modifier?" -> two parts."""
     pieces = _COMPOUND.split(sentence)
-    if len(pieces) < 2 or any(len(p.split()) < 3 for p in pieces):
+    if len(pieces) < 2 or any(len(p.split()) < 3 for p in pieces) or not _ASKING.match(
+            pieces[0]):
         return [sentence]
     out = []
     for p in pieces:

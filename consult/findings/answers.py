@@ -16,14 +16,14 @@ from typing import Any
 
 from consult.extract.model import Extraction, QuestionPart, QuestionType
 from consult.findings.context import RuleContext
-from consult.findings.currency import in_force_words
 from consult.findings.model import Finding
 from consult.findings.order import SEVERITY_RANK
 
 #: Finding rules that can answer each question type.
 _CODING = frozenset({"ncci_ptp", "global_period", "addon", "code_status", "unknown_code",
                      "modifier", "mue", "status", "choice", "endoscopy", "code_family", "pctc",
-                     "bilateral", "drug_units", "surgeons"})
+                     "bilateral", "drug_units", "surgeons", "screening", "em_rules",
+                     "payment", "diagnosis"})
 RELEVANT: dict[str, frozenset[str]] = {
     "bill_together": _CODING,
     "which_modifier": frozenset({"ncci_ptp", "global_period", "modifier", "mue", "choice",
@@ -36,7 +36,7 @@ RELEVANT: dict[str, frozenset[str]] = {
                                 "drug_units"}),
     "diagnosis": frozenset({"icd_billable", "icd_seventh", "excludes1", "excludes2",
                             "icd_sequencing", "unknown_code", "diagnosis", "choice",
-                            "screening"}),
+                            "screening", "coverage"}),
     "which_code": _CODING | {"suggestion", "diagnosis", "screening"},
     "payment": frozenset({"payment", "status", "choice", "bilateral", "endoscopy", "pctc",
                           "surgeons", "screening"}),
@@ -124,38 +124,6 @@ def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
     return out[:limit]
 
 
-def _no_edit_answer(ctx: RuleContext, part: QuestionPart, findings: list[Finding]) -> str:
-    """For "can we bill these together?" when no pair edit was found: say why, plainly."""
-    codes = [ln.code for ln in ctx.lines if not part.codes or ln.code in part.codes]
-    if len(codes) < 2:
-        codes = [ln.code for ln in ctx.lines]
-    if len(codes) < 2:
-        return ""
-    paired = {tuple(sorted(f.codes[:2])) for f in findings if f.rule == "ncci_ptp"
-              and set(f.codes[:2]) <= set(codes)}
-    apart = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:]
-             if not ctx.same_claim(a, b) and not ctx.apart(a, b)]
-    if apart:
-        a, b = apart[0]
-        da, db = ctx.date_of(a), ctx.date_of(b)
-        dates = (f" ({da.isoformat()} and {db.isoformat()})" if da and db else "")
-        return (f"{a} and {b} are on different dates{dates}: NCCI procedure-to-procedure edits "
-                "apply only to services on the same date of service, so no pair edit applies.")
-    same = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:]
-            if ctx.same_claim(a, b) and tuple(sorted((a, b))) not in paired]
-    if not same or paired:
-        return ""
-    listed = ", ".join(dict.fromkeys(c for pair in same for c in pair))
-    source = ctx.kb.sources().get(f"ncci_ptp_{ctx.setting}") or ctx.kb.sources().get(
-        "ncci_ptp_practitioner")
-    where = in_force_words(source, ctx.on, ctx.date_basis)
-    caveat = ""
-    if ctx.extraction.payer_class == "commercial":
-        caveat = f" {ctx.extraction.payer} is a commercial plan and may apply its own edits."
-    return (f"There is no NCCI procedure-to-procedure edit among {listed} {where}, so NCCI "
-            f"does not bundle them and no NCCI modifier is needed.{caveat}")
-
-
 def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
     """Why the part is beyond our sources ("" when it is not)."""
     if part.type in ("payer_policy", "documentation"):
@@ -208,11 +176,6 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
                                     answerable=False, reason=gap,
                                     finding_ids=[f.id for f in linked]))
             continue
-        if not sentences and part.type in ("bill_together", "which_modifier", "other",
-                                           "which_code", "global_period"):
-            text = _no_edit_answer(ctx, part, findings)
-            if text:
-                sentences = [text]
         if not sentences:
             sentences = [s for s in _sentences([f for f in linked if f.severity != "info"])]
         caveat = _payer_caveat(ctx, part, linked)

@@ -42,7 +42,7 @@ def test_seed_pairs_from_the_full_ptp_table(real_kb: KnowledgeBase, make_ex: Mak
 def test_modifier_on_76000_with_43214(real_kb: KnowledgeBase, make_ex: MakeEx) -> None:
     [f] = _rule(evaluate(make_ex("43214", "76000-XS", dos=DOS), real_kb), "ncci_ptp")
     assert f.severity == "warning" and f.data["modifiers"] == ["XS"]
-    assert "bypasses the edit only if the documentation shows a distinct service" in f.detail
+    assert "XS on 76000 bypasses it only when the record shows a distinct service" in f.detail
 
 
 def test_mue_from_the_2026q2_table(real_kb: KnowledgeBase, make_ex: MakeEx) -> None:

@@ -74,10 +74,12 @@ def test_59_with_x_modifier_on_one_line(kb: KnowledgeBase, make_ex: MakeEx) -> N
 
 
 def test_26_and_tc_together_and_pctc(kb: KnowledgeBase, make_ex: MakeEx) -> None:
-    [f] = _rule(evaluate(make_ex("76942-26-TC", dos=DOS), kb), "modifier")
-    assert f.severity == "error"
-    [g] = _rule(evaluate(make_ex("93000-26", dos=DOS), kb), "modifier")
-    assert "PC/TC indicator" in g.detail
+    [f] = _rule(evaluate(make_ex("76942-26-TC", dos=DOS), kb), "pctc")
+    assert f.severity == "error" and "global service" in f.detail
+    [g] = _rule(evaluate(make_ex("93000-26", dos=DOS), kb), "pctc")
+    assert "PC/TC indicator 4" in g.detail and "93010" in g.data["answer"]
+    [h] = _rule(evaluate(make_ex("20610-TC", dos=DOS), kb), "pctc")
+    assert h.severity == "warning" and "TC does not belong on 20610" in h.detail
 
 
 def test_unknown_modifier(kb: KnowledgeBase, make_ex: MakeEx) -> None:
@@ -86,8 +88,9 @@ def test_unknown_modifier(kb: KnowledgeBase, make_ex: MakeEx) -> None:
 
 
 def test_lt_rt_on_one_line_points_to_50(kb: KnowledgeBase, make_ex: MakeEx) -> None:
-    [f] = _rule(evaluate(make_ex("20610-LT-RT", dos=DOS), kb), "modifier")
-    assert "use 50" in f.detail and "Bilateral indicator" in f.detail
+    [f] = _rule(evaluate(make_ex("20610-LT-RT", dos=DOS), kb), "bilateral")
+    assert "20610-50 on one line" in f.data["answer"] and "150%" in f.data["answer"]
+    assert "bilateral indicator 1" in f.detail
 
 
 def test_payer_kinds() -> None:

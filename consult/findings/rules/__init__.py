@@ -16,6 +16,10 @@ from consult.findings.rules import (
     choice,
     code_families,
     code_status,
+    coverage,
+    diagnosis,
+    drug_units,
+    em_rules,
     endoscopy,
     global_period,
     icd_billable,
@@ -26,7 +30,10 @@ from consult.findings.rules import (
     mue,
     ncci_ptp,
     payer,
+    payment,
+    pfs_indicators,
     pfs_status,
+    screening,
     suggestion,
 )
 
@@ -42,12 +49,19 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("endoscopy", endoscopy.check),
     ("code_family", code_families.check),
     ("choice", choice.check),
+    ("drug_units", drug_units.check),
+    ("pfs_indicators", pfs_indicators.check),
+    ("screening", screening.check),
+    ("em_rules", em_rules.check),
+    ("payment", payment.check),
+    ("coverage", coverage.check),
     ("mue", mue.check),
     ("addon", addon.check),
     ("global_period", global_period.check),
     ("modifier", modifier.check),
     ("icd_excludes", icd_excludes.check),
     ("icd_sequencing", icd_sequencing.check),
+    ("diagnosis", diagnosis.check),
     ("suggestion", suggestion.check),
 )
 POST_RULES: tuple[tuple[str, PostRule], ...] = (
@@ -60,8 +74,10 @@ RULE_ORDER: dict[str, int] = {
     name: i
     for i, name in enumerate((
         "code_status", "unknown_code", "status", "icd_seventh", "icd_billable", "ncci_ptp",
-        "endoscopy", "code_family", "choice", "mue",
-        "addon", "global_period", "modifier", "excludes1", "excludes2", "icd_sequencing",
+        "endoscopy", "code_family", "choice", "drug_units", "pctc", "bilateral", "surgeons",
+        "screening", "em_rules", "payment", "coverage", "mue",
+        "addon", "global_period", "modifier", "excludes1", "excludes2", "diagnosis",
+        "icd_sequencing",
         "suggestion", "payer", "missing_info",
     ))
 }

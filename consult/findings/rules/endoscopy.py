@@ -64,6 +64,9 @@ def check(ctx: RuleContext) -> list[Finding]:
             detail = (f"{', '.join(ca)} (base {a}) and {', '.join(cb)} (base {b}) are different "
                       "endoscopy families: on one date they follow the standard "
                       "multiple-procedure rule (the second at 50%), not the endoscopy rule.")
+            answer = (f"{', '.join(ca)} (base {a}) and {', '.join(cb)} (base {b}) are in "
+                      "different endoscopy families: each is paid under the usual "
+                      "multiple-procedure rule, and no 59 is needed between them.")
             out.append(Finding(RULE, [*ca, *cb], "info", detail, f"{source}; {GUIDE}", 0.85,
-                               {"bases": [a, b], "answer": ""}))
+                               {"bases": [a, b], "answer": answer}))
     return out

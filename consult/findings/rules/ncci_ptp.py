@@ -32,57 +32,58 @@ X_SUBSET = frozenset({"XE", "XS", "XP", "XU"})
 BYPASS = ANATOMIC | X_SUBSET | frozenset({"24", "25", "57", "58", "78", "79", "27", "59", "91"})
 
 INDICATOR_MEANING = {
-    "0": "never reported together; no modifier bypasses this edit",
-    "1": "allowed with an NCCI-associated modifier only when the services are distinct "
-         "(different session, site or organ, incision, lesion or injury)",
-    "9": "the edit is not applicable (deleted): the pair is not restricted",
+    "0": "no modifier allowed",
+    "1": "a modifier is allowed only for distinct services (other session, site or organ, "
+         "incision, lesion or injury)",
+    "9": "not applicable (deleted edit)",
 }
 _SEVERITY: dict[str, Severity] = {"0": "error", "1": "warning", "9": "info"}
 
 
+_X_MEANING = {"XE": "separate encounter", "XS": "separate structure or organ",
+              "XP": "separate practitioner", "XU": "unusual non-overlapping service"}
+
+
 def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[str]]:
-    """Advice on the sender's modifiers for this edit; returns (detail, answer, used)."""
+    """Advice on the sender's modifiers, applied or offered ("59 or XS?"), for this edit;
+    returns (detail, answer, used)."""
     col2_mods = ctx.modifiers_on(edit.column2)
     col1_mods = ctx.modifiers_on(edit.column1)
+    offered = [m for m in ctx.modifier_options(edit.column2) + ctx.modifier_options(
+        edit.column1) if m in BYPASS]
     named = [m for m in col2_mods if m in BYPASS]
     misplaced = [m for m in col1_mods if m in BYPASS and m not in ("25", "57")]
     c1, c2, ind = edit.column1, edit.column2, edit.modifier_indicator
     parts: list[str] = []
     if ind == "1" and is_em(c2):
-        return _em_advice(c1, c2, col2_mods)
+        return _em_advice(c1, c2, col2_mods + offered)
     if ind == "0":
-        if named or misplaced:
-            mods = ", ".join(named + misplaced)
-            parts.append(f"Modifier {mods} cannot bypass it: indicator 0 allows no modifier.")
+        if named or misplaced or offered:
+            mods = ", ".join(dict.fromkeys(named + misplaced + offered))
+            parts.append(f"{mods} cannot bypass it.")
         answer = f"No: {c2} is bundled into {c1} and no modifier, including 59, unbundles it."
     elif ind == "1":
-        if named:
-            mods = ", ".join(named)
-            parts.append(
-                f"Modifier {mods} on {c2} bypasses the edit only if the documentation shows a "
-                "distinct service; it does not apply just because both were done."
-            )
-            if "59" in named:
-                parts.append(
-                    "Where one fits, use the more specific XE (separate encounter), XS "
-                    "(separate structure), XP (separate practitioner) or XU (unusual "
-                    "non-overlapping service) instead of 59."
-                )
-            answer = (
-                f"Only if the services were distinct: {c2} is bundled into {c1}, and "
-                f"{mods} on {c2} unbundles it only when the record supports it."
-            )
+        x = [m for m in offered if m in X_SUBSET]
+        if offered and x and "59" in offered:
+            answer = (f"{x[0]} ({_X_MEANING[x[0]]}) rather than 59, on {c2}, and only if the "
+                      f"record shows that distinction; otherwise {c2} stays bundled into {c1}.")
+            parts.append("The X modifiers are the specific forms of 59; CMS asks for them "
+                         "where one fits.")
+        elif named or offered:
+            mods = ", ".join(dict.fromkeys(named + offered))
+            parts.append(f"{mods} on {c2} bypasses it only when the record shows a distinct "
+                         "service, not just because both were done.")
+            if "59" in named + offered:
+                parts.append("Prefer XE, XS, XP or XU where one fits.")
+            answer = (f"Only if the services were distinct: {c2} is bundled into {c1}, and "
+                      f"{mods} on {c2} unbundles it only when the record supports it.")
         else:
-            parts.append(
-                f"If the services were distinct, append an NCCI-associated modifier (XS, XE, XP, "
-                f"XU or 59, or an anatomic modifier) to {c2}, the column 2 code."
-            )
-            answer = (
-                f"Not without a modifier: {c2} is bundled into {c1}; a modifier on {c2} "
-                "unbundles it only when the services were distinct."
-            )
+            parts.append(f"For distinct services append XS, XE, XP, XU or 59 (or an anatomic "
+                         f"modifier) to {c2}.")
+            answer = (f"Not without a modifier: {c2} is bundled into {c1}; a modifier on {c2} "
+                      "unbundles it only when the services were distinct.")
         if misplaced:
-            parts.append(f"The modifier belongs on {c2} (column 2), not on {c1} (column 1).")
+            parts.append(f"The modifier belongs on {c2} (column 2), not on {c1}.")
     else:
         answer = ""
     return " ".join(parts), answer, named + misplaced
@@ -92,19 +93,17 @@ def _em_advice(c1: str, c2: str, mods: list[str]) -> tuple[str, str, list[str]]:
     """An E/M as the column 2 code: 25 (or 57) on the E/M is the bypass, not 59 or X."""
     used = [m for m in mods if m in ("25", "57")]
     wrong = [m for m in mods if m in X_SUBSET or m == "59"]
-    detail = (
-        f"For an E/M as the column 2 code, modifier 25 on {c2} (57 when the visit decided on "
-        f"major surgery) bypasses the edit when the visit was significant and separately "
-        f"identifiable from {c1}."
-    )
+    detail = f"For an E/M in column 2 the bypass is 25 on {c2} (57 when it decided on surgery)."
     if wrong:
-        detail += f" {', '.join(wrong)} is not used on an E/M code."
+        detail += f" {', '.join(dict.fromkeys(wrong))} is not used on an E/M."
     if used:
         answer = (f"Yes, with {used[0]} on {c2}, when the record shows a significant, "
                   f"separately identifiable E/M beyond the usual work of {c1}.")
     else:
         answer = (f"Only with modifier 25 on {c2}, and only when the E/M was significant and "
                   f"separately identifiable from {c1}.")
+    if wrong and used:
+        answer += f" Not {', '.join(dict.fromkeys(wrong))}: that is not used on an E/M."
     return detail, answer, used + wrong
 
 
@@ -118,16 +117,20 @@ def _dates(ctx: RuleContext, edit: PtpEdit, on: date | None) -> str:
     return f"The edit is {start}{in_force_words(source, on, basis)}."
 
 
+def _lower(text: str) -> str:
+    """First letter lower-cased, unless the first word is an acronym ("CPT Manual")."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
 def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None = None) -> Finding:
     """The finding for one edit in force on the date used."""
     ind = edit.modifier_indicator
     c1, c2 = edit.column1, edit.column2
     advice, answer, used = _modifier_advice(ctx, edit)
     detail = (
-        f"{c2} is bundled into {c1} (column 1) with modifier indicator {ind}: "
-        f"{INDICATOR_MEANING.get(ind, 'unknown indicator')}. "
-        f"Rationale: {edit.rationale}. {_dates(ctx, edit, on if on else ctx.on)}"
-        f"{table_note}"
+        f"{c2} is bundled into {c1} (column 1), modifier indicator {ind}: "
+        f"{INDICATOR_MEANING.get(ind, 'unknown indicator')}; rationale: {_lower(edit.rationale)}. "
+        f"{_dates(ctx, edit, on if on else ctx.on)}{table_note}"
     )
     if advice:
         detail += " " + advice
@@ -172,6 +175,34 @@ def _before_release(ctx: RuleContext, setting: str) -> bool:
     return effective is None or ctx.on < effective
 
 
+def _other_dates(ctx: RuleContext, a: str, b: str, edit: PtpEdit) -> Finding:
+    """An edit between lines the mail puts on different dates: it does not apply."""
+    da, db = ctx.date_of(a), ctx.date_of(b)
+    when = f" ({da.isoformat()} and {db.isoformat()})" if da and db else ""
+    answer = (f"{a} and {b} are on different dates{when}: the NCCI edit between them "
+              f"(indicator {edit.modifier_indicator}) applies only to services of one provider "
+              "on the same date of service, so it does not apply and no modifier is needed.")
+    return Finding(RULE, [edit.column1, edit.column2], "info", answer, edit.source, 0.9,
+                   {"column1": edit.column1, "column2": edit.column2,
+                    "modifier_indicator": edit.modifier_indicator, "other_dates": True,
+                    "answer": answer})
+
+
+def _no_edit(ctx: RuleContext, pairs: list[tuple[str, str]], setting: str) -> Finding:
+    """Lines of one claim with no edit between them: NCCI does not bundle them."""
+    source = ctx.kb.sources().get(f"ncci_ptp_{setting}")
+    where = in_force_words(source, ctx.on, ctx.date_basis)
+    listed = "; ".join(f"{a} and {b}" for a, b in pairs[:4])
+    answer = (f"There is no NCCI edit between {listed} {where}: NCCI does not bundle them, "
+              "and no NCCI modifier (59 or X) is needed for that pair.")
+    detail = (f"The procedure-to-procedure table has no row pairing {listed}, in either "
+              "order.")
+    codes = list(dict.fromkeys(c for pair in pairs for c in pair))
+    return Finding(RULE, codes, "info", detail,
+                   source.citation() if source else ctx.kb.citation("ncci_ptp_practitioner"),
+                   0.9, {"no_edit": True, "answer": answer})
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     codes = sorted({m.code for m in ctx.procedures})
     if len(codes) < 2:
@@ -188,6 +219,9 @@ def check(ctx: RuleContext) -> list[Finding]:
     pairs.update({(b, a): d for (a, b), d in list(pairs.items())})
     for (a, b), edits in sorted(edits_of.items()):
         if (a, b) not in pairs and ctx.lines:
+            live = next((e for e in edits if e.in_force(ctx.on)), None)
+            if live is not None and not ctx.apart(a, b) and live.modifier_indicator != "9":
+                out.append(_other_dates(ctx, a, b, live))
             continue
         on = pairs.get((a, b)) or ctx.on
         edit = next((e for e in edits if e.in_force(on)), None)
@@ -198,4 +232,9 @@ def check(ctx: RuleContext) -> list[Finding]:
             later = next((e for e in edits if e.deletion_date is None), None)
             if later and later.effective_date and on and later.effective_date > on:
                 out.append(_not_yet(ctx, later))
+    if ctx.asks("bill_together", "which_modifier", "other", "which_code"):
+        flagged = {frozenset(f.codes[:2]) for f in out}
+        free = [(a, b) for (a, b) in pairs if a < b and frozenset((a, b)) not in flagged]
+        if free:
+            out.append(_no_edit(ctx, sorted(free), setting))
     return out

@@ -1,0 +1,111 @@
+"""Coverage questions: name the LCD and billing article that apply, and say plainly what the
+KB cannot answer.
+
+The Medicare Coverage Database list says which LCDs and billing articles each MAC has in force
+(title, contractor, dates); their code lists (which diagnoses are covered) are in the KB only
+when the MCD download was loaded. So a coverage question gets the documents by code when code
+lists are loaded, else by the contractor and the words of the mail matched to document titles,
+and whether the diagnosis is in a covered group only when the lists are there - otherwise the
+answer says the list is not in our sources and the case goes to an expert.
+"""
+
+from __future__ import annotations
+
+import re
+
+from consult.findings.context import RuleContext
+from consult.findings.model import Finding
+from consult.kb.model import CoverageDocument
+
+RULE = "coverage"
+_CONTRACTORS = {
+    "novitas": "Novitas", "noridian": "Noridian", "palmetto": "Palmetto", "wps": "WPS",
+    "cgs": "CGS", "first coast": "First Coast", "fcso": "First Coast",
+    "ngs": "National Government Services", "national government": "National Government",
+}
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
+_STOP = frozenset({"with", "from", "that", "this", "does", "have", "what", "which", "when",
+                   "under", "covered", "cover", "coverage", "diagnosis", "code", "codes",
+                   "medicare", "patient", "billing", "coding", "article", "local", "determination",
+                   "there", "their", "they", "would", "should", "could", "about", "will", "need",
+                   "lcd", "lcds", "policy", "list", "other", "than", "also", "into"})
+_ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiofrequency",
+                  "mbb": "facet", "tpi": "trigger point", "pt": "physical therapy"}
+
+
+def _contractor(text: str) -> str | None:
+    low = text.lower()
+    return next((name for key, name in _CONTRACTORS.items() if re.search(rf"\b{key}\b", low)),
+                None)
+
+
+def _topic_words(ctx: RuleContext, text: str) -> set[str]:
+    words = {w.lower() for w in _WORD.findall(text)} - _STOP
+    for abbr, full in _ABBREVIATIONS.items():
+        if re.search(rf"(?i)\b{abbr}\b", text):
+            words |= set(full.split())
+    return words
+
+
+def _best(docs: tuple[CoverageDocument, ...], words: set[str]) -> list[CoverageDocument]:
+    def score(d: CoverageDocument) -> int:
+        title = {w.lower() for w in _WORD.findall(d.title)} - _STOP
+        return len(title & words)
+
+    ranked = sorted((d for d in docs if score(d) >= 1), key=lambda d: (-score(d), d.kind != "LCD",
+                                                                       d.doc_id))
+    if not ranked:
+        return []
+    top = score(ranked[0])
+    return [d for d in ranked if score(d) == top][:2]
+
+
+def _name(d: CoverageDocument) -> str:
+    since = f", effective {d.effective_date.isoformat()}" if d.effective_date else ""
+    return f"{d.kind} {d.doc_id} \"{d.title}\" ({d.contractors[0].split(' (')[0]}{since})"
+
+
+def check(ctx: RuleContext) -> list[Finding]:
+    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    if not (ctx.asks("coverage") or re.search(r"(?i)\bLCD\b|\bcovered\b|\bcoverage\b", text)):
+        return []
+    loaded = ctx.kb.coverage_loaded()
+    if not loaded.get("documents"):
+        return []
+    docs: list[CoverageDocument] = []
+    if loaded.get("code_lists"):
+        for m in ctx.procedures:
+            docs.extend(ctx.kb.coverage_for_code(m.code, on=ctx.on).documents)
+    contractor = _contractor(text)
+    words = _topic_words(ctx, text)
+    if not docs and words:
+        pool: tuple[CoverageDocument, ...] = ()
+        if contractor:
+            pool = ctx.kb.coverage_documents(contractor=contractor, on=ctx.on,
+                                             limit=5000).documents
+        if not pool:
+            for w in sorted(words):
+                pool += ctx.kb.coverage_documents(words=w, on=ctx.on, limit=200).documents
+        docs = _best(tuple(dict.fromkeys(pool)), words)
+    if not docs:
+        return []
+    named = "; ".join(_name(d) for d in docs[:2])
+    dx = [m.code for m in ctx.diagnoses]
+    if loaded.get("code_lists") and dx:
+        verdicts = []
+        for d in docs[:2]:
+            for code in dx:
+                res = ctx.kb.diagnosis_coverage(d.doc_id, code, on=ctx.on)
+                verdicts.append(f"{code} is {res.status.replace('_', ' ')} in {d.doc_id}")
+        answer = f"The documents that apply: {named}. " + "; ".join(verdicts) + "."
+        answers = True
+    else:
+        answer = (f"The document{'s' if len(docs) > 1 else ''} that appl"
+                  f"{'y' if len(docs) > 1 else 'ies'}: {named}. Its covered-diagnosis list is "
+                  "not in our sources.")
+        answers = False
+    detail = answer + " Coverage documents are the MAC's; check the current version's "\
+        "covered ICD-10-CM groups before you bill."
+    return [Finding(RULE, [*dx[:3], *[m.code for m in ctx.procedures][:3]], "info", detail,
+                    docs[0].source, 0.8, {"answer": answer, "answers_coverage": answers,
+                                          "documents": [d.doc_id for d in docs[:2]]})]
