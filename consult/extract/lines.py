@@ -91,6 +91,24 @@ def _date_for(text: str, pos: int, end: int, dates: list[DateMention], codes: li
     return None
 
 
+_LIST_JOIN = re.compile(r"^\s*(?:,|and|&|,\s*and)\s*$", re.I)
+
+
+def _listed_after(text: str, first: DateMention, dates: list[DateMention]) -> list[DateMention]:
+    """Dates listed right after ``first`` ("on 10/1, 10/8, 10/15 and 10/22"): the same service
+    on each of them."""
+    out: list[DateMention] = []
+    prev = first
+    for d in dates:
+        if d.start < prev.end or d.on is None:
+            continue
+        if not _LIST_JOIN.match(text[prev.end:d.start]):
+            break
+        out.append(d)
+        prev = d
+    return out
+
+
 def _anchor(dates: list[DateMention], mention: DateMention) -> date | None:
     """The last absolute date written before a relative one ("9/9 ... 35 days later")."""
     earlier = [d.on for d in dates if d.end <= mention.start and d.on is not None]
@@ -139,6 +157,12 @@ def read_lines(
             line.context = _sentence(block.text, m.start, block.lo, block.end())
             if mention is not None:
                 used.add((id(block), mention.start))
+                for more in _listed_after(block.text, mention, found):
+                    used.add((id(block), more.start))
+                    twin = ServiceLine(m.code, m.system, list(m.modifiers), m.units,
+                                       where=m.where, context=line.context)
+                    twin.date_of_service, twin.days_after = _resolve(more, found)
+                    lines.append(twin)
         lines.append(line)
     written = set()
     for b in blocks:
@@ -186,6 +210,7 @@ def _dedupe(lines: list[ServiceLine]) -> list[ServiceLine]:
         if ln.date_of_service is None and ln.days_after is None:
             dated = next((o for o in out if o.code == ln.code), None)
             if dated is not None:
+                _join_context(dated, ln)
                 dated.modifiers.extend(x for x in ln.modifiers if x not in dated.modifiers)
                 dated.modifier_options.extend(x for x in ln.modifier_options
                                               if x not in dated.modifier_options)
@@ -196,10 +221,17 @@ def _dedupe(lines: list[ServiceLine]) -> list[ServiceLine]:
         if twin is None:
             out.append(ln)
             continue
+        _join_context(twin, ln)
         twin.modifiers.extend(x for x in ln.modifiers if x not in twin.modifiers)
         if twin.units is None:
             twin.units = ln.units
     return out
+
+
+def _join_context(line: ServiceLine, other: ServiceLine) -> None:
+    """Keep what the mail says of a code in each place it names it (subject and body)."""
+    if other.context and other.context not in line.context:
+        line.context = f"{line.context}; {other.context}" if line.context else other.context
 
 
 def _fill(lines: list[ServiceLine], mail_dos: date | None, written: set[date]) -> None:

@@ -50,8 +50,13 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         rf"(?i)\bprior\s*auth|\bpre-?auth|\bprecert|\bpre-?certification|\bauthori[sz]ation|"
         rf"\b(?:{_PAYERS})(?:'s)?\s+(?:own\s+)?(?:policy|policies|guidelines?|rules?|"
         rf"edits?|contract|requirements?|bundling)|"
-        rf"\b(?:does|do|will|would|can)\s+(?:{_PAYERS})\s+(?:\w+\s+){{0,2}}(?:require|allow|accept|"
-        rf"cover|pay|reimburse|follow|recogni[sz]e|want|need|deny|consider|count|bundle|take)|"
+        rf"\b(?:does|do|will|would|can)\s+(?:[A-Z][\w.]*\s+){{0,2}}(?:{_PAYERS})\s+"
+        rf"(?:\w+\s+){{0,2}}(?:require|allow|accept|cover|pay|reimburse|follow|apply|recogni[sz]e|"
+        rf"want|need|deny|consider|count|bundle|take|let)|"
+        rf"\b(?:do|does|will|would)\s+they\s+(?:want|require|allow|accept|cover|pay|reimburse|"
+        rf"follow|deny)|"
+        rf"\bis\s+(?:{_PAYERS})\s+(?:right|correct|wrong|allowed)\s+to\b|"
+        rf"\bhow\s+often\s+(?:does|do|will|can)\b|\bfrequency\s+limit|"
         rf"\bper\s+(?:{_PAYERS})\b")),
     ("documentation", re.compile(
         r"(?i)\bdocument(?:ation|ed|ing)?\b|\bsignatures?\b|\bsign(?:ed)?\s+(?:off|the)|"

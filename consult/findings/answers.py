@@ -82,7 +82,8 @@ def _about(part: QuestionPart, f: Finding, index: int) -> bool:
         return bool(f.data["part"] == index)
     if part.codes:
         overlap = len(set(f.codes) & set(part.codes))
-        if overlap < min(len(part.codes), len(set(f.codes)), 2):
+        need = 1 if part.type == "diagnosis" else min(len(part.codes), len(set(f.codes)), 2)
+        if overlap < need:
             return False
     when = f.data.get("event_date")
     return not (part.dates and when and when not in {d.isoformat() for d in part.dates})
@@ -125,7 +126,11 @@ def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
 
 
 def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
-    """Why the part is beyond our sources ("" when it is not)."""
+    """Why the part is beyond our sources ("" when it is not): its type, or a finding that
+    knows its own answer stops short (a plan's own policy decides)."""
+    flagged = [str(f.data["gap"]) for f in linked if f.data.get("gap")]
+    if flagged:
+        return flagged[0]
     if part.type in ("payer_policy", "documentation"):
         return GAPS[part.type]
     if part.type == "coverage" and not any(f.data.get("answers_coverage") for f in linked):

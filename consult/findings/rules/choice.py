@@ -71,13 +71,25 @@ def _decide(ctx: RuleContext, alt: Alternative) -> Finding | None:
     chosen = " + ".join(left[0])
     why = "; ".join(f"not {' + '.join(o)}: {r}" for o, r in reasons.items())
     answer = f"Report {chosen}; {why}."
+    gap = ""
+    kind = ctx.extraction.payer_class
+    if any("PFS status" in r for r in reasons.values()) and kind in (
+            "medicare_advantage", "commercial"):
+        plan = ctx.extraction.payer or "the plan"
+        answer = (f"For traditional Medicare report {chosen}; {why}. {plan} is "
+                  f"{'a Medicare Advantage' if kind == 'medicare_advantage' else 'a commercial'}"
+                  " plan and may follow CPT instead: its own policy decides.")
+        gap = f"{plan}'s own coding policy is not in our sources"
     detail = (f"Of the options you offer ({', '.join(' + '.join(o) for o in options)}), the KB "
               f"leaves one: {chosen}. {why[0].upper()}{why[1:]}.")
     source = ctx.kb.citation("ncci_ptp_practitioner")
     if any("PFS status" in r for r in reasons.values()):
         source = f"{ctx.kb.citation('rvu')}; {source}"
+    data = {"chosen": list(left[0]), "answer": answer}
+    if gap:
+        data["gap"] = gap
     return Finding(RULE, [*left[0], *[c for o in reasons for c in o]], "warning", detail,
-                   source, 0.85, {"chosen": list(left[0]), "answer": answer})
+                   source, 0.85, data)
 
 
 def check(ctx: RuleContext) -> list[Finding]:

@@ -17,7 +17,7 @@ from consult.findings.model import Finding
 
 RULE = "drug_units"
 _AMOUNT = re.compile(
-    r"(?i)(?:(?P<times>\d{1,2})\s*[x×]\s*)?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
+    r"(?i)(?<![\w.])(?:(?P<times>\d{1,2})\s*[x×]\s*)?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
     r"(?P<u>mcg|µg|mg|g|gm|grams?|ml|cc|units?|iu)\b(?!\s*/)(?:\s*[x×]\s*(?P<after>\d{1,2})\b)?"
 )
 _JOINED = re.compile(r"^\s*(?:\+|and|plus|&|,)\s*$", re.I)

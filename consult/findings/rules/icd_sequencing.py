@@ -37,8 +37,14 @@ def check(ctx: RuleContext) -> list[Finding]:
                 detail = (f"{code}: \"{label}: {text}\". {', '.join(late)} should be listed "
                           f"before {code}.")
                 out.append(Finding(RULE, [code, *late], "warning", detail, source, 0.85,
-                                   {"kind": note.kind, "answer": ""}))
+                                   {"kind": note.kind, "answer": f"List {', '.join(late)} "
+                                                                 f"before {code} (code first)."}))
             elif matched:
+                if ctx.asks("diagnosis"):
+                    answer = (f"The \"{label.lower()}\" note on {code} is met by "
+                              f"{', '.join(matched)} in your mail: nothing is missing.")
+                    out.append(Finding(RULE, [code, *matched], "info", answer, source, 0.8,
+                                       {"kind": note.kind, "answer": answer}))
                 continue
             else:
                 detail = f"{code}: \"{label}: {text}\"."

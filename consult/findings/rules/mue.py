@@ -68,5 +68,6 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{m.units} units of {m.code} are within the MUE of {mue.value}{note} "
                 f"({mue.setting}); MAI {mue.adjudication}: {mai_meaning(mue)}."
             )
+            data["answer"] = f"{m.units} units of {m.code} are within its MUE of {mue.value}."
             out.append(Finding(RULE, [m.code], "info", detail, mue.source, 1.0, data))
     return out

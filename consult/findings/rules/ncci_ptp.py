@@ -237,4 +237,25 @@ def check(ctx: RuleContext) -> list[Finding]:
         free = [(a, b) for (a, b) in pairs if a < b and frozenset((a, b)) not in flagged]
         if free:
             out.append(_no_edit(ctx, sorted(free), setting))
+        apart = sorted({(a.code, b.code) if a.code < b.code else (b.code, a.code)
+                        for i, a in enumerate(ctx.lines) for b in ctx.lines[i + 1:]
+                        if a.code != b.code and not ctx.same_claim(a, b)
+                        and not ctx.apart(a, b)} - {tuple(sorted(f.codes[:2])) for f in out})
+        if apart:
+            out.append(_dates_apart(ctx, apart))
     return out
+
+
+def _dates_apart(ctx: RuleContext, pairs: list[tuple[str, str]]) -> Finding:
+    """Lines on different dates with no edit between them: nothing to bypass."""
+    listed = "; ".join(f"{a} ({_day(ctx, a)}) and {b} ({_day(ctx, b)})" for a, b in pairs[:3])
+    answer = (f"{listed} are on different dates: NCCI pair edits apply only to services on "
+              "the same date of service, so no 59 or X modifier is needed between them.")
+    codes = list(dict.fromkeys(c for pair in pairs for c in pair))
+    return Finding(RULE, codes, "info", answer, ctx.kb.citation("ncci_ptp_practitioner"),
+                   0.85, {"other_dates": True, "answer": answer})
+
+
+def _day(ctx: RuleContext, code: str) -> str:
+    d = ctx.date_of(code)
+    return d.isoformat() if d else "another date"

@@ -33,8 +33,8 @@ _OWN = re.compile(r"(?i)\bour\s+(?:own\s+)?(?:machine|equipment|office)|\bin\s+(
 _BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulders|hips|feet|"
                         r"hands|wrists|ankles|legs|arms)|\bb/l\b|\bleft\s+and\s+right|\bright\s+"
                         r"and\s+left|\bRT\s*(?:and|&|/)\s*LT|\bLT\s*(?:and|&|/)\s*RT")
-_SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|\b(?:80|81|82|"
-                       r"AS|62|66)\b")
+_SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
+                       r"\bmod(?:ifier)?\s*-?(?:80|81|82|AS|62|66)\b")
 RVU = "CMS Medicare PFS relative value file"
 
 
@@ -159,7 +159,7 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding 
     if info.assistant in ("0", "1", "2"):
         notes.append(f"assistant indicator {info.assistant}: "
                      f"{meaning('assistant', info.assistant)}")
-        if re.search(r"(?i)assist|\b8[012]\b|\bAS\b", text) or {"80", "81", "82", "AS"} & mods:
+        if re.search(r"(?i)assist", text) or {"80", "81", "82", "AS"} & mods:
             verdict = {"0": "is paid only with documentation of medical necessity",
                        "1": "is not paid (statutory restriction)",
                        "2": "may be paid"}[info.assistant]

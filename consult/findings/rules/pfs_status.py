@@ -59,6 +59,8 @@ def check(ctx: RuleContext) -> list[Finding]:
         info = ctx.kb.pfs(m.code)
         if info is None or info.status not in STATUS_MEANING:
             continue
+        if m.code[:1] in ("J", "Q") or ctx.kb.dose_unit(m.code) is not None:
+            continue  # drugs are paid from the ASP file, not the PFS: its status says nothing
         if info.status not in UNPAID and not ctx.asks("payment", "coverage", "which_code"):
             continue
         meaning = STATUS_MEANING[info.status]

@@ -51,7 +51,18 @@ def check(ctx: RuleContext) -> list[Finding]:
         r"(?i)colonoscop|\bscope\b", text)
     out: list[Finding] = []
     medicare = ctx.extraction.payer_class in (None, "medicare", "medicare_advantage")
-    if colon and _SCREEN.search(text):
+    if colon and _INCOMPLETE.search(text) and not codes & _THERAPEUTIC:
+        if "G0105" in codes:
+            code = "G0105"
+        elif "G0121" in codes:
+            code = "G0121"
+        else:
+            code = "45378"
+        answer = (f"An incomplete colonoscopy (the scope could not reach the cecum) takes "
+                  f"modifier 53: report {code}-53 for Medicare, which pays the reduced 53 row; "
+                  "52 is for a procedure reduced at the physician's choice.")
+        out.append(Finding(RULE, [code], "warning", answer, CMS, 0.8, {"answer": answer}))
+    elif colon and _SCREEN.search(text):
         done = sorted(codes & _THERAPEUTIC)
         if done:
             mod = "PT" if medicare else "33"
@@ -67,16 +78,6 @@ def check(ctx: RuleContext) -> list[Finding]:
                       "listed first. " + _coinsurance(ctx.on))
             out.append(Finding(RULE, [*done, "Z12.11"], "warning", detail, CMS, 0.85,
                                {"answer": answer}))
-        elif _INCOMPLETE.search(text):
-            if "G0105" in codes:
-                code = "G0105"
-            elif "45378" in codes and "G0121" not in codes:
-                code = "45378"
-            else:
-                code = "G0121"
-            answer = (f"An incomplete colonoscopy takes modifier 53: report {code}-53 "
-                      "(Medicare); modifier 52 is for a procedure reduced by choice.")
-            out.append(Finding(RULE, [code], "warning", answer, CMS, 0.8, {"answer": answer}))
         elif "45378" in codes or "G0121" in codes or "G0105" in codes:
             high = bool(re.search(r"(?i)high[\s-]?risk|history\s+of\s+(?:colon\s+)?"
                                   r"(?:polyps|adenoma|colon\s+cancer)|Z86\.010|Z80\.0|family\s+"
