@@ -76,11 +76,20 @@ class CaseScore:
     ms: float = 0.0
 
 
+_RESTATED = re.compile(r'(?ms)^(?:Question(?: \d+)?|You asked): ".*?"\s*$')
+
+
+def own_words(text: str) -> str:
+    """The draft without the coder's question it restates in quotes ("Question: ..."): those
+    are the coder's words, not statements of ours, so they never count as false."""
+    return _RESTATED.sub("", text)
+
+
 def score_case(expected: dict[str, Any], result: dict[str, Any], name: str) -> CaseScore:
     """Score one draft (``consult draft --json`` shape) against one expected answer."""
     text = result.get("reply_text") or ""
     paras = paragraphs(text)
-    sents = [" ".join(s.split()) for s in sentences(text)]
+    sents = [" ".join(s.split()) for s in sentences(own_words(text))]
     s = CaseScore(name)
     for fact in expected.get("facts", []):
         s.facts += 1

@@ -178,18 +178,35 @@ def _detail_rows(shown: list[Finding]) -> list[dict[str, Any]]:
             "severity": f.severity,
             "codes": ", ".join(f.codes),
             "detail": f.detail,
-            "detail_text": wrap(f"{i}. {f.detail} Source: {f.source}.", 76, "   "),
+            "detail_text": wrap(f"{i}. {basis(f)} Source: {f.source}.", 76, "   "),
             "source": f.source,
             "tentative": f.confidence < 0.8,
         }
-        for i, f in enumerate(shown, 1)
+        for i, f in enumerate(_distinct(shown), 1)
     ]
+
+
+def basis(f: Finding) -> str:
+    """What a finding rests on, in one line: the rule's own ``basis`` when it gives one."""
+    return str(f.data.get("basis") or f.detail)
+
+
+def _distinct(shown: list[Finding]) -> list[Finding]:
+    """One detail per text: several findings may say the same (one per question part)."""
+    seen: set[str] = set()
+    out = []
+    for f in shown:
+        if basis(f) not in seen:
+            seen.add(basis(f))
+            out.append(f)
+    return out
 
 
 def _part_rows(mail: ParsedMail, extraction: Extraction, parts: list[AnsweredPart],
                shown: list[Finding]) -> list[dict[str, Any]]:
     phi = _phi_texts(mail, extraction)
-    number = {f.id: i for i, f in enumerate(shown, 1)}
+    first = {basis(f): i for i, f in enumerate(_distinct(shown), 1)}
+    number = {f.id: first[basis(f)] for f in shown}
     rows = []
     many = len(parts) > 1
     for k, p in enumerate(parts, 1):

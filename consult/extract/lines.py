@@ -170,7 +170,10 @@ def read_lines(
             if d.on is not None and (b.reference is None or d.on >= b.reference - OLDEST):
                 written.add(d.on)
     _fill(lines, mail_dos, written)
-    visits = _visits(blocks, dates, procs, used)
+    em_days = {ln.date_of_service for ln in lines if ln.code.isdigit()
+               and 99202 <= int(ln.code) <= 99499 and ln.date_of_service}
+    visits = [v for v in _visits(blocks, dates, procs, used)
+              if v.date_of_service is None or v.date_of_service not in em_days]
     return _dedupe(lines), visits
 
 

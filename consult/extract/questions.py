@@ -69,6 +69,9 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
     ("payment", re.compile(
         r"(?i)\bhow\s+much\b|\breimburse|\ballowable\b|\ballowed\s+amount|\bfee\s+schedule|"
         r"\bpay(?:s|ment)?\s+(?:amount|rate|for\s+it)|\brates?\b|\bRVUs?\b|\$\s?\d|"
+        r"\bnon-?facility\b|\bfacility\s+(?:rate|amount|vs|versus|price)|\bnational\s+"
+        r"(?:medicare\s+)?(?:amount|rate|allowable|payment|price|fee)|\bwhat\s+(?:will|would|"
+        r"does)\s+\w+\s+(?:get\s+)?paid|\bhow\s+much\s+(?:more|less)|"
         r"\bwhat\s+(?:does|will|would)\s+(?:medicare|it|the\s+plan|they)\s+pay|"
         r"\bpaid\s+at\b|\b(?:150|50)\s*%|\bmultiple\s+procedure\s+(?:reduction|discount)|"
         r"\bcoinsurance|\bcopay|\bdeductible")),

@@ -80,6 +80,8 @@ def _about(part: QuestionPart, f: Finding, index: int) -> bool:
     finding made for one part (``data["part"]``) is about that part only."""
     if "part" in f.data:
         return bool(f.data["part"] == index)
+    if f.rule == "addon" and part.codes and f.codes[0] not in part.codes:
+        return False  # an add-on's primaries matter when the part asks about the add-on
     if part.codes:
         overlap = len(set(f.codes) & set(part.codes))
         need = 1 if part.type == "diagnosis" else min(len(part.codes), len(set(f.codes)), 2)
@@ -113,7 +115,10 @@ def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
     rule often speak of the same E/M and procedure)."""
     out: list[str] = []
     pairs: set[frozenset[str]] = set()
+    counted = {f.codes[0] for f in found if f.rule in ("drug_units", "code_family") and f.codes}
     for f in found:
+        if f.rule == "mue" and f.codes and f.codes[0] in counted and f.severity == "info":
+            continue  # the dose or count decides the units: the stated units are beside it
         text = str(f.data.get("answer") or "")
         pair = frozenset(f.codes[:2]) if len(f.codes) >= 2 and f.rule in (
             "ncci_ptp", "global_period") else None
@@ -170,10 +175,10 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
     parts = ex.parts or [QuestionPart(ex.question, "other")]
     out: list[AnsweredPart] = []
     used: set[str] = set()
+    said: dict[str, int] = {}  # answer sentence -> the part (1-based) that said it first
     for index, part in enumerate(parts):
         linked = _linked(part, findings, used, index)
-        if part.codes:
-            used.update(f.id for f in linked)
+        used.update(f.id for f in linked)
         gap = _gap(ctx, part, linked)
         sentences = _sentences(linked)
         if gap and not sentences:
@@ -197,6 +202,12 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
                                     answerable=False, reason=reason,
                                     finding_ids=[f.id for f in linked]))
             continue
-        out.append(AnsweredPart(part.text, part.type, " ".join(sentences), answerable,
+        fresh = [s for s in sentences if s not in said]
+        if not fresh and said:
+            first = min(said[s] for s in sentences)
+            fresh = [f"See the answer to question {first}."]
+        for s in fresh:
+            said.setdefault(s, index + 1)
+        out.append(AnsweredPart(part.text, part.type, " ".join(fresh), answerable,
                                 gap, [f.id for f in linked]))
     return out

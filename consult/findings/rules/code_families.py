@@ -190,9 +190,11 @@ def spine_levels(ctx: RuleContext, index: int, part: QuestionPart, text: str) ->
     if family is None:
         return None
     levels = _levels(text)
+    first, second, third = _SPINE[family]
+    if levels == 1 and (second in part.codes or third in part.codes):
+        levels = _levels(ctx.extraction.narrative) or levels  # "is 64484 right for L5-S1?"
     if not levels:
         return None
-    first, second, third = _SPINE[family]
     facet = family.startswith("facet")
     if facet:
         plan = [first] + ([second] if levels >= 2 else []) + ([third] if levels >= 3 else [])
@@ -203,9 +205,7 @@ def spine_levels(ctx: RuleContext, index: int, part: QuestionPart, text: str) ->
         listing = f"{first} x1" + (f" + {second} x{levels - 1}" if levels > 1 else "")
         plan = [first] + ([second] if levels > 1 else [])
         rule = f"the first level is {first} and each additional level one unit of {second}"
-    bilateral = re.search(r"(?i)\bbilat|\bboth\s+sides|\bb/l\b|-50\b|\bRT\s+and\s+LT", text)
-    side = " with modifier 50 on each line (bilateral, one unit each)" if bilateral else ""
-    answer = f"{levels} level{'s' if levels > 1 else ''}: {listing}{side}."
+    answer = f"{levels} level{'s' if levels > 1 else ''}: {listing}."
     detail = (f"Spinal injections are coded per level: {rule}. A bilateral injection is one "
               "line per level with modifier 50 (bilateral indicator 1), not two units.")
     return _finding(index, plan, "warning", detail,

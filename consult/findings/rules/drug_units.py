@@ -23,6 +23,10 @@ _AMOUNT = re.compile(
 _JOINED = re.compile(r"^\s*(?:\+|and|plus|&|,)\s*$", re.I)
 
 
+_EACH_SITE = re.compile(r"(?i)\b(?:into|in|to|for|per)\s+(?:each|both)\s+(?P<site>knee|side|"
+                        r"joint|shoulder|hip|eye|ear|foot|hand|wrist|ankle|elbow)s?\b")
+
+
 def stated_dose(text: str) -> str | None:
     """The total dose the text states, as "<amount> <unit>": amounts of one unit joined by "+"
     or "and" are added, "2 x 40 mg" multiplied; a concentration ("40 mg/ml") is not a dose."""
@@ -41,6 +45,8 @@ def stated_dose(text: str) -> str | None:
         times = int(m.group("times") or m.group("after") or 1)
         total += float(m.group("n").replace(",", "")) * times
         prev_end = m.end()
+    if prev_end is not None and _EACH_SITE.match(text[prev_end:prev_end + 30].lstrip(" ,")):
+        total *= 2  # "40 mg into each knee": two sites
     amount = f"{total:g}"
     return f"{amount} {unit}"
 

@@ -48,8 +48,8 @@ def check(ctx: RuleContext) -> list[Finding]:
         out.append(Finding("em_rules", ["G2211", *ems[:1]], "info", answer,
                            "CMS CY 2024 and CY 2025 PFS final rules (G2211), project notes",
                            0.85, {"answer": answer}))
-    if _NEW.search(text) and (ctx.asks("which_code", "other", "bill_together")
-                              or any(_is_office_em(c) for c in codes)):
+    asked = " ".join(p.text for p in ctx.extraction.parts)
+    if re.search(r"(?i)\bnew\b|\bestablished\b|\best\.?\s+p", asked) and _NEW.search(text):
         answer = ("A patient is new only with no professional service from this physician, or "
                   "another physician of the exact same specialty and subspecialty in the same "
                   "group, in the past three years; a visit with a different specialty does not "

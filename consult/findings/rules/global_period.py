@@ -168,7 +168,8 @@ def _cite(surgery: _Surgery) -> str:
 def _data(s: _Surgery, e: _Event, days: int, **more: object) -> dict[str, object]:
     data: dict[str, object] = {"global_days": s.info.global_days, "procedure": s.code,
                                "interval": days,
-                               "event_date": e.on.isoformat() if e.on else None}
+                               "event_date": e.on.isoformat() if e.on else None,
+                               "basis": f"{_period(s)}{_end(s)}."}
     data.update(more)
     return data
 

@@ -14,14 +14,12 @@ from consult.kb.model import Mue
 RULE = "mue"
 
 MAI_MEANING = {
-    "1": "a line edit: the MUE applies to each claim line, so medically necessary units above "
-         "it may go on separate lines with an appropriate modifier (anatomic, XS or 59, 76, "
-         "77, 91)",
-    "2": "a date-of-service edit based on policy: all units on the date of service count "
-         "together and units above the MUE are not paid, even on appeal",
-    "3": "a date-of-service edit based on clinical benchmarks: all units on the date of "
-         "service count together; units above the MUE are denied but may be paid on appeal "
-         "when the record supports them",
+    "1": "a line edit: units above it may go on another line with a modifier (anatomic, XS or "
+         "59, 76, 77, 91) when medically necessary",
+    "2": "a date-of-service edit by policy: all units of the day count; units above it are "
+         "never paid",
+    "3": "a date-of-service edit by clinical benchmark: all units of the day count; units above "
+         "it are denied, payable on appeal with the record",
 }
 
 
@@ -49,7 +47,9 @@ def check(ctx: RuleContext) -> list[Finding]:
         if mue is None:
             continue
         data = {"value": mue.value, "units": m.units, "adjudication": mue.adjudication,
-                "setting": mue.setting, "rationale": mue.rationale, "answer": ""}
+                "setting": mue.setting, "rationale": mue.rationale, "answer": "",
+                "basis": f"{m.code}: MUE {mue.value} ({mue.setting}), MAI {mue.adjudication}: "
+                         f"{mai_meaning(mue)}."}
         if m.units > mue.value:
             detail = (
                 f"{m.units} units of {m.code} exceed the MUE of {mue.value}{note} for the "
@@ -68,6 +68,9 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{m.units} units of {m.code} are within the MUE of {mue.value}{note} "
                 f"({mue.setting}); MAI {mue.adjudication}: {mai_meaning(mue)}."
             )
-            data["answer"] = f"{m.units} units of {m.code} are within its MUE of {mue.value}."
+            pfs = ctx.kb.pfs(m.code)
+            if ctx.asks("units") and not (pfs and pfs.status in ("I", "B", "N", "X")):
+                data["answer"] = (f"{m.units} units of {m.code} are within its MUE of "
+                                  f"{mue.value}.")
             out.append(Finding(RULE, [m.code], "info", detail, mue.source, 1.0, data))
     return out

@@ -144,6 +144,10 @@ def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None =
             "effective_date": edit.effective_date.isoformat() if edit.effective_date else None,
             "deletion_date": edit.deletion_date.isoformat() if edit.deletion_date else None,
             "modifiers": used, "answer": answer,
+            "basis": (f"{c1} (column 1) with {c2} (column 2): PTP edit, modifier indicator "
+                      f"{ind}, rationale {_lower(edit.rationale)}; "
+                      f"{_dates(ctx, edit, on if on else ctx.on).removeprefix('The edit is ')}"
+                      f"{table_note}"),
         },
     )
 
@@ -234,7 +238,8 @@ def check(ctx: RuleContext) -> list[Finding]:
                 out.append(_not_yet(ctx, later))
     if ctx.asks("bill_together", "which_modifier", "other", "which_code"):
         flagged = {frozenset(f.codes[:2]) for f in out}
-        free = [(a, b) for (a, b) in pairs if a < b and frozenset((a, b)) not in flagged]
+        free = [(a, b) for (a, b) in pairs if a < b and frozenset((a, b)) not in flagged
+                and not _drug(a) and not _drug(b)]
         if free:
             out.append(_no_edit(ctx, sorted(free), setting))
         apart = sorted({(a.code, b.code) if a.code < b.code else (b.code, a.code)
@@ -244,6 +249,11 @@ def check(ctx: RuleContext) -> list[Finding]:
         if apart:
             out.append(_dates_apart(ctx, apart))
     return out
+
+
+def _drug(code: str) -> bool:
+    """HCPCS drug and supply codes: their pairs with procedures are beside the question."""
+    return code[:1] in ("J", "Q", "A")
 
 
 def _dates_apart(ctx: RuleContext, pairs: list[tuple[str, str]]) -> Finding:

@@ -36,6 +36,7 @@ _BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulder
 _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
                        r"\bmod(?:ifier)?\s*-?(?:80|81|82|AS|62|66)\b")
 RVU = "CMS Medicare PFS relative value file"
+_JOINTS = re.compile(r"\b(knee|shoulder|hip|elbow|wrist|ankle|ear|eye)s?\b")
 
 
 def _mods(ctx: RuleContext, code: str) -> set[str]:
@@ -126,6 +127,16 @@ def _bilateral(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding
     line = ctx.line(code)
     units = line.units if line else None
     both_sides = "50" in mods or {"RT", "LT"} <= mods
+    em = code.isdigit() and 99202 <= int(code) <= 99499
+    if not both_sides and (info.bilat not in ("1", "2", "3") or em):
+        return None  # words alone ("both knees") speak only of codes with a bilateral rule
+    joints = {j for j in _JOINTS.findall(text.lower())}
+    if {"RT", "LT"} <= mods and len(joints) > 1 and "50" not in mods:
+        answer = (f"{code} on two different sites ({' and '.join(sorted(joints))}) is not a "
+                  "bilateral procedure: report two lines with RT and LT (each paid at 100%, "
+                  "subject to the multiple-procedure rule), not 50.")
+        return Finding("bilateral", [code], "info", answer, info.source, 0.85,
+                       {"bilat": info.bilat, "answer": answer})
     if not (both_sides or _BILATERAL.search(text) or (units or 1) == 2) or \
             info.bilat not in ("0", "1", "2", "3"):
         return None
@@ -164,8 +175,9 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding 
                        "1": "is not paid (statutory restriction)",
                        "2": "may be paid"}[info.assistant]
             answer.append(f"An assistant at surgery on {code} {verdict} (assistant indicator "
-                          f"{info.assistant}); a PA, NP or CNS assistant reports AS, a physician "
-                          "assistant 80 (82 when no qualified resident was available).")
+                          f"{info.assistant}); a PA, NP or CNS who assists reports AS, an "
+                          "assisting physician 80 (82 when no qualified resident was "
+                          "available).")
     if info.co_surgeons in ("0", "1", "2"):
         notes.append(f"co-surgeon indicator {info.co_surgeons}: "
                      f"{meaning('co_surgeons', info.co_surgeons)}")
