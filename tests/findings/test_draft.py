@@ -39,7 +39,7 @@ def test_text_names_codes_pairs_and_greets(kb: KnowledgeBase, make_ex: MakeEx) -
     for code in ("43214", "43200", "76000"):
         assert code in d.text
     text = " ".join(d.text.split())
-    assert "43200 is bundled into 43214 (column 1)" in text
+    assert "43214 (column 1) with 43200 (column 2)" in text
     assert "modifier indicator 0" in text and "modifier indicator 1" in text
     assert d.text.index("Answer: No: 43200 is bundled into 43214") < d.text.index("Details")
     assert "payer policy and the medical record decide" in d.text
