@@ -177,7 +177,7 @@ def _detail_rows(shown: list[Finding]) -> list[dict[str, Any]]:
             "label": RULE_LABELS.get(f.rule, f.rule.replace("_", " ").capitalize()),
             "severity": f.severity,
             "codes": ", ".join(f.codes),
-            "detail": f.detail,
+            "detail": basis(f),
             "detail_text": wrap(f"{i}. {basis(f)} Source: {f.source}.", 76, "   "),
             "source": f.source,
             "tentative": f.confidence < 0.8,
