@@ -164,7 +164,7 @@ def shown_findings(findings: list[Finding], parts: list[AnsweredPart]) -> list[F
     MAX_DETAILS. Warnings and information nobody asked about stay on the case page."""
     wanted = {i for p in parts for i in p.finding_ids}
     linked = [f for f in findings if f.id in wanted and f.rule != "missing_info"
-              and (f.severity != "info" or f.data.get("answer"))]
+              and (f.severity != "info" or f.data.get("answer") or f.data.get("show"))]
     others = [f for f in findings if f.id not in wanted and f.severity == "error"
               and f.rule not in ("missing_info", "payer")]
     return (linked + others)[:MAX_DETAILS]

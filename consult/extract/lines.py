@@ -91,6 +91,15 @@ def _date_for(text: str, pos: int, end: int, dates: list[DateMention], codes: li
     return None
 
 
+_BACK = re.compile(r"(?i)(?:\bwith|\binto|\bagainst|\bbundled|\bvs\.?|\bversus|\bto)"
+                   r"[\s\"'“(]*$")
+
+
+def _refers_back(text: str, m: CodeMention) -> bool:
+    """A code named as what another was bundled with or denied against ("bundled with 11102")."""
+    return m.start > 0 and bool(_BACK.search(text[max(0, m.start - 20):m.start]))
+
+
 _LIST_JOIN = re.compile(r"^\s*(?:,|and|&|,\s*and)\s*$", re.I)
 
 
@@ -145,6 +154,10 @@ def read_lines(
     used: set[tuple[int, int]] = set()
     lines: list[ServiceLine] = []
     for m in procs:
+        block_text = next((b.text for b in blocks if b.where == m.where), "")
+        if _refers_back(block_text, m) and any(o.code == m.code and o.start < m.start
+                                                 and o.where == m.where for o in procs):
+            continue  # "denied as bundled with 11102": the earlier line, not a new service
         line = ServiceLine(m.code, m.system, list(m.modifiers), m.units, where=m.where)
         block = next((b for b in blocks if b.where == m.where
                       and b.lo <= m.start < b.end() + 1), None)

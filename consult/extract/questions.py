@@ -171,7 +171,21 @@ def _split_compound(sentence: str) -> list[str]:
     return out
 
 
+_ASKING_INSIDE = re.compile(
+    r"(?i)\b(?:is\s+(?:that|this|it)\s+(?:ok(?:ay)?|right|correct|allowed|billable|included)|"
+    r"can\s+(?:we|i)|should\s+(?:we|i)|do\s+(?:we|i)|are\s+we|could\s+we|may\s+we|"
+    r"is\s+it\s+(?:all\s+)?(?:included|bundled|ok|right|correct))\b"
+)
+
+
 def _asked_sentences(text: str) -> list[str]:
+    found = _asked_sentences_strict(text)
+    if found:
+        return found
+    return [s for s in sentences(text) if _ASKING_INSIDE.search(s)][:3]
+
+
+def _asked_sentences_strict(text: str) -> list[str]:
     sents = [s for s in sentences(text) if not _GREETING.match(s)]
     merged: list[str] = []
     for i, s in enumerate(sents):

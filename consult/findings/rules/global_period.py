@@ -183,25 +183,31 @@ def _same_day(ctx: RuleContext, e: _Event, s: _Surgery, before: bool) -> Finding
     wrong = "25" if s.major else "57"
     when = "the day before" if before else "the same day as"
     if s.major:
-        rule = (f"An E/M {when} major surgery is part of the global package unless it is the "
-                f"visit where the decision to operate was made: then append 57 to {em}.")
+        rule = (f"The day before and the day of major surgery are in its global package: an E/M "
+                f"{when} it is paid only when it is the visit where the decision to operate was "
+                f"made, with 57 on {em}.")
         if _DECISION.search(_text(ctx, e)) or _DECISION.search(_text(ctx)):
-            answer = f"Use modifier 57 on {em}: the visit decided on surgery ({s.code})."
+            answer = (f"Use modifier 57 on {em} (not 25): the visit decided on major surgery "
+                      f"({s.code}, {s.days}-day global).")
         else:
-            answer = (f"{em} {when} {s.code} is paid only with modifier 57, when that visit "
-                      "decided on the surgery; otherwise it is included in the global package.")
+            answer = (f"{em} {when} {s.code} ({s.days}-day global) is paid only with modifier "
+                      "57, when that visit decided on the surgery; otherwise it is included in "
+                      "the global package.")
     else:
         rule = (f"The decision to perform a minor procedure is included in it; {em} is paid the "
                 f"same day only when significant and separately identifiable, with 25 on {em}.")
         if wrong in mods + offered:
-            answer = (f"Use modifier 25 on {em} (not 57) if the E/M was significant and "
-                      f"separately identifiable from {s.code}.")
+            answer = (f"Use modifier 25 on {em} (not 57: {s.code} is a minor procedure, "
+                      f"{s.days}-day global) if the E/M was significant and separately "
+                      f"identifiable from {s.code}; a different diagnosis is not required.")
         elif right in mods:
-            answer = (f"Yes: 25 on {em} is right with {s.code}, when the record shows a "
-                      "significant, separately identifiable E/M.")
+            answer = (f"Yes: 25 on {em} is right with {s.code} ({s.days}-day global), when the "
+                      "record shows a significant, separately identifiable E/M; a different "
+                      "diagnosis is not required.")
         else:
-            answer = (f"{em} with {s.code} needs modifier 25 on {em}, if the record shows a "
-                      "significant, separately identifiable E/M.")
+            answer = (f"{em} with {s.code} ({s.days}-day global) needs modifier 25 on {em}, if "
+                      "the record shows a significant, separately identifiable E/M; a different "
+                      "diagnosis is not required.")
     severity: Severity = "warning"
     if right in mods and wrong not in mods:
         verdict, severity = f" Modifier {right} on {em} is the right one.", "info"
@@ -226,7 +232,12 @@ def _inside(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Finding:
     what = e.label if e.code else f"the visit{' on ' + e.on.isoformat() if e.on else ''}"
     unrelated, routine = bool(_UNRELATED.search(text)), bool(_ROUTINE.search(text))
     complication = bool(_COMPLICATION.search(text)) and not unrelated
-    if unrelated and not routine:
+    if unrelated and routine:
+        answer = (f"{against}{what} is {after}, inside its {s.days}-day global period: the "
+                  "routine post-op check is part of the global package (99024, no separate "
+                  f"payment); the unrelated problem may be billed as {em} with modifier 24 and "
+                  "the unrelated diagnosis, if the record documents it separately.")
+    elif unrelated:
         answer = (f"{against}{what} is {after}, inside its {s.days}-day global period; for a "
                   f"problem unrelated to the surgery report {em} with modifier 24 (and the "
                   "unrelated diagnosis).")
@@ -331,4 +342,13 @@ def check(ctx: RuleContext) -> list[Finding]:
         )
         out.append(Finding(RULE, [s.code], "info", detail, _cite(s), 0.8,
                            {"global_days": s.info.global_days, "answer": ""}))
+    described = {c for f in out for c in f.codes}
+    quiet = [s for s in surgeries if s.code not in described]
+    if quiet and ctx.asks("bill_together", "which_modifier", "which_code", "global_period",
+                          "other"):
+        listed = ", ".join(f"{s.code} {s.info.global_days} ({s.days}-day)" for s in quiet[:4])
+        basis = f"Global periods in the RVU file: {listed}."
+        out.append(Finding(RULE, [s.code for s in quiet[:4]], "info", basis,
+                           quiet[0].info.source, 0.9,
+                           {"answer": "", "basis": basis, "show": True}))
     return out

@@ -65,8 +65,9 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
     elif ind == "1":
         x = [m for m in offered if m in X_SUBSET]
         if offered and x and "59" in offered:
-            answer = (f"{x[0]} ({_X_MEANING[x[0]]}) rather than 59, on {c2}, and only if the "
-                      f"record shows that distinction; otherwise {c2} stays bundled into {c1}.")
+            answer = (f"Put {x[0]} on {c2} (the column 2 code), not 59: {x[0]} means "
+                      f"{_X_MEANING[x[0]]}, and it applies only when the record shows that; "
+                      f"otherwise {c2} stays bundled into {c1}.")
             parts.append("The X modifiers are the specific forms of 59; CMS asks for them "
                          "where one fits.")
         elif named or offered:
@@ -239,7 +240,7 @@ def check(ctx: RuleContext) -> list[Finding]:
     if ctx.asks("bill_together", "which_modifier", "other", "which_code"):
         flagged = {frozenset(f.codes[:2]) for f in out}
         free = [(a, b) for (a, b) in pairs if a < b and frozenset((a, b)) not in flagged
-                and not _drug(a) and not _drug(b)]
+                and not _drug(a) and not _drug(b) and not _addon_pair(ctx, a, b)]
         if free:
             out.append(_no_edit(ctx, sorted(free), setting))
         apart = sorted({(a.code, b.code) if a.code < b.code else (b.code, a.code)
@@ -249,6 +250,15 @@ def check(ctx: RuleContext) -> list[Finding]:
         if apart:
             out.append(_dates_apart(ctx, apart))
     return out
+
+
+def _addon_pair(ctx: RuleContext, a: str, b: str) -> bool:
+    """An add-on with its own primary (17003 with 17000): no edit is expected between them."""
+    for addon, primary in ((a, b), (b, a)):
+        rule = ctx.kb.addon(addon, ctx.on)
+        if rule is not None and primary in rule.primaries:
+            return True
+    return False
 
 
 def _drug(code: str) -> bool:
