@@ -59,9 +59,12 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         rf"\bhow\s+often\s+(?:does|do|will|can)\b|\bfrequency\s+limit|"
         rf"\bper\s+(?:{_PAYERS})\b")),
     ("documentation", re.compile(
-        r"(?i)\bdocument(?:ation|ed|ing)?\b|\bsignatures?\b|\bsign(?:ed)?\s+(?:off|the)|"
-        r"\battest|\bscribe|\bco-?sign|\baudit|\bwhat\s+(?:needs|has|must)\s+to\s+be\s+in\b|"
-        r"\btime\s+statement|\bmedical\s+record\s+requirements?")),
+        r"(?i)\bsignatures?\b|\bsign(?:ed)?\s+(?:off|the)|\battest|\bscribe|\bco-?sign|"
+        r"\baudit|\bwhat\s+(?:needs|has|must)\s+to\s+be\s+(?:in|documented)|"
+        r"\btime\s+statement|\bmedical\s+record\s+requirements?|"
+        r"\bdocument(?:ation)?\s+(?:requirements?|required|needed|enough|sufficient|support)|"
+        r"\b(?:does|will|would|is)\s+(?:the|our|this)\s+(?:documentation|note|record)\s+"
+        r"(?:support|enough|sufficient|need|meet)|\bseparate\s+(?:progress\s+)?note\b")),
     ("coverage", re.compile(
         r"(?i)\bcover(?:ed|age|s)?\b|\bLCDs?\b|\bNCDs?\b|\bmedical(?:ly)?\s+necess|\bABN\b|"
         r"\bfrequency\s+limit|\bsupport(?:s|ed)?\s+(?:medical\s+)?necessity|"
@@ -96,7 +99,8 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         r"\bweeks?\s+(?:after|later|post)|\bdays?\s+(?:after|later|post)")),
     ("units", re.compile(
         r"(?i)\bhow\s+many\s+units|\bunits?\b|\bMUEs?\b|\bper\s+(?:mg|unit|ml|vial)|\bdose\b|"
-        r"\bhow\s+many\s+(?:times|lines)|\bquantity|\bx\s?\d{1,3}\b|\bmg\b|\bminutes?\b")),
+        r"\bhow\s+many\s+(?:times|lines)|\bquantity|\b(?:\d{5}|[A-Z]\d{4})\s*x\s?\d{1,3}\b|"
+        r"\bmg\b|\bminutes?\b")),
     ("which_modifier", re.compile(
         r"(?i)\bmod(?:ifier)?s?\b|(?<![\w/])-(?:\d{2}|[A-Z]{2})\b|\b\d{5}-(?:\d{2}|[A-Z]{2})\b|"
         r"\b(?:XS|XU|XE|XP)\b|\b(?:append|add|use|put|need|attach|apply)\s+(?:a\s+|the\s+)?-?"

@@ -100,7 +100,7 @@ def _linked(part: QuestionPart, findings: list[Finding], used: set[str],
     about = [f for f in relevant if _about(part, f, index)] or [
         f for f in relevant if f.data.get("part", index) == index]
     if not part.codes:
-        fresh = [f for f in about if f.id not in used]
+        fresh = [f for f in about if f.id not in used and f.data.get("answer")]
         about = fresh or about
     elif len(part.codes) == 1:
         bundled = [f for f in about if f.rule == "ncci_ptp"

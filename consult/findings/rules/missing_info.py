@@ -40,8 +40,9 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
                             f"and {when}."))
     text = f"{ex.question} {ex.narrative}"
     if ctx.asks("units"):
+        dosed = {c for f in found if f.rule == "drug_units" for c in f.codes}
         for m in ctx.procedures:
-            if m.units is None and m.code[:1] in ("J", "Q"):
+            if m.units is None and m.code[:1] in ("J", "Q") and m.code not in dosed:
                 out.append(_ask([m.code], f"How much of the drug was given for {m.code} (the "
                                           "dose), so the units follow from its descriptor?"))
     if ctx.asks("which_modifier") and not _SIDE_WORDS.search(text):

@@ -69,7 +69,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"({mue.setting}); MAI {mue.adjudication}: {mai_meaning(mue)}."
             )
             pfs = ctx.kb.pfs(m.code)
-            if ctx.asks("units") and not (pfs and pfs.status in ("I", "B", "N", "X")):
+            if ctx.asks("units") and not (pfs and pfs.status in ("I", "B")):
                 data["answer"] = (f"{m.units} units of {m.code} are within its MUE of "
                                   f"{mue.value}.")
             out.append(Finding(RULE, [m.code], "info", detail, mue.source, 1.0, data))
