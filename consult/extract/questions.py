@@ -182,7 +182,29 @@ _ASKING_INSIDE = re.compile(
 )
 
 
+_RUNS_ON = re.compile(r"^[a-z0-9(]")
+WRAP_MIN = 50
+
+
+def unwrap(text: str) -> str:
+    """Join a hard-wrapped line with the next when the sentence runs on ("Do we need 59 on
+    the\n43200?"): the line is long (a mail client wrapped it), does not end a sentence, and
+    the next starts lower-case or with a number. Short lines (tables, lists, signatures) stay
+    apart."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        prev = out[-1] if out else ""
+        if (len(prev.rstrip()) >= WRAP_MIN and not prev.rstrip().endswith((".", "?", "!", ":"))
+                and _RUNS_ON.match(line.lstrip())):
+            out[-1] = prev.rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _asked_sentences(text: str) -> list[str]:
+    text = unwrap(text)
     found = _asked_sentences_strict(text)
     if found:
         return found
@@ -259,5 +281,9 @@ def question_parts(texts: list[str], subject: str, codes: list[str]) -> list[Que
     known = set(codes)
     for text in split_question(texts, subject):
         named = [c for c in dict.fromkeys(_CODE_TOKEN.findall(text)) if c in known]
-        out.append(QuestionPart(text=text, type=question_type(text), codes=named))
+        last = sentences(text)[-1] if sentences(text) else text
+        kind = question_type(last)  # the question itself, not the lines it points back to
+        if kind == "other":
+            kind = question_type(text)
+        out.append(QuestionPart(text=text, type=kind, codes=named))
     return out

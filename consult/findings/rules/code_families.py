@@ -193,7 +193,8 @@ def spine_levels(ctx: RuleContext, index: int, part: QuestionPart, text: str) ->
     first, second, third = _SPINE[family]
     if levels == 1 and (second in part.codes or third in part.codes):
         levels = _levels(ctx.extraction.narrative) or levels  # "is 64484 right for L5-S1?"
-    if not levels:
+    if not levels or (levels == 1 and not (second in part.codes or third in part.codes)
+                      and part.type not in ("units", "which_code")):
         return None
     facet = family.startswith("facet")
     if facet:

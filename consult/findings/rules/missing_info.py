@@ -45,7 +45,9 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
             if m.units is None and m.code[:1] in ("J", "Q") and m.code not in dosed:
                 out.append(_ask([m.code], f"How much of the drug was given for {m.code} (the "
                                           "dose), so the units follow from its descriptor?"))
-    if ctx.asks("which_modifier") and not _SIDE_WORDS.search(text):
+    sides_asked = re.search(r"(?i)\b(?:50|RT|LT|side|bilateral|laterality)\b",
+                            " ".join(p.text for p in ex.parts))
+    if ctx.asks("which_modifier") and sides_asked and not _SIDE_WORDS.search(text):
         for m in ctx.procedures:
             pfs = ctx.kb.pfs(m.code)
             if pfs and pfs.bilat in ("1", "3") and not SIDES & set(ctx.modifiers_on(m.code)):
