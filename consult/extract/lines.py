@@ -149,8 +149,10 @@ def read_lines(
 ) -> tuple[list[ServiceLine], list[Visit]]:
     """Service lines (one per code and date, in mail order) and the dated visits the mail
     describes without a code."""
-    dates = {id(b): b.dates() for b in blocks if b.text}
     procs = [m for m in occurrences if m.system in PROCEDURE_SYSTEMS]
+    if not procs:
+        return [], []  # dates matter only to procedure lines and the visits around them
+    dates = {id(b): b.dates() for b in blocks if b.text}
     used: set[tuple[int, int]] = set()
     lines: list[ServiceLine] = []
     for m in procs:
