@@ -1,0 +1,208 @@
+"""From ranked phrases to a coding: one code per procedure and diagnosis described, the codes a
+PTP edit bundles noted, the ICD-10-CM 7th character filled from the encounter, and silence
+below the confidence floor."""
+
+from __future__ import annotations
+
+import re
+
+from consult.kb.store import KnowledgeBase
+from consult.suggest.index import DX, PROC
+from consult.suggest.model import BundleNote, Candidate, SuggestResult
+from consult.suggest.phrases import Phrase, split_phrases
+from consult.suggest.qualifiers import Facts, read_facts
+from consult.suggest.rank import Scored, SuggestIndex, index_for
+
+#: Below this confidence (share of the phrase's meaningful words a code covers) say nothing.
+FLOOR = 0.5
+#: A piece of a procedure phrase whose words the main code already holds adds no code.
+EXPLAINED = 0.75
+#: The diagnostic scope each family's therapeutic codes include (noted as bundled).
+BASE_CODES = {
+    "esophagogastroduodenoscopy": "43235", "colonoscopy": "45378", "esophagoscopy": "43200",
+    "flexible sigmoidoscopy": "45330", "sigmoidoscopy": "45330", "cystoscopy": "52000",
+    "bronchoscopy": "31622", "knee arthroscopy": "29870", "shoulder arthroscopy": "29805",
+    "endoscopic retrograde cholangiopancreatography": "43260", "anoscopy": "46600",
+    "laparoscopic": "49320", "hysteroscopy": "58555",
+}
+_ROLE_KIND = {"procedure": (PROC,), "diagnosis": (DX,), "either": (PROC, DX)}
+_OPEN_FRACTURE = re.compile(r"(?i)\bopen\s+(?:fracture|fx)|\bcompound\s+fracture")
+
+
+def _seventh(kb: KnowledgeBase, code: str, text: str, facts: Facts) -> tuple[str, str]:
+    """The full code with a 7th character for the encounter (default initial), and a note."""
+    chars = kb.seventh_characters(code)
+    if not chars:
+        return code, ""
+    low = text.lower()
+    if "sequela" in low or "late effect" in low:
+        want = ["S"]
+    elif "subsequent" in facts.flags or re.search(r"\bsubseq|follow[\s-]?up|routine healing",
+                                                   low):
+        want = ["G", "K", "P"] if re.search(r"delayed|nonunion|malunion", low) else ["D"]
+    elif _OPEN_FRACTURE.search(low):
+        want = ["B", "A"]
+    else:
+        want = ["A"]
+    char = next((c for c in want if c in chars), next(iter(chars)))
+    base = code
+    while len(base.replace(".", "")) < 6:
+        base += "X" if "." in base else ".X"
+    full = base + char
+    known = kb.code(full, "ICD10CM")
+    if known is None:
+        return code, ""
+    return full, f"7th character {char}: {chars[char]}"
+
+
+def _candidate(kb: KnowledgeBase, s: Scored, phrase: Phrase, facts: Facts) -> Candidate:
+    code, note = s.code, ""
+    if s.system == "ICD10CM" and not s.billable:
+        code, note = _seventh(kb, s.code, phrase.text, facts)
+    description = s.label
+    if code != s.code:
+        info = kb.code(code, "ICD10CM")
+        description = info.description if info else description
+    return Candidate(
+        system=s.system, code=code, description=description, score=round(s.score, 4),
+        confidence=round(s.coverage, 3),
+        role="diagnosis" if s.system == "ICD10CM" else "procedure",
+        phrase=phrase.text, matched=s.matched, note=note,
+    )
+
+
+def _rank_phrase(idx: SuggestIndex, phrase: Phrase, facts: Facts) -> list[Scored]:
+    best: list[Scored] = []
+    for kind in _ROLE_KIND[phrase.role]:
+        found = idx.rank(kind, phrase.text, facts, extra=phrase.family)
+        if found and (not best or found[0].coverage > best[0].coverage):
+            best = found
+    return best
+
+
+def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
+    """Candidate codes for a narrative, best first, with the coding they add up to.
+
+    Only clinical sentences count (greetings, signatures, disclaimers and cover notes are
+    dropped). Raises ``KnowledgeBaseError`` when the KB was built without the Case2Code index.
+    """
+    phrases = split_phrases(text)
+    if not phrases:
+        return SuggestResult(abstained="no clinical sentence in the text (greetings, "
+                                       "signatures and cover notes are not read)")
+    idx = index_for(kb)
+    part_facts: dict[int, Facts] = {}
+    for p in phrases:
+        if p.whole:
+            part_facts[p.part] = read_facts(p.text)
+    ranked: list[tuple[Phrase, list[Scored]]] = []
+    for p in phrases:
+        facts = part_facts.get(p.part) or read_facts(p.text)
+        ranked.append((p, _rank_phrase(idx, p, facts)))
+
+    coding: list[Candidate] = []
+    primary_terms: dict[int, frozenset[str]] = {}
+    primary_code: dict[int, str] = {}
+    best_seen = 0.0
+    for p, found in ranked:
+        if not found:
+            continue
+        top = found[0]
+        best_seen = max(best_seen, top.coverage)
+        if top.coverage < FLOOR:
+            continue
+        facts = part_facts.get(p.part) or read_facts(p.text)
+        if p.whole:
+            primary_terms[p.part] = top.terms
+            primary_code[p.part] = top.code
+        else:
+            held = primary_terms.get(p.part)
+            if held is not None:
+                if top.code == primary_code.get(p.part):
+                    continue
+                own = idx.query_terms(PROC if top.system != "ICD10CM" else DX, p.text)
+                if own and sum(t in held for t in own) / len(own) >= EXPLAINED:
+                    continue
+        cand = _candidate(kb, top, p, facts)
+        if all(c.code != cand.code for c in coding):
+            coding.append(cand)
+
+    if not coding:
+        why = (f"nothing in the text matches a code closely enough (best match covers "
+               f"{best_seen:.0%} of the words, the floor is {FLOOR:.0%})" if best_seen else
+               "no word of the text is one the code index knows")
+        return SuggestResult(abstained=why, phrases=tuple(p.text for p in phrases))
+
+    bundled = _bundles(kb, coding, phrases)
+    dropped = {b.code for b in bundled if b.modifier_indicator == "0"}
+    coded = [c for c in coding if c.code not in dropped]
+    coded.sort(key=lambda c: 0 if c.role == "procedure" else 1) if _procedure_led(
+        phrases) else coded.sort(key=lambda c: 0 if c.role == "diagnosis" else 1)
+    out: list[Candidate] = list(coded)
+    seen = {c.code for c in out} | dropped
+    # alternatives: the runners-up of each whole phrase, then of the pieces, in score order
+    for wanted_whole in (True, False):
+        extra: list[tuple[float, Candidate]] = []
+        for p, found in ranked:
+            if p.whole != wanted_whole:
+                continue
+            facts = part_facts.get(p.part) or read_facts(p.text)
+            for s in found[:limit]:
+                if s.coverage < FLOOR * 0.6 or s.code in seen:
+                    continue
+                extra.append((s.score, _candidate(kb, s, p, facts)))
+        for _score, cand in sorted(extra, key=lambda x: -x[0]):
+            if cand.code not in seen:
+                out.append(cand)
+                seen.add(cand.code)
+    return SuggestResult(
+        candidates=tuple(out[:limit]), coding=tuple(coded), bundled=tuple(bundled),
+        phrases=tuple(p.text for p in phrases),
+    )
+
+
+def _procedure_led(phrases: list[Phrase]) -> bool:
+    first = next((p for p in phrases if p.whole), None)
+    return first is None or first.role != "diagnosis"
+
+
+def _bundles(kb: KnowledgeBase, coding: list[Candidate],
+             phrases: list[Phrase]) -> list[BundleNote]:
+    """PTP edits among the coded procedures, and the family's diagnostic scope under each."""
+    procs = [c.code for c in coding if c.role == "procedure"]
+    notes: list[BundleNote] = []
+    for a in procs:
+        for b in procs:
+            if a == b:
+                continue
+            edit = kb.ptp(a, b)
+            if edit is not None and not any(n.code == b for n in notes):
+                notes.append(BundleNote(b, a, edit.modifier_indicator, edit.source))
+    families = {p.family or "" for p in phrases} | {_family_of(p.text) for p in phrases}
+    for fam in families:
+        base = _base_code(fam)
+        if not base or base in procs or any(n.code == base for n in notes):
+            continue
+        for a in procs:
+            edit = kb.ptp(a, base)
+            if edit is not None:
+                notes.append(BundleNote(base, a, edit.modifier_indicator, edit.source))
+                break
+    return notes
+
+
+def _family_of(text: str) -> str:
+    from consult.suggest.phrases import family_words
+
+    return family_words(text)
+
+
+def _base_code(family: str) -> str:
+    from consult.suggest.text import apply_lexicon, raw_tokens
+
+    words, _ = apply_lexicon(raw_tokens(family))
+    joined = " ".join(words)
+    for key, code in BASE_CODES.items():
+        if key in joined:
+            return code
+    return ""

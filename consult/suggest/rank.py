@@ -1,0 +1,167 @@
+"""Rank codes for one phrase: BM25 from the FTS5 index, then a coder's priors.
+
+The FTS5 query (an OR of the phrase's terms, column-weighted BM25) only gathers candidates.
+Each is then scored on:
+
+- coverage: the share of the phrase's meaningful words (weighted by rarity) the code's texts
+  hold - the main signal and the confidence reported;
+- the BM25 rank itself and how much of the code's own wording the phrase explains;
+- the code's prior (common codes with lay descriptions up; Category II, dental, unlisted and
+  header codes down);
+- qualifiers: the numbers and flags of the narrative against the code's conditions (30 mm
+  balloon, 17 lesions, 45 minutes, new patient, L4-L5 and L5-S1 = 2 levels);
+- conflicts: the phrase says right and the code says left, without vs with contrast, benign vs
+  malignant, flexible vs rigid, new vs established...
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from consult.errors import KnowledgeBaseError
+from consult.kb.store import KnowledgeBase
+from consult.suggest.index import DX, INDEX_VERSION, PROC
+from consult.suggest.qualifiers import Facts, fit, parse_when
+from consult.suggest.text import GENERIC_STEMS, apply_lexicon, index_terms, raw_tokens, stem
+
+#: Candidates gathered by the FTS5 query before re-scoring.
+POOL = 120
+_CONFLICTS = [frozenset(stem(w) for w in group.split()) for group in (
+    "right left bilateral", "noncontrast contrast", "new established", "initial subsequent",
+    "flexible rigid", "transoral transnasal", "simple intermediate complex", "benign malignant",
+    "acute chronic", "type1 type2", "unilateral bilateral", "upper lower",
+    "cervical thoracic lumbar", "open laparoscopic", "open closed", "male female",
+    "diagnostic screening", "antepartum postpartum", "inpatient outpatient",
+)]
+_SIDES = frozenset(stem(w) for w in ("right", "left", "bilateral"))
+_WEIGHTS = {PROC: "1.0, 1.4, 0.9", DX: "1.0, 0.5"}
+_TABLE = {PROC: "c2c_proc", DX: "c2c_dx"}
+
+
+@dataclass
+class Scored:
+    """One candidate with its features (kept for tests and for tuning)."""
+
+    doc: int
+    code: str
+    system: str
+    label: str
+    score: float
+    coverage: float
+    matched: tuple[str, ...]
+    terms: frozenset[str]
+    billable: int
+    qualifier: float = 0.0
+
+
+class SuggestIndex:
+    """The index of one KB: document frequencies in memory, documents on disk."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        conn = self.conn
+        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'c2c_%'"))
+        if meta.get("c2c_index") != INDEX_VERSION:
+            raise KnowledgeBaseError(
+                f"{kb.path} has no Case2Code index of version {INDEX_VERSION} (it has "
+                f"{meta.get('c2c_index')!r}). Rebuild the KB with `consult kb build`.")
+        self.docs = {PROC: int(meta["c2c_docs_P"]), DX: int(meta["c2c_docs_D"])}
+        self.df: dict[str, dict[str, int]] = {PROC: {}, DX: {}}
+        for kind, term, n in conn.execute("SELECT kind, term, df FROM c2c_df"):
+            self.df[kind][term] = n
+        self._vocab = {k: sorted(v) for k, v in self.df.items()}
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.kb._conn()  # the KB's own read-only, per-thread connection
+
+    def idf(self, kind: str, term: str) -> float:
+        n = self.df[kind].get(term, 0)
+        total = self.docs[kind]
+        return math.log((total - n + 0.5) / (n + 0.5) + 1.0)
+
+    def correct(self, kind: str, term: str) -> str | None:
+        """The index term a misspelt one most likely means ("colonscop" -> "colonoscop")."""
+        if len(term) < 5 or term[0].isdigit():
+            return None
+        choices = [t for t in self._vocab[kind]
+                   if t[0] == term[0] and abs(len(t) - len(term)) <= 2 and len(t) >= 4]
+        found = process.extractOne(term, choices, scorer=Levenshtein.distance,
+                                   score_cutoff=1 if len(term) < 8 else 2)
+        return found[0] if found else None
+
+    def query_terms(self, kind: str, text: str) -> list[str]:
+        """The phrase's index terms this kind of document knows (misspellings mended)."""
+        words, _kinds = apply_lexicon(raw_tokens(text))
+        out: list[str] = []
+        for term in index_terms(words):
+            if term not in self.df[kind]:
+                fixed = self.correct(kind, term)
+                if fixed is None:
+                    continue
+                term = fixed
+            if term not in out:
+                out.append(term)
+        return out
+
+    def rank(self, kind: str, text: str, facts: Facts, *, extra: str = "",
+             pool: int = POOL) -> list[Scored]:
+        """Candidates for ``text`` among procedures (``PROC``) or diagnoses (``DX``)."""
+        terms = self.query_terms(kind, f"{extra} {text}" if extra else text)
+        meaningful = [t for t in terms if t not in GENERIC_STEMS]
+        if not meaningful:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        table = _TABLE[kind]
+        rows = self.conn.execute(
+            f"SELECT rowid, bm25({table}, {_WEIGHTS[kind]}) AS s FROM {table} "
+            f"WHERE {table} MATCH ? ORDER BY s LIMIT ?", (match, pool)).fetchall()
+        if not rows:
+            return []
+        best_bm25 = min(r[1] for r in rows) or -1.0
+        bm25 = {r[0]: r[1] / best_bm25 for r in rows}
+        marks = ",".join("?" * len(rows))
+        docs = self.conn.execute(
+            f"SELECT id, code, system, label, prior, cond, terms, billable FROM c2c_docs "
+            f"WHERE id IN ({marks})", [r[0] for r in rows]).fetchall()
+        weights = {t: self.idf(kind, t) * (0.35 if t in GENERIC_STEMS else 1.0) for t in terms}
+        total = sum(weights.values()) or 1.0
+        qset = frozenset(terms)
+        out: list[Scored] = []
+        for doc, code, system, label, prior, cond, doc_terms, billable in docs:
+            dterms = frozenset(doc_terms.split())
+            matched = qset & dterms
+            coverage = sum(weights[t] for t in matched) / total
+            own = sum(self.idf(kind, t) for t in dterms if t not in GENERIC_STEMS) or 1.0
+            explained = min(1.0, sum(weights[t] for t in matched) / own)
+            score = 2.0 * coverage + 0.6 * bm25[doc] + 0.5 * explained + prior
+            qual = fit(parse_when(cond), facts) if cond else 0.0
+            score += 0.55 * qual if qual > 0 else 1.1 * qual
+            for group in _CONFLICTS:
+                q, d = qset & group, dterms & group
+                if q and d and not (q & d):
+                    score -= 0.6
+            if kind == DX and not (qset & _SIDES) and dterms & _SIDES:
+                score -= 0.15
+            out.append(Scored(doc, code, system, label, score, coverage,
+                              tuple(sorted(matched)), dterms, billable, qual))
+        out.sort(key=lambda s: (-s.score, s.code))
+        return out
+
+
+_CACHE: WeakKeyDictionary[KnowledgeBase, SuggestIndex] = WeakKeyDictionary()
+
+
+def index_for(kb: KnowledgeBase) -> SuggestIndex:
+    """The (cached) index of a KB; raises ``KnowledgeBaseError`` when the KB has none."""
+    idx = _CACHE.get(kb)
+    if idx is None:
+        idx = SuggestIndex(kb)
+        _CACHE[kb] = idx
+    return idx
