@@ -14,7 +14,7 @@ from consult.suggest.qualifiers import Facts, read_facts
 from consult.suggest.rank import Scored, SuggestIndex, index_for
 
 #: Below this confidence (share of the phrase's meaningful words a code covers) say nothing.
-FLOOR = 0.5
+FLOOR = 0.4
 #: A piece of a procedure phrase whose words the main code already holds adds no code.
 EXPLAINED = 0.75
 #: The diagnostic scope each family's therapeutic codes include (noted as bundled).
@@ -71,13 +71,38 @@ def _candidate(kb: KnowledgeBase, s: Scored, phrase: Phrase, facts: Facts) -> Ca
     )
 
 
-def _rank_phrase(idx: SuggestIndex, phrase: Phrase, facts: Facts) -> list[Scored]:
+def _rank_phrase(idx: SuggestIndex, phrase: Phrase, facts: Facts,
+                 medicare: bool) -> list[Scored]:
+    """The phrase's candidates; a phrase of no clear role takes the kind that covers it best
+    (diagnoses win near-ties: a narrative naming no service describes a condition)."""
     best: list[Scored] = []
     for kind in _ROLE_KIND[phrase.role]:
-        found = idx.rank(kind, phrase.text, facts, extra=phrase.family)
-        if found and (not best or found[0].coverage > best[0].coverage):
+        found = idx.rank(kind, phrase.text, facts, extra=phrase.family, aside=phrase.aside,
+                         medicare=medicare)
+        if not found:
+            continue
+        margin = 0.1 if kind == DX else 0.0
+        if not best or found[0].coverage + margin > best[0].coverage:
             best = found
     return best
+
+
+_CODE = re.compile(r"\b(\d{4}[0-9FTU]|[A-V]\d{4}|[A-TV-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4})\b")
+
+
+def _named_codes(kb: KnowledgeBase, text: str) -> list[Candidate]:
+    """Codes the narrative names itself ("est pt 99214 ..."): they lead the candidates."""
+    out: list[Candidate] = []
+    for m in _CODE.finditer(text):
+        info = kb.code(m.group(1))
+        if info is None or info.status in ("deleted", "terminated") or info.system == "MOD":
+            continue
+        if any(c.code == info.code for c in out):
+            continue
+        role = "diagnosis" if info.system == "ICD10CM" else "procedure"
+        out.append(Candidate(info.system, info.code, info.description, 9.0, 1.0, role,
+                             m.group(1), (m.group(1).lower(),), "named in the text"))
+    return out
 
 
 def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
@@ -91,6 +116,7 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         return SuggestResult(abstained="no clinical sentence in the text (greetings, "
                                        "signatures and cover notes are not read)")
     idx = index_for(kb)
+    medicare = bool(re.search(r"(?i)\bmedicare\b|\bmcr\b", text))
     part_facts: dict[int, Facts] = {}
     for p in phrases:
         if p.whole:
@@ -98,9 +124,9 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
     ranked: list[tuple[Phrase, list[Scored]]] = []
     for p in phrases:
         facts = part_facts.get(p.part) or read_facts(p.text)
-        ranked.append((p, _rank_phrase(idx, p, facts)))
+        ranked.append((p, _rank_phrase(idx, p, facts, medicare)))
 
-    coding: list[Candidate] = []
+    coding: list[Candidate] = _named_codes(kb, text)
     primary_terms: dict[int, frozenset[str]] = {}
     primary_code: dict[int, str] = {}
     best_seen = 0.0
@@ -124,8 +150,16 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
                 if own and sum(t in held for t in own) / len(own) >= EXPLAINED:
                     continue
         cand = _candidate(kb, top, p, facts)
-        if all(c.code != cand.code for c in coding):
-            coding.append(cand)
+        if p.secondary:
+            cand = Candidate(cand.system, cand.code, cand.description, cand.score,
+                             cand.confidence, cand.role, cand.phrase, cand.matched,
+                             (cand.note + "; " if cand.note else "") + "secondary")
+        if any(c.code == cand.code for c in coding):
+            continue
+        primary = _addon_primary(kb, cand, found)
+        if primary is not None and all(c.code != primary.code for c in coding):
+            coding.append(_candidate(kb, primary, p, facts))
+        coding.append(cand)
 
     if not coding:
         why = (f"nothing in the text matches a code closely enough (best match covers "
@@ -136,8 +170,9 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
     bundled = _bundles(kb, coding, phrases)
     dropped = {b.code for b in bundled if b.modifier_indicator == "0"}
     coded = [c for c in coding if c.code not in dropped]
-    coded.sort(key=lambda c: 0 if c.role == "procedure" else 1) if _procedure_led(
-        phrases) else coded.sort(key=lambda c: 0 if c.role == "diagnosis" else 1)
+    lead = "procedure" if _procedure_led(phrases) else "diagnosis"
+    coded.sort(key=lambda c: (c.note != "named in the text", c.role != lead,
+                              "secondary" in c.note))
     out: list[Candidate] = list(coded)
     seen = {c.code for c in out} | dropped
     # alternatives: the runners-up of each whole phrase, then of the pieces, in score order
@@ -159,6 +194,20 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         candidates=tuple(out[:limit]), coding=tuple(coded), bundled=tuple(bundled),
         phrases=tuple(p.text for p in phrases),
     )
+
+
+def _addon_primary(kb: KnowledgeBase, cand: Candidate, found: list[Scored]) -> Scored | None:
+    """When the best code is an add-on ("each additional 10 skin tags"), the primary code
+    among the runners-up comes with it (22 skin tags: 11200 and 11201)."""
+    if cand.role != "procedure":
+        return None
+    rule = kb.addon(cand.code)
+    if rule is None or not rule.primaries:
+        return None
+    for s in found[1:15]:
+        if s.code in rule.primaries:
+            return s
+    return None
 
 
 def _procedure_led(phrases: list[Phrase]) -> bool:

@@ -20,6 +20,7 @@ document frequency of each term. The lay descriptions also fill ``codes.lay`` (t
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -76,6 +77,23 @@ def lay_rows() -> list[LayRow]:
     return rows
 
 
+_VIEWS = re.compile(r"(?i)(?:(fewer than|at least|minimum of) )?(\d+)(?: (?:or|to) (\d+))?"
+                    r"( or more)? views?\b")
+
+
+def _views(lay: str) -> str:
+    """The number of X-ray views a lay description states, as a condition (``views=2-3``)."""
+    m = _VIEWS.search(lay)
+    if not m:
+        return ""
+    low = int(m.group(2))
+    if m.group(1) == "fewer than":
+        return f"views=1-{low - 1}"
+    if m.group(1) or m.group(4):
+        return f"views={low}-"
+    return f"views={low}-{m.group(3) or low}"
+
+
 def _cpt_prior(code: str, description: str, has_lay: bool) -> float:
     if code.endswith("F"):
         return -1.5  # Category II performance measures: never what a narrative describes
@@ -83,7 +101,7 @@ def _cpt_prior(code: str, description: str, has_lay: bool) -> float:
         return -0.8  # proprietary lab analyses
     if code.endswith("T"):
         return -0.4  # Category III
-    prior = 0.35 if has_lay else 0.0
+    prior = 0.45 if has_lay else 0.0
     if "unlisted" in description.lower() or description.lower().startswith("unl"):
         prior -= 0.6
     return prior
@@ -120,7 +138,7 @@ def build_index(
     # codes whose billable forms add a 7th character: ranked like billable codes
     needs_seventh = {e[:-1].rstrip("X").rstrip(".") for e in leave_out}
     titles = dict(conn.execute(
-        "SELECT code, description FROM codes WHERE system = 'ICD10CM' AND length(code) = 3"))
+        "SELECT code, description FROM codes WHERE system = 'ICD10CM' AND status = 'header'"))
     docs: list[tuple] = []
     proc_fts: list[tuple] = []
     dx_fts: list[tuple] = []
@@ -135,9 +153,14 @@ def build_index(
             if code in leave_out:
                 continue
             name = normalize(description)
-            category = titles.get(code[:3], "") if len(code) > 3 else ""
-            extra = normalize(f"{terms.get(code, '')} ; {category}")
-            prior = 0.0 if billable or code in needs_seventh else -0.35
+            # index-style words: the inclusion terms and titles of the code's ancestors
+            above = [code[:n].rstrip(".") for n in range(3, len(code)) if code[:n][-1] != "."]
+            words = [terms.get(code, "")]
+            words += [f"{terms.get(a, '')} ; {titles.get(a, '')}" for a in above]
+            extra = normalize(" ; ".join(words))
+            prior = 0.0 if billable or code in needs_seventh else -0.6
+            if description.startswith("Other ") or ", other" in description:
+                prior -= 0.1
             docs.append((len(docs) + 1, code, system, DX, description, prior, "",
                          " ".join(sorted(set(name + extra))), int(billable)))
             dx_fts.append((len(docs), " ".join(name), " ".join(extra)))
@@ -155,8 +178,9 @@ def build_index(
         else:
             prior = _hcpcs_prior(code, description)
         label = description
-        docs.append((len(docs) + 1, code, system, PROC, label, prior,
-                     row.when if row else "", " ".join(sorted(set(name + own + also))), 1))
+        cond = (row.when + " " + _views(row.lay)).strip() if row else ""
+        docs.append((len(docs) + 1, code, system, PROC, label, prior, cond,
+                     " ".join(sorted(set(name + own + also))), 1))
         proc_fts.append((len(docs), " ".join(name), " ".join(own), " ".join(also)))
         df[PROC].update(set(name + own + also))
     conn.executemany("INSERT INTO c2c_docs VALUES (?,?,?,?,?,?,?,?,?)", docs)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from consult.suggest.text import apply_lexicon, raw_tokens
+from consult.suggest.text import apply_lexicon, lexicon, raw_tokens
 
 _NON_CLINICAL = re.compile(
     r"(?ix)^\s*(?:"
@@ -46,7 +46,7 @@ _COVER = re.compile(
     r"circling\s+back|per\s+our\s+(?:call|conversation))\b"
 )
 _DX_CONNECTOR = re.compile(
-    r"(?i)\b(?:for|due\s+to|secondary\s+to|because\s+of|dx(?:'d)?|diagnosis(?:\s+of)?|"
+    r"(?i)\b(?:for|r/o|rule\s+out|due\s+to|secondary\s+to|because\s+of|dx(?:'d)?|diagnosis(?:\s+of)?|"
     r"diagnosed\s+with|indications?|reason|r/t|related\s+to|with\s+(?:a\s+)?(?:history|hx)\s+of|"
     r"h/o|hx\s+of|s/p|status\s+post|to\s+treat|treating|found|showed|shows|revealed|"
     r"findings?)\b\s*:?"
@@ -81,6 +81,26 @@ class Phrase:
     family: str = ""  # endoscope or approach words inherited from the part it came from
     part: int = 0  # which part of the narrative (phrases of one part form one procedure)
     whole: bool = False  # the whole part rather than a piece of it
+    aside: str = ""  # words of the same sentence that belong to other phrases (diagnoses)
+    secondary: bool = False  # a diagnosis read out of a procedure sentence
+
+
+_CHAT = re.compile(r"(?i)\b(?:you|your|we|we're|we've|our|us|i|i'm|i've|i'd|me|my|they|"
+                   r"anyone|anybody|someone|guys|folks)\b")
+_DX_MARKER = re.compile(r"(?i)(?:\b(?:dx|diagnosis|icd(?:-?10)?)(?:\s+codes?)?\s*\??\s*$|"
+                        r"\b(?:dx|diagnosis|icd(?:-?10)?)\s+codes?\b)")
+_HISTORY = re.compile(r"(?i)^(?:s/p|status\s+post|h/o|hx\s+of|history\s+of|with\s+(?:a\s+)?"
+                      r"(?:history|hx)\s+of)")
+_WEAK_PROC = re.compile(r"(?i)\b(?:visit|exam|eval\w*|consult\w*|test\w*|study|studies|"
+                        r"screen\w*|care|management|mgmt|session|therap\w*|counsel\w*|physical|"
+                        r"assessment|check|discussion|time|min(?:ute)?s?|read|interp\w*)\b")
+
+
+def _title_case(line: str) -> bool:
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'.-]*", line)]
+    if not words:
+        return False
+    return sum(w[0].isupper() for w in words) / len(words) >= 0.6
 
 
 def clinical_lines(text: str) -> list[str]:
@@ -90,32 +110,45 @@ def clinical_lines(text: str) -> list[str]:
         line = line.strip()
         if not line or line.startswith(">"):
             continue
-        if _CREDENTIAL.search(line) or _CONTACT.search(line):
+        if _CONTACT.search(line):
             continue
-        if _ORG.search(line) and len(line.split()) <= 8:
+        words = len(line.split())
+        if _CREDENTIAL.search(line) and (words <= 5 or _title_case(line)):
+            continue
+        if _ORG.search(line) and words <= 8 and _title_case(line):
             continue
         for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", line):
             s = sentence.strip()
             if not s or _NON_CLINICAL.match(s) or _COVER.search(s):
                 continue
+            strong, weak, dx, _fam = _cues(s)
+            if _CHAT.search(s) and not (strong or dx):
+                continue  # conversation about the work, not the work
             kept.append(s)
     return kept
 
 
-def _kinds(text: str) -> tuple[int, int, bool]:
-    """(procedure cues, diagnosis cues, names a family) of a piece of text."""
+def _cues(text: str) -> tuple[int, int, int, bool]:
+    """(strong procedure cues, weak procedure cues, diagnosis cues, names a family)."""
     _words, kinds = apply_lexicon(raw_tokens(text))
-    p = kinds.count("P") + kinds.count("F") + len(_PROC_WORD.findall(text))
-    d = kinds.count("D") + len(_DX_WORD.findall(text))
-    return p, d, "F" in kinds
+    strong = kinds.count("P") + kinds.count("F") + len(_PROC_WORD.findall(text))
+    weak = len(_WEAK_PROC.findall(text))
+    strong = max(0, strong - weak)  # the weak words also match the broad procedure pattern
+    dx = kinds.count("D") + len(_DX_WORD.findall(text))
+    return strong, weak, dx, "F" in kinds
 
 
 def role_of(text: str) -> str:
-    p, d, _family = _kinds(text)
-    if p > d:
-        return "procedure"
-    if d > p:
+    """procedure, diagnosis or either, from the words a coder uses for each."""
+    if _DX_MARKER.search(text):
         return "diagnosis"
+    strong, weak, dx, _family = _cues(text)
+    if strong:
+        return "procedure"
+    if dx:
+        return "diagnosis"
+    if weak:
+        return "procedure"
     return "either"
 
 
@@ -124,8 +157,6 @@ def family_words(text: str) -> str:
     tokens = raw_tokens(text)
     out = []
     i = 0
-    from consult.suggest.text import lexicon  # local: the table is cached there
-
     lex = lexicon()
     while i < len(tokens):
         for n in (3, 2, 1):
@@ -139,30 +170,77 @@ def family_words(text: str) -> str:
     return " ".join(out)
 
 
+def _meaningful(piece: str) -> bool:
+    return bool(re.search(r"[A-Za-z]{2}", piece or ""))
+
+
+def _clean(piece: str) -> str:
+    return piece.strip(" .:;,-")
+
+
+def _list_items(text: str) -> list[str]:
+    return [_clean(s) for s in _LIST.split(text) if _meaningful(s) and _clean(s)]
+
+
 def split_phrases(text: str) -> list[Phrase]:
     """Procedure and diagnosis phrases of a narrative, in reading order."""
     phrases: list[Phrase] = []
     part = 0
     for line in clinical_lines(text):
-        pieces = _DX_CONNECTOR.split(line)
-        for k, piece in enumerate(pieces):
-            piece = piece.strip(" .:;,-")
-            if not re.search(r"[A-Za-z]{2}", piece):
+        line_role = role_of(line)
+        pieces: list[tuple[str, bool]] = []  # (text, follows a history connector)
+        last = 0
+        for m in _DX_CONNECTOR.finditer(line):
+            pieces.append((line[last:m.start()], False))
+            last = m.start() if _HISTORY.match(line[m.start():]) else m.end()
+        pieces.append((line[last:], False))
+        pieces = [(_clean(p), h) for p, h in pieces if _meaningful(p)]
+        proc: list[str] = []
+        dx: list[str] = []
+        for k, (piece, _h) in enumerate(pieces):
+            if line_role == "diagnosis" or _HISTORY.match(piece):
+                dx.append(_HISTORY.sub("", piece).strip() or piece)
                 continue
-            role = role_of(piece)
-            if k > 0 and role == "either":
-                role = "diagnosis"
-            family = family_words(piece) if role != "diagnosis" else ""
-            phrases.append(Phrase(piece, role, family, part, True))
-            subs = [s for s in _LIST.split(piece) if re.search(r"[A-Za-z]{2}", s or "")]
-            if len(subs) > 1:
-                for sub in subs:
-                    sub = sub.strip(" .:;,-")
-                    sub_role = role_of(sub)
-                    if sub_role == "either":
-                        sub_role = role
-                    own = family_words(sub)
-                    inherit = family if (family and not own and sub_role != "diagnosis") else ""
-                    phrases.append(Phrase(sub, sub_role, inherit, part, False))
+            strong, _weak, dxc, _fam = _cues(piece)
+            if k == 0 or (strong and not dxc):
+                proc.append(piece)
+            else:
+                dx.append(piece)
+        if line_role == "either" and not dx:
+            phrases.append(Phrase(" ".join(proc), "either", "", part, True))
+            part += 1
+            continue
+        aside = " ".join(dx)
+        if proc:
+            segments: list[list[str]] = []
+            for item in _list_items(" , ".join(proc)):
+                if family_words(item) and segments and any(family_words(x) for x in segments[-1]):
+                    segments.append([item])
+                elif segments:
+                    segments[-1].append(item)
+                else:
+                    segments.append([item])
+            several = len(segments) > 1
+            for seg in segments:
+                family = ""
+                whole_text = " ".join(seg) if several else " ".join(proc)
+                phrases.append(Phrase(whole_text, "procedure", "", part, True, aside))
+                if len(seg) > 1:
+                    for item in seg:
+                        own = family_words(item)
+                        inherit = family if (family and not own) else ""
+                        family = own or family
+                        phrases.append(Phrase(item, "procedure", inherit, part, False))
+                part += 1
+            if not dx and _cues(" ".join(proc))[2]:
+                phrases.append(Phrase(" ".join(proc), "diagnosis", "", part, True,
+                                      secondary=True))
+                part += 1
+        for piece in dx:
+            phrases.append(Phrase(piece, "diagnosis", "", part, True, secondary=bool(proc)))
+            items = _list_items(piece)
+            if len(items) > 1:
+                for item in items:
+                    phrases.append(Phrase(item, "diagnosis", "", part, False))
             part += 1
     return phrases

@@ -25,6 +25,8 @@ _HOUR = re.compile(r"\b(an|one|1|two|2)\s+hours?\b")
 _AGE = re.compile(r"(\d+)\s*(?:-|\s)?(?:yo|y/o|y\.o\.|yr\s*old|year[- ]old|years?\s+old|"
                   r"yrs?\s+old)\b|\bage[ds]?\s+(\d+)\b|\b(\d+)\s*(?:m/o|month[- ]old|months?\s+old|"
                   r"week[- ]old|weeks?\s+old|day[- ]old|days?\s+old)\b")
+_VIEWS_RX = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:(?:or|to|-)\s*\d+\s*)?"
+                       r"(?:views?|vw)\b|\b(single|one)[\s-]+view\b")
 _INFANT = re.compile(r"\b(?:newborn|neonate|infant)\b")
 _LEVEL = re.compile(r"\blevel\s+(\d|i{1,3}|iv|v)\b|\blvl\s*(\d)\b|\b(\d)\s*-?\s*level\b")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
@@ -40,8 +42,8 @@ _SPINE_LEVEL = re.compile(r"\b([ctls])\s?(\d)\s*(?:-|/|to)\s*([ctls])?\s?(\d)\b"
 _LEVEL_COUNT = re.compile(r"\b(\d|one|two|three|four|single)[\s-]+(?:levels?|segments?|"
                           r"interspaces?|joints?)\b")
 _NEW = re.compile(r"\bnew\s+(?:patient|pt)\b|\bnp\b")
-_EST = re.compile(r"\bestablished\b|\best\.?\s+(?:patient|pt)\b|\bfollow[\s-]?up\b|\bf/u\b")
-_INITIAL = re.compile(r"\binitial\b|\badmission\b|\badmit\b|\badmitted\b|\bh&p\b")
+_EST = re.compile(r"\bestablished\b|\best\.?\s+(?:patient|pt)\b")
+_INITIAL = re.compile(r"\binitial\b|\badmission\b|\badmit\s+h&p\b|\bh&p\b")
 _SUBSEQUENT = re.compile(r"\bsubsequent\b|\bsubseq\b|\brounding\b|\bday\s+\d\b|\bdaily\b")
 _MDM = {"straightforward": 2, "low": 3, "moderate": 4, "high": 5}
 _MDM_RX = re.compile(r"\b(straightforward|low|moderate|high)\s+(?:complexity|mdm|decision|"
@@ -114,6 +116,8 @@ def read_facts(text: str) -> Facts:
             n["age"] = int(m.group(1) or m.group(2))
     elif _INFANT.search(low):
         n["age"] = 0
+    if m := _VIEWS_RX.search(low):
+        n["views"] = number_word(m.group(1) or "one") or 1
     if m := _LEVEL.search(low):
         raw = m.group(1) or m.group(2) or m.group(3)
         n["level"] = _ROMAN[raw] if raw in _ROMAN else int(raw)

@@ -28,7 +28,7 @@ from consult.errors import KnowledgeBaseError
 from consult.kb.store import KnowledgeBase
 from consult.suggest.index import DX, INDEX_VERSION, PROC
 from consult.suggest.qualifiers import Facts, fit, parse_when
-from consult.suggest.text import GENERIC_STEMS, apply_lexicon, index_terms, raw_tokens, stem
+from consult.suggest.text import GENERIC_STEMS, apply_lexicon, index_terms, query_tokens, stem
 
 #: Candidates gathered by the FTS5 query before re-scoring.
 POOL = 120
@@ -40,6 +40,16 @@ _CONFLICTS = [frozenset(stem(w) for w in group.split()) for group in (
     "diagnostic screening", "antepartum postpartum", "inpatient outpatient",
 )]
 _SIDES = frozenset(stem(w) for w in ("right", "left", "bilateral"))
+#: Words a code's text should only have when the narrative says them (a colonoscopy "through a
+#: stoma" is not the colonoscopy of a narrative that names no stoma).
+_MARKED = frozenset(stem(w) for w in (
+    "stoma", "pouch", "rigid", "transnasal", "retrograde", "congenital", "anomaly", "fetal",
+    "newborn", "neonate", "infant", "pediatric", "intraoperative", "interprofessional",
+    "telephone", "revision", "conversion", "redo", "recurrent", "younger", "prolonged", "group", "remote", "hormonal", "additional", "transplant",
+    "postpartum", "antepartum", "bronchoscopic", "thoracoscopic", "endovascular",
+))
+#: Encounter words: for ICD-10-CM they choose the 7th character, not the code.
+_ENCOUNTER = frozenset(stem(w) for w in ("initial", "subsequent", "sequela", "encounter"))
 _WEIGHTS = {PROC: "1.0, 1.4, 0.9", DX: "1.0, 0.5"}
 _TABLE = {PROC: "c2c_proc", DX: "c2c_dx"}
 
@@ -98,9 +108,11 @@ class SuggestIndex:
 
     def query_terms(self, kind: str, text: str) -> list[str]:
         """The phrase's index terms this kind of document knows (misspellings mended)."""
-        words, _kinds = apply_lexicon(raw_tokens(text))
+        words, _kinds = apply_lexicon(query_tokens(text))
         out: list[str] = []
         for term in index_terms(words):
+            if kind == DX and term in _ENCOUNTER:
+                continue
             if term not in self.df[kind]:
                 fixed = self.correct(kind, term)
                 if fixed is None:
@@ -110,14 +122,20 @@ class SuggestIndex:
                 out.append(term)
         return out
 
-    def rank(self, kind: str, text: str, facts: Facts, *, extra: str = "",
-             pool: int = POOL) -> list[Scored]:
-        """Candidates for ``text`` among procedures (``PROC``) or diagnoses (``DX``)."""
+    def rank(self, kind: str, text: str, facts: Facts, *, extra: str = "", aside: str = "",
+             medicare: bool = False, pool: int = POOL) -> list[Scored]:
+        """Candidates for ``text`` among procedures (``PROC``) or diagnoses (``DX``).
+
+        ``extra``: words the phrase inherits (an endoscope named earlier); ``aside``: words of
+        the same sentence that belong to another phrase (a diagnosis after "for"), which count
+        a little so "colonoscopy for a bleeding diverticulum, clipped" finds the bleeding code.
+        """
         terms = self.query_terms(kind, f"{extra} {text}" if extra else text)
+        side = [t for t in self.query_terms(kind, aside) if t not in terms] if aside else []
         meaningful = [t for t in terms if t not in GENERIC_STEMS]
         if not meaningful:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)
+        match = " OR ".join(f'"{t}"' for t in terms + side)
         table = _TABLE[kind]
         rows = self.conn.execute(
             f"SELECT rowid, bm25({table}, {_WEIGHTS[kind]}) AS s FROM {table} "
@@ -132,19 +150,26 @@ class SuggestIndex:
             f"WHERE id IN ({marks})", [r[0] for r in rows]).fetchall()
         weights = {t: self.idf(kind, t) * (0.35 if t in GENERIC_STEMS else 1.0) for t in terms}
         total = sum(weights.values()) or 1.0
+        for t in side:
+            weights[t] = 0.25 * self.idf(kind, t) * (0.35 if t in GENERIC_STEMS else 1.0)
         qset = frozenset(terms)
+        allq = frozenset(weights)
         out: list[Scored] = []
         for doc, code, system, label, prior, cond, doc_terms, billable in docs:
             dterms = frozenset(doc_terms.split())
             matched = qset & dterms
             coverage = sum(weights[t] for t in matched) / total
+            bonus = sum(weights[t] for t in (allq - qset) & dterms) / total
             own = sum(self.idf(kind, t) for t in dterms if t not in GENERIC_STEMS) or 1.0
             explained = min(1.0, sum(weights[t] for t in matched) / own)
-            score = 2.0 * coverage + 0.6 * bm25[doc] + 0.5 * explained + prior
+            score = (2.0 * coverage + bonus + 0.6 * bm25[doc] + 0.25 * explained + prior
+                     - 0.35 * len((dterms & _MARKED) - allq))
+            if medicare and system == "HCPCS" and code.startswith("G"):
+                score += 0.3
             qual = fit(parse_when(cond), facts) if cond else 0.0
             score += 0.55 * qual if qual > 0 else 1.1 * qual
             for group in _CONFLICTS:
-                q, d = qset & group, dterms & group
+                q, d = allq & group, dterms & group
                 if q and d and not (q & d):
                     score -= 0.6
             if kind == DX and not (qset & _SIDES) and dterms & _SIDES:

@@ -34,6 +34,7 @@ how i if in into is it its me my no not of on or our out over per so such than t
 their them then there these they this those to too up very was we were what when where which
 while who why will with would you your yours he she his her him also any all both each just
 only other same some about after before again once here more most own off under until
+please pls thx lol hey sorry
 """.split())
 
 #: Words of mail and of the coding trade that never make a narrative clinical on their own
@@ -54,6 +55,13 @@ six seven eight nine ten several multiple many few number case cases email mail 
 sent reply call phone fax address name signature confidential information intended
 recipient received original copy new established level service services procedure
 procedures performed perform done did diagnosis diagnoses dx cpt hcpcs icd icd10 icd-10
+quarterly monthly weekly invoice invoices fee fees schedule password portal encrypted
+encrypt address addresses audit audits cost costs price staff staffed delay delayed holiday
+closed resume receipt process contact update updating file files rep representative resend
+disregard ignore sending send sends over remaining end conversation agreed answer answers
+going forward short long taking new here process w-9 w9 form forms login account access
+friday monday tuesday wednesday thursday saturday sunday morning afternoon evening noon
+quick reply replies yesterday test email emails inbox spam figured mind last next
 """.split())
 
 _NUM_WORDS = {
@@ -123,7 +131,24 @@ def _tokens(text: str, whole: set[str] | frozenset[str]) -> list[str]:
             out.append(tok.split("'")[0])
         else:
             out.extend(p for p in re.split(r"[&/]", tok) if p)
-    return _glue_numbers(out)
+    return _spine_levels(_glue_numbers(out))
+
+
+_SPINE = re.compile(r"^([ctls])(\d{1,2})$")
+_REGION = {"c": "cervical", "t": "thoracic", "l": "lumbar", "s": "sacral"}
+
+
+def _spine_levels(tokens: list[str]) -> list[str]:
+    """``l4`` -> ``l4 lumbar``: a level names its spine region."""
+    out: list[str] = []
+    for tok in tokens:
+        out.append(tok)
+        m = _SPINE.match(tok)
+        if m and int(m.group(2)) <= 12:
+            region = _REGION[m.group(1)]
+            if not out[-2:-1] or out[-2] != region:
+                out.append(region)
+    return out
 
 
 _GLUE = frozenset({"stage", "type", "grade", "class"})
@@ -156,6 +181,27 @@ def raw_tokens(text: str) -> list[str]:
     return _tokens(text, _whole_tokens())
 
 
+#: CMS abbreviations a narrative may also use; these few are ordinary words there instead.
+_NOT_IN_NARRATIVES = frozenset("""us car art gen ant dir int rec sup ip op mo ed ca id rd st ex
+sub tr dp w n a b c d e f g h i m o p r s t v x new est pt pts hot band cyst sinus ear
+""".split())
+_US = re.compile(r"\bUS\b")
+
+
+def query_tokens(text: str) -> list[str]:
+    """Tokens of a narrative: like ``raw_tokens``, with coders' uses of CMS abbreviations
+    (``inj``, ``bx``, ``addl``) spelt out and an upper-case ``US`` read as ultrasound."""
+    table = abbreviations()
+    lex = lexicon()
+    out: list[str] = []
+    for tok in raw_tokens(_US.sub("ultrasound", text)):
+        if (tok,) in lex or tok in _NOT_IN_NARRATIVES or tok not in table:
+            out.append(tok)
+        else:
+            out.extend(table[tok])
+    return out
+
+
 def expand_abbreviations(tokens: Iterable[str]) -> list[str]:
     """CMS abbreviations to words (used on CMS short descriptors only)."""
     table = abbreviations()
@@ -175,7 +221,10 @@ def apply_lexicon(tokens: list[str]) -> tuple[list[str], list[str]]:
     i = 0
     while i < len(tokens):
         for n in range(min(longest, len(tokens) - i), 0, -1):
-            entry = lex.get(tuple(tokens[i:i + n]))
+            key = tuple(tokens[i:i + n])
+            entry = lex.get(key)
+            if entry is None and n == 1 and len(key[0]) > 3 and key[0].endswith("s"):
+                entry = lex.get((key[0][:-1],))  # "hemoclips", "polyps"
             if entry is not None:
                 out.extend(entry.words)
                 if entry.kind:
