@@ -76,7 +76,11 @@ def _rank_phrase(idx: SuggestIndex, phrase: Phrase, facts: Facts,
     """The phrase's candidates; a phrase of no clear role takes the kind that covers it best
     (diagnoses win near-ties: a narrative naming no service describes a condition)."""
     best: list[Scored] = []
-    for kind in _ROLE_KIND[phrase.role]:
+    kinds = _ROLE_KIND[phrase.role]
+    if phrase.role == "either":
+        lean = idx.leaning(phrase.text)
+        kinds = (lean,) if lean else kinds
+    for kind in kinds:
         found = idx.rank(kind, phrase.text, facts, extra=phrase.family, aside=phrase.aside,
                          medicare=medicare)
         if not found:
@@ -160,6 +164,10 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         if primary is not None and all(c.code != primary.code for c in coding):
             coding.append(_candidate(kb, primary, p, facts))
         coding.append(cand)
+        if p.whole and cand.role == "procedure":
+            other = _complement(top, found)
+            if other is not None and all(c.code != other.code for c in coding):
+                coding.append(_candidate(kb, other, p, facts))
 
     if not coding:
         why = (f"nothing in the text matches a code closely enough (best match covers "
@@ -194,6 +202,25 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         candidates=tuple(out[:limit]), coding=tuple(coded), bundled=tuple(bundled),
         phrases=tuple(p.text for p in phrases),
     )
+
+
+def _is_drug(s: Scored) -> bool:
+    """A drug or biologic supply code (HCPCS J/Q, CPT vaccine and toxoid products)."""
+    return (s.system == "HCPCS" and s.code[0] in "JQ") or (
+        s.system == "CPT" and "90476" <= s.code <= "90759")
+
+
+def _complement(top: Scored, found: list[Scored]) -> Scored | None:
+    """A drug phrase also names how it was given, and a procedure phrase the drug it used:
+    "B12 1000 mcg IM" is the drug code and the injection code; each is the best candidate of
+    the other group that covers words the first one leaves out."""
+    want_drug = not _is_drug(top)
+    for s in found[1:25]:
+        if _is_drug(s) != want_drug or s.coverage < 0.3:
+            continue
+        if set(s.matched) - set(top.matched):
+            return s
+    return None
 
 
 def _addon_primary(kb: KnowledgeBase, cand: Candidate, found: list[Scored]) -> Scored | None:

@@ -112,7 +112,8 @@ def _hcpcs_prior(code: str, description: str) -> float:
     prior = {"D": -0.9, "C": -0.3, "S": -0.4, "T": -0.4, "H": -0.3, "M": -0.5, "K": -0.2,
              "L": -0.15, "E": -0.15, "A": -0.2, "B": -0.2, "P": -0.2, "Q": -0.1,
              "V": -0.2, "U": -0.3}.get(first, 0.0)
-    if "not otherwise" in description.lower() or "unlisted" in description.lower():
+    if first not in "JQ" and ("not otherwise" in description.lower()
+                               or "unlisted" in description.lower()):
         prior -= 0.4
     return prior
 

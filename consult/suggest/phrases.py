@@ -26,7 +26,8 @@ _NON_CLINICAL = re.compile(
     r"|confidential(?:ity)?\b|disclaimer\b|privileged\b|notice:|caution:|external\s+email"
     r"|if\s+you\s+(?:are\s+not|have\s+received)\b|please\s+(?:see|find|review|advise|let)\b"
     r"|(?:see|as)\s+(?:below|above|attached)\b|fyi\b|forwarding\b|forwarded\b|fw:|fwd:"
-    r"|(?:phone|tel|fax|cell|mobile|office|direct|ext|email|e-mail|web|www)\b\s*[:.#]?"
+    r"|(?:phone|tel|fax|cell|mobile|office|direct|ext|email|e-mail|web)\s*[:#]"
+    r"|dr\.?\s+[a-z]+(?:'s)?\s*(?:office|clinic|practice)?\s*$"
     r")"
 )
 _CREDENTIAL = re.compile(
@@ -36,14 +37,15 @@ _CREDENTIAL = re.compile(
 _CONTACT = re.compile(r"@|https?://|www\.|\(\d{3}\)|\b\d{3}[-.\s]\d{3}[-.\s]\d{4}\b|\bext\.?\s*\d+")
 _ORG = re.compile(r"(?i)\b(?:coding|billing|revenue\s+cycle|compliance|health\s+information|"
                   r"department|dept|office\s+manager|manager|supervisor|specialist|analyst|"
-                  r"director|coordinator|auditor|llc|inc|associates|medical\s+group|"
+                  r"director|coordinator|auditor|llc|inc|associates|medical\s+group|office|practice|"
                   r"physicians\s+group|health\s+system|clinic|suite|street|st\.|ave|avenue|"
                   r"blvd|road|rd\.)\b")
 _COVER = re.compile(
     r"(?i)\b(?:second\s+opinion|resubmit|re-?submission|appeal|denial|denied|rejected|"
     r"remittance|eob|see\s+(?:below|attached)|forwarding|let\s+me\s+know|any\s+(?:thoughts|"
     r"help|guidance)|thanks\s+in\s+advance|appreciate|quick\s+question|following\s+up|"
-    r"circling\s+back|per\s+our\s+(?:call|conversation))\b"
+    r"circling\s+back|per\s+our\s+(?:call|conversation)|test\s+e-?mail|confirm\s+receipt|"
+    r"please\s+confirm|please\s+ignore|disregard)\b"
 )
 _DX_CONNECTOR = re.compile(
     r"(?i)\b(?:for|r/o|rule\s+out|due\s+to|secondary\s+to|because\s+of|dx(?:'d)?|diagnosis(?:\s+of)?|"
@@ -61,7 +63,8 @@ _PROC_WORD = re.compile(
     r"visit|exam|consult|evaluat|x-?ray|mri|\bct\b|ultrasound|scan|panel|test|screen|"
     r"therap|session|counsel|admin|vaccin|immuniz|transfusion|catheter|cath\b|stent|"
     r"angioplast|manipulat|arthroplast|shave|punch|freez|cryo|frozen|lanced|snare|"
-    r"cauteri|replacement|tube|monitor|study|draw|collection)")
+    r"cauteri|replacement|tube|monitor|study|draw|collection|appl(?:y|ied|ication)|views?\b|"
+    r"films?\b|radiograph|imaging|guidance|surgery|surgical|operat)")
 _DX_WORD = re.compile(
     r"(?i)(?:itis\b|osis\b|oses\b|oma\b|omas\b|algia\b|emia\b|pathy\b|ectasis\b|\bpain\b|"
     r"fractur|\bfx\b|disease|syndrome|disorder|infection|diabet|hypertens|failure|"
@@ -93,7 +96,8 @@ _HISTORY = re.compile(r"(?i)^(?:s/p|status\s+post|h/o|hx\s+of|history\s+of|with\
                       r"(?:history|hx)\s+of)")
 _WEAK_PROC = re.compile(r"(?i)\b(?:visit|exam|eval\w*|consult\w*|test\w*|study|studies|"
                         r"screen\w*|care|management|mgmt|session|therap\w*|counsel\w*|physical|"
-                        r"assessment|check|discussion|time|min(?:ute)?s?|read|interp\w*)\b")
+                        r"assessment|check|discussion|time|min(?:ute)?s?|read|interp\w*|culture|panel|level|"
+                        r"titer|count|swab|dose|supplies|supply)\b|\bx\s?\d+\b|\b\d+\s?x\b")
 
 
 def _title_case(line: str) -> bool:
@@ -122,7 +126,7 @@ def clinical_lines(text: str) -> list[str]:
             if not s or _NON_CLINICAL.match(s) or _COVER.search(s):
                 continue
             strong, weak, dx, _fam = _cues(s)
-            if _CHAT.search(s) and not (strong or dx):
+            if _CHAT.search(s) and not (strong or dx or weak):
                 continue  # conversation about the work, not the work
             kept.append(s)
     return kept

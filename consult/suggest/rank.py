@@ -38,6 +38,7 @@ _CONFLICTS = [frozenset(stem(w) for w in group.split()) for group in (
     "acute chronic", "type1 type2", "unilateral bilateral", "upper lower",
     "cervical thoracic lumbar", "open laparoscopic", "open closed", "male female",
     "diagnostic screening", "antepartum postpartum", "inpatient outpatient",
+    "unguided ultrasound", "nonrecurrent recurrent",
 )]
 _SIDES = frozenset(stem(w) for w in ("right", "left", "bilateral"))
 #: Words a code's text should only have when the narrative says them (a colonoscopy "through a
@@ -47,6 +48,7 @@ _MARKED = frozenset(stem(w) for w in (
     "newborn", "neonate", "infant", "pediatric", "intraoperative", "interprofessional",
     "telephone", "revision", "conversion", "redo", "recurrent", "younger", "prolonged", "group", "remote", "hormonal", "additional", "transplant",
     "postpartum", "antepartum", "bronchoscopic", "thoracoscopic", "endovascular",
+    "assault", "self-harm", "undetermined", "terminated",
 ))
 #: Encounter words: for ICD-10-CM they choose the 7th character, not the code.
 _ENCOUNTER = frozenset(stem(w) for w in ("initial", "subsequent", "sequela", "encounter"))
@@ -95,6 +97,20 @@ class SuggestIndex:
         n = self.df[kind].get(term, 0)
         total = self.docs[kind]
         return math.log((total - n + 0.5) / (n + 0.5) + 1.0)
+
+    def leaning(self, text: str) -> str:
+        """Which kind of document the phrase's words belong to: PROC, DX or '' (both)."""
+        proc = dx = 0.0
+        for term in self.query_terms(PROC, text) + self.query_terms(DX, text):
+            if term in GENERIC_STEMS:
+                continue
+            p = self.df[PROC].get(term, 0) / self.docs[PROC]
+            d = self.df[DX].get(term, 0) / self.docs[DX]
+            if p > 4 * d:
+                proc += 1
+            elif d > 4 * p:
+                dx += 1
+        return PROC if proc > dx else DX if dx > proc else ""
 
     def correct(self, kind: str, term: str) -> str | None:
         """The index term a misspelt one most likely means ("colonscop" -> "colonoscop")."""
