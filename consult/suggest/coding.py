@@ -12,6 +12,7 @@ from consult.suggest.model import BundleNote, Candidate, SuggestResult
 from consult.suggest.phrases import Phrase, split_phrases
 from consult.suggest.qualifiers import Facts, read_facts
 from consult.suggest.rank import Scored, SuggestIndex, index_for
+from consult.suggest.text import normalize
 
 #: Below this confidence (share of the phrase's meaningful words a code covers) say nothing.
 FLOOR = 0.4
@@ -30,11 +31,19 @@ _OPEN_FRACTURE = re.compile(r"(?i)\bopen\s+(?:fracture|fx)|\bcompound\s+fracture
 
 
 def _seventh(kb: KnowledgeBase, code: str, text: str, facts: Facts) -> tuple[str, str]:
-    """The full code with a 7th character for the encounter (default initial), and a note."""
+    """The full code with its 7th character: the one whose meaning the narrative states
+    ("mild stage"), else the encounter (default initial), and a note saying which."""
     chars = kb.seventh_characters(code)
     if not chars:
         return code, ""
     low = text.lower()
+    said = set(normalize(text)) - _ENCOUNTER_WORDS
+    overlap = {c: len(said & set(normalize(m))) for c, m in chars.items()}
+    top = max(overlap.values())
+    if top > 0:
+        best = [c for c, n in overlap.items() if n == top]
+        if len(best) == 1:
+            return _with_char(kb, code, best[0], chars)
     if "sequela" in low or "late effect" in low:
         want = ["S"]
     elif "subsequent" in facts.flags or re.search(r"\bsubseq|follow[\s-]?up|routine healing",
@@ -45,12 +54,19 @@ def _seventh(kb: KnowledgeBase, code: str, text: str, facts: Facts) -> tuple[str
     else:
         want = ["A"]
     char = next((c for c in want if c in chars), next(iter(chars)))
+    return _with_char(kb, code, char, chars)
+
+
+_ENCOUNTER_WORDS = frozenset(normalize("initial subsequent encounter sequela fracture"))
+
+
+def _with_char(kb: KnowledgeBase, code: str, char: str,
+               chars: dict[str, str]) -> tuple[str, str]:
     base = code
     while len(base.replace(".", "")) < 6:
         base += "X" if "." in base else ".X"
     full = base + char
-    known = kb.code(full, "ICD10CM")
-    if known is None:
+    if kb.code(full, "ICD10CM") is None:
         return code, ""
     return full, f"7th character {char}: {chars[char]}"
 
@@ -139,7 +155,7 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
             continue
         top = found[0]
         best_seen = max(best_seen, top.coverage)
-        if top.coverage < FLOOR:
+        if top.coverage < _floor(p):
             continue
         facts = part_facts.get(p.part) or read_facts(p.text)
         if p.whole:
@@ -204,6 +220,15 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
     )
 
 
+def _floor(p: Phrase) -> float:
+    """A phrase with a clear service word ("excision", "injection") may match a little less
+    fully than one whose words could be anything."""
+    from consult.suggest.phrases import _cues
+
+    strong, _weak, _dx, _fam = _cues(p.text)
+    return FLOOR - 0.1 if strong else FLOOR
+
+
 def _is_drug(s: Scored) -> bool:
     """A drug or biologic supply code (HCPCS J/Q, CPT vaccine and toxoid products)."""
     return (s.system == "HCPCS" and s.code[0] in "JQ") or (
@@ -247,10 +272,8 @@ def _bundles(kb: KnowledgeBase, coding: list[Candidate],
     """PTP edits among the coded procedures, and the family's diagnostic scope under each."""
     procs = [c.code for c in coding if c.role == "procedure"]
     notes: list[BundleNote] = []
-    for a in procs:
-        for b in procs:
-            if a == b:
-                continue
+    for i, a in enumerate(procs):
+        for b in procs[i + 1:]:
             edit = kb.ptp(a, b)
             if edit is not None and not any(n.code == b for n in notes):
                 notes.append(BundleNote(b, a, edit.modifier_indicator, edit.source))

@@ -31,6 +31,8 @@ from consult.suggest.text import normalize
 #: Bumped when the index layout or its normalization changes (checked at query time).
 INDEX_VERSION = "1"
 PROC, DX = "P", "D"
+_BASE = frozenset({"43235", "45378", "43200", "45330", "52000", "31622", "29870", "29805",
+                   "43260", "46600", "49320"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS c2c_docs (
@@ -138,6 +140,12 @@ def build_index(
     terms = dict(icd_terms)
     # codes whose billable forms add a 7th character: ranked like billable codes
     needs_seventh = {e[:-1].rstrip("X").rstrip(".") for e in leave_out}
+    seventh: dict[str, str] = {}
+    for cat, text in conn.execute(
+            "SELECT substr(code, 1, 3), text FROM icd_notes WHERE kind = 'seventh_char'"):
+        meaning = text.partition(": ")[2]
+        if "encounter" not in meaning and meaning not in seventh.get(cat, ""):
+            seventh[cat] = f"{seventh.get(cat, '')} ; {meaning}"
     titles = dict(conn.execute(
         "SELECT code, description FROM codes WHERE system = 'ICD10CM' AND status = 'header'"))
     docs: list[tuple] = []
@@ -156,7 +164,8 @@ def build_index(
             name = normalize(description)
             # index-style words: the inclusion terms and titles of the code's ancestors
             above = [code[:n].rstrip(".") for n in range(3, len(code)) if code[:n][-1] != "."]
-            words = [terms.get(code, "")]
+            words = [terms.get(code, ""), seventh.get(code[:3], "") if code in needs_seventh
+                     else ""]
             words += [f"{terms.get(a, '')} ; {titles.get(a, '')}" for a in above]
             extra = normalize(" ; ".join(words))
             prior = 0.0 if billable or code in needs_seventh else -0.6
@@ -176,6 +185,8 @@ def build_index(
         also = normalize(" ; ".join(row.also)) if row else []
         if system == "CPT":
             prior = _cpt_prior(code, description, row is not None or bool(lay_text))
+            if code in _BASE:
+                prior += 0.15  # the diagnostic scope: what a bare "EGD" or "colonoscopy" is
         else:
             prior = _hcpcs_prior(code, description)
         label = description

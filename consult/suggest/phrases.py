@@ -126,7 +126,7 @@ def clinical_lines(text: str) -> list[str]:
             if not s or _NON_CLINICAL.match(s) or _COVER.search(s):
                 continue
             strong, weak, dx, _fam = _cues(s)
-            if _CHAT.search(s) and not (strong or dx or weak):
+            if _CHAT.search(re.sub(r"\bUS\b", "ultrasound", s)) and not (strong or dx or weak):
                 continue  # conversation about the work, not the work
             kept.append(s)
     return kept
@@ -175,7 +175,7 @@ def family_words(text: str) -> str:
 
 
 def _meaningful(piece: str) -> bool:
-    return bool(re.search(r"[A-Za-z]{2}", piece or ""))
+    return bool(re.search(r"[A-Za-z][A-Za-z0-9]", piece or ""))
 
 
 def _clean(piece: str) -> str:
