@@ -31,7 +31,7 @@ from consult.suggest.qualifiers import Facts, fit, parse_when
 from consult.suggest.text import GENERIC_STEMS, apply_lexicon, index_terms, query_tokens, stem
 
 #: Candidates gathered by the FTS5 query before re-scoring.
-POOL = 120
+POOL = 80
 _CONFLICTS = [frozenset(stem(w) for w in group.split()) for group in (
     "right left bilateral", "noncontrast contrast", "new established", "initial subsequent",
     "flexible rigid", "transoral transnasal", "simple intermediate complex", "benign malignant",
@@ -88,15 +88,30 @@ class SuggestIndex:
         for kind, term, n in conn.execute("SELECT kind, term, df FROM c2c_df"):
             self.df[kind][term] = n
         self._vocab = {k: sorted(v) for k, v in self.df.items()}
+        self._terms: dict[tuple[str, str], list[str]] = {}
+        self._idf: dict[str, dict[str, float]] = {PROC: {}, DX: {}}
+        self._own: dict[int, float] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
         return self.kb._conn()  # the KB's own read-only, per-thread connection
 
     def idf(self, kind: str, term: str) -> float:
-        n = self.df[kind].get(term, 0)
-        total = self.docs[kind]
-        return math.log((total - n + 0.5) / (n + 0.5) + 1.0)
+        got = self._idf[kind].get(term)
+        if got is None:
+            n = self.df[kind].get(term, 0)
+            total = self.docs[kind]
+            got = math.log((total - n + 0.5) / (n + 0.5) + 1.0)
+            self._idf[kind][term] = got
+        return got
+
+    def _own_mass(self, kind: str, doc: int, terms: frozenset[str]) -> float:
+        """The rarity-weighted size of a code's own wording (cached per document)."""
+        got = self._own.get(doc)
+        if got is None:
+            got = sum(self.idf(kind, t) for t in terms if t not in GENERIC_STEMS) or 1.0
+            self._own[doc] = got
+        return got
 
     def leaning(self, text: str) -> str:
         """Which kind of document the phrase's words belong to: PROC, DX or '' (both)."""
@@ -124,6 +139,16 @@ class SuggestIndex:
 
     def query_terms(self, kind: str, text: str) -> list[str]:
         """The phrase's index terms this kind of document knows (misspellings mended)."""
+        key = (kind, text)
+        cached = self._terms.get(key)
+        if cached is None:
+            cached = self._query_terms(kind, text)
+            if len(self._terms) > 4096:
+                self._terms.clear()
+            self._terms[key] = cached
+        return list(cached)
+
+    def _query_terms(self, kind: str, text: str) -> list[str]:
         words, _kinds = apply_lexicon(query_tokens(text))
         out: list[str] = []
         for term in index_terms(words):
@@ -151,7 +176,10 @@ class SuggestIndex:
         meaningful = [t for t in terms if t not in GENERIC_STEMS]
         if not meaningful:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms + side)
+        # very common words (right, fracture) only re-score: matching on them costs much
+        common = self.docs[kind] * 0.08
+        rare = [t for t in terms + side if self.df[kind].get(t, 0) <= common]
+        match = " OR ".join(f'"{t}"' for t in (rare or terms + side))
         table = _TABLE[kind]
         rows = self.conn.execute(
             f"SELECT rowid, bm25({table}, {_WEIGHTS[kind]}) AS s FROM {table} "
@@ -176,7 +204,7 @@ class SuggestIndex:
             matched = qset & dterms
             coverage = sum(weights[t] for t in matched) / total
             bonus = sum(weights[t] for t in (allq - qset) & dterms) / total
-            own = sum(self.idf(kind, t) for t in dterms if t not in GENERIC_STEMS) or 1.0
+            own = self._own_mass(kind, doc, dterms)
             explained = min(1.0, sum(weights[t] for t in matched) / own)
             score = (2.0 * coverage + bonus + 0.6 * bm25[doc] + 0.25 * explained + prior
                      - 0.35 * len((dterms & _MARKED) - allq))
