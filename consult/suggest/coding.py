@@ -12,7 +12,13 @@ from consult.suggest.model import BundleNote, Candidate, SuggestResult
 from consult.suggest.phrases import Phrase, split_phrases
 from consult.suggest.qualifiers import Facts, read_facts
 from consult.suggest.rank import Scored, SuggestIndex, index_for
-from consult.suggest.text import normalize
+from consult.suggest.text import (
+    GENERIC_STEMS,
+    apply_lexicon,
+    index_terms,
+    normalize,
+    query_tokens,
+)
 
 #: Below this confidence (share of the phrase's meaningful words a code covers) say nothing.
 FLOOR = 0.4
@@ -96,9 +102,10 @@ def _rank_phrase(idx: SuggestIndex, phrase: Phrase, facts: Facts,
     if phrase.role == "either":
         lean = idx.leaning(phrase.text)
         kinds = (lean,) if lean else kinds
+    mend = phrase.role != "either"
     for kind in kinds:
         found = idx.rank(kind, phrase.text, facts, extra=phrase.family, aside=phrase.aside,
-                         medicare=medicare)
+                         medicare=medicare, mend=mend)
         if not found:
             continue
         margin = 0.1 if kind == DX else 0.0
@@ -141,12 +148,17 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
     for p in phrases:
         if p.whole:
             part_facts[p.part] = read_facts(p.text)
+    unknown = {p.part for p in phrases
+               if p.whole and p.role == "either" and not _known_enough(idx, p.text)}
     ranked: list[tuple[Phrase, list[Scored]]] = []
     for p in phrases:
+        if p.part in unknown:
+            continue
         facts = part_facts.get(p.part) or read_facts(p.text)
         ranked.append((p, _rank_phrase(idx, p, facts, medicare)))
 
-    coding: list[Candidate] = _named_codes(kb, text)
+    coding: list[Candidate] = _named_codes(
+        kb, " ".join(p.text for p in phrases if p.whole and p.part not in unknown))
     primary_terms: dict[int, frozenset[str]] = {}
     primary_code: dict[int, str] = {}
     best_seen = 0.0
@@ -157,6 +169,9 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         best_seen = max(best_seen, top.coverage)
         if top.coverage < _floor(p):
             continue
+        if (p.role == "either" and len([m for m in top.matched if m not in GENERIC_STEMS]) < 2
+                and not re.fullmatch(r"[A-Z0-9]{2,6}", p.text.strip())):
+            continue  # one shared word is not a description ("bar", "windows"); "NST" is
         facts = part_facts.get(p.part) or read_facts(p.text)
         if p.whole:
             primary_terms[p.part] = top.terms
@@ -220,13 +235,34 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
     )
 
 
+#: Share of a phrase's meaningful words the index must know: prose about anything else
+#: ("send submissions to the mailing list") shares a word or two with code texts, not most.
+KNOWN = 0.75
+
+
+def _known_enough(idx: SuggestIndex, text: str) -> bool:
+    words, _kinds = apply_lexicon(query_tokens(text))
+    terms = [t for t in index_terms(words) if t not in GENERIC_STEMS]
+    if not terms:
+        return False
+    known = sum(1 for t in terms if t in idx.df[PROC] or t in idx.df[DX])
+    return known / len(terms) >= KNOWN
+
+
 def _floor(p: Phrase) -> float:
     """A phrase with a clear service word ("excision", "injection") may match a little less
-    fully than one whose words could be anything."""
+    fully than one whose words could be anything; a phrase with no service or condition word
+    at all must match almost fully."""
     from consult.suggest.phrases import _cues
 
     strong, _weak, _dx, _fam = _cues(p.text)
+    if p.role == "either":
+        return EITHER_FLOOR
     return FLOOR - 0.1 if strong else FLOOR
+
+
+#: The floor for a phrase with no procedure or diagnosis word ("gout R great toe").
+EITHER_FLOOR = 0.6
 
 
 def _is_drug(s: Scored) -> bool:

@@ -29,8 +29,12 @@ from importlib import resources
 from consult.suggest.text import normalize
 
 #: Bumped when the index layout or its normalization changes (checked at query time).
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 PROC, DX = "P", "D"
+#: External-cause chapters (V00-Y99: transport, falls, activities, places) are left out: their
+#: everyday words ("water", "sports", "vehicle") made ordinary prose look clinical. The code
+#: pages still find them by code.
+_EXTERNAL_CAUSE = frozenset("VWXY")
 _BASE = frozenset({"43235", "45378", "43200", "45330", "52000", "31622", "29870", "29805",
                    "43260", "46600", "49320"})
 
@@ -111,6 +115,8 @@ def _cpt_prior(code: str, description: str, has_lay: bool) -> float:
 
 def _hcpcs_prior(code: str, description: str) -> float:
     first = code[0]
+    if code[:2] in ("G8", "G9") or first == "M":
+        return -1.5  # quality-reporting codes: never what a narrative describes
     prior = {"D": -0.9, "C": -0.3, "S": -0.4, "T": -0.4, "H": -0.3, "M": -0.5, "K": -0.2,
              "L": -0.15, "E": -0.15, "A": -0.2, "B": -0.2, "P": -0.2, "Q": -0.1,
              "V": -0.2, "U": -0.3}.get(first, 0.0)
@@ -159,7 +165,7 @@ def build_index(
     ).fetchall()
     for code, system, description, lay_text, source, status, billable in rows:
         if system == "ICD10CM":
-            if code in leave_out:
+            if code in leave_out or code[0] in _EXTERNAL_CAUSE:
                 continue
             name = normalize(description)
             # index-style words: the inclusion terms and titles of the code's ancestors

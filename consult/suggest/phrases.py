@@ -45,7 +45,10 @@ _COVER = re.compile(
     r"remittance|eob|see\s+(?:below|attached)|forwarding|let\s+me\s+know|any\s+(?:thoughts|"
     r"help|guidance)|thanks\s+in\s+advance|appreciate|quick\s+question|following\s+up|"
     r"circling\s+back|per\s+our\s+(?:call|conversation)|test\s+e-?mail|confirm\s+receipt|"
-    r"please\s+confirm|please\s+ignore|disregard)\b"
+    r"please\s+confirm|please\s+ignore|disregard|unsubscribe|subscribe|notifications?|"
+    r"mailing\s+list|scanned\s+for|viruses|spam|delivery\s+status|undeliverable|bounced?|"
+    r"original\s+message|received\s+(?:at|from)|click|link\s+below|check\s+it\s+out|"
+    r"content-[a-z]+|mime|iphone|android|mobile\s+device|envoy[ée]|gesendet|enviado)\b"
 )
 _DX_CONNECTOR = re.compile(
     r"(?i)\b(?:for|r/o|rule\s+out|due\s+to|secondary\s+to|because\s+of|dx(?:'d)?|diagnosis(?:\s+of)?|"
@@ -56,23 +59,24 @@ _DX_CONNECTOR = re.compile(
 _LIST = re.compile(r"(?i)\s*(?:;|,|\+|\band\s+then\b|\bthen\b|\bplus\b|\balso\b|\band\b|"
                    r"\bwith\b|\bw/(?!o)|\s&\s)\s*")
 _PROC_WORD = re.compile(
-    r"(?i)(?:ectom(?:y|ies)|otom(?:y|ies)|ostom(?:y|ies)|plast(?:y|ies)|scop(?:y|ies|ic)|"
-    r"graph(?:y|ic)|pexy|rrhaphy|centesis|tripsy|desis|inject|infus|remov|excis|excised|"
-    r"repair|biops|dilat|placement|placed|insert|implant|ablat|destruct|drain|aspirat|"
+    r"(?i)(?:[a-z](?:ectom(?:y|ies)|otom(?:y|ies)|ostom(?:y|ies)|plast(?:y|ies)|scop(?:y|ies|ic)|"
+    r"graph(?:y|ic)|pexy|rrhaphy|centesis|tripsy|desis)\b|\b(?:inject|infus|remov|excis|"
+    r"repair|biops|dilat|placement|placed|insert|implant|ablat|destr(?:uct|oy)|drain|aspirat|"
     r"debrid|resect|reduction|fixation|release|transfer|graft|closure|sutur|ligat|"
-    r"visit|exam|consult|evaluat|x-?ray|mri|\bct\b|ultrasound|scan|panel|test|screen|"
-    r"therap|session|counsel|admin|vaccin|immuniz|transfusion|catheter|cath\b|stent|"
-    r"angioplast|manipulat|arthroplast|shave|punch|freez|cryo|frozen|lanced|snare|"
-    r"cauteri|replacement|tube|monitor|study|draw|collection|appl(?:y|ied|ication)|views?\b|"
-    r"films?\b|radiograph|imaging|guidance|surgery|surgical|operat)")
+    r"visit|exam\b|exams\b|examination|consult|evaluat|x-?rays?\b|mri\b|ct\b|ultrasound|"
+    r"scans?\b|panel|tests?\b|screen(?:ing)?\b|therap|session|counsel|administ|vaccin|"
+    r"immuniz|transfusion|catheter|cath\b|stent|angioplast|manipulat|arthroplast|shave|"
+    r"punch|freez|cryo|frozen|lanced|snare|cauteri|replacement|tubes?\b|monitor|stud(?:y|ies)|"
+    r"draw\b|collection|appl(?:y|ied|ication)\b|views?\b|films?\b|radiograph|imaging|"
+    r"guidance|surgery|surgical|operat(?:ion|ive|ed)))")
 _DX_WORD = re.compile(
-    r"(?i)(?:itis\b|osis\b|oses\b|oma\b|omas\b|algia\b|emia\b|pathy\b|ectasis\b|\bpain\b|"
-    r"fractur|\bfx\b|disease|syndrome|disorder|infection|diabet|hypertens|failure|"
-    r"deficien|injur|wound\b|lacerat|contusion|sprain|strain\b|cancer|carcinom|neoplasm|"
-    r"malignan|benign|lesion|polyp|mass\b|nodule|cyst\b|ulcer|bleed|hemorrh|anemia|"
-    r"obesity|depress|anxiety|dementia|stenosis|stricture|hernia|reflux|gerd|dysphagia|"
-    r"nausea|vomit|cough|fever|rash|swelling|dislocation|tear\b|rupture|abnormal|history|"
-    r"encounter|sequela|chronic|acute|pregnan|weeks?\s+gestation|screening\s+for)")
+    r"(?i)(?:[a-z](?:itis|osis|oses|oma|omas|algia|emia|pathy|ectasis)\b|\b(?:pain|"
+    r"fractur\w*|fx|disease|syndrome|disorder|infection|diabet\w*|hypertens\w*|"
+    r"deficien\w*|injur\w*|wound|lacerat\w*|contusion|sprain|strain|cancer|carcinom\w*|"
+    r"neoplasm|malignan\w*|benign|lesions?|polyps?|mass|nodules?|cysts?|ulcers?|bleed\w*|"
+    r"hemorrh\w*|anemia|obesity|depress\w*|anxiety|dementia|stenosis|stricture|hernia|"
+    r"reflux|gerd|dysphagia|nausea|vomit\w*|cough|fever|rash|swelling|dislocation|tear|"
+    r"rupture|sequela|pregnan\w*|weeks?\s+gestation|screening\s+for)\b)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +105,16 @@ _WEAK_PROC = re.compile(r"(?i)\b(?:visit|exam|eval\w*|consult\w*|test\w*|study|s
 
 
 def _title_case(line: str) -> bool:
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'.-]*", line)]
+    """Most words capitalized, acronyms aside: a name, a department, an address line."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'.-]*", line) if not w.isupper()]
     if not words:
         return False
     return sum(w[0].isupper() for w in words) / len(words) >= 0.6
+
+
+_ADDRESS = re.compile(r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b|\bNPI\b|\bTax\s+ID\b|\bTIN\b|"
+                      r"\bP\.?O\.?\s+Box\b|\b\d{2,6}\s+[A-Z][a-z]+\s+(?:[A-Z][a-z]+\s+)?"
+                      r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Dr|Drive|Way|Ln|Lane|Ct|Pkwy|Hwy)\b")
 
 
 def clinical_lines(text: str) -> list[str]:
@@ -114,9 +124,13 @@ def clinical_lines(text: str) -> list[str]:
         line = line.strip()
         if not line or line.startswith(">"):
             continue
-        if _CONTACT.search(line):
+        if _CONTACT.search(line) or _ADDRESS.search(line):
             continue
         words = len(line.split())
+        if words > 40:
+            continue  # prose, not a coder's description of a service
+        if words <= 6 and _title_case(line):
+            continue  # a name, department or clinic line
         if _CREDENTIAL.search(line) and (words <= 5 or _title_case(line)):
             continue
         if _ORG.search(line) and words <= 8 and _title_case(line):

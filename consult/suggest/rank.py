@@ -88,7 +88,7 @@ class SuggestIndex:
         for kind, term, n in conn.execute("SELECT kind, term, df FROM c2c_df"):
             self.df[kind][term] = n
         self._vocab = {k: sorted(v) for k, v in self.df.items()}
-        self._terms: dict[tuple[str, str], list[str]] = {}
+        self._terms: dict[tuple[str, str, bool], list[str]] = {}
         self._idf: dict[str, dict[str, float]] = {PROC: {}, DX: {}}
         self._own: dict[int, float] = {}
 
@@ -137,25 +137,27 @@ class SuggestIndex:
                                    score_cutoff=1 if len(term) < 8 else 2)
         return found[0] if found else None
 
-    def query_terms(self, kind: str, text: str) -> list[str]:
-        """The phrase's index terms this kind of document knows (misspellings mended)."""
-        key = (kind, text)
+    def query_terms(self, kind: str, text: str, *, mend: bool = True) -> list[str]:
+        """The phrase's index terms this kind of document knows (misspellings mended when
+        ``mend``: only for phrases that already read as clinical, so that "message" in a mail
+        never becomes "massage")."""
+        key = (kind, text, mend)
         cached = self._terms.get(key)
         if cached is None:
-            cached = self._query_terms(kind, text)
+            cached = self._query_terms(kind, text, mend)
             if len(self._terms) > 4096:
                 self._terms.clear()
             self._terms[key] = cached
         return list(cached)
 
-    def _query_terms(self, kind: str, text: str) -> list[str]:
+    def _query_terms(self, kind: str, text: str, mend: bool) -> list[str]:
         words, _kinds = apply_lexicon(query_tokens(text))
         out: list[str] = []
         for term in index_terms(words):
             if kind == DX and term in _ENCOUNTER:
                 continue
             if term not in self.df[kind]:
-                fixed = self.correct(kind, term)
+                fixed = self.correct(kind, term) if mend else None
                 if fixed is None:
                     continue
                 term = fixed
@@ -164,14 +166,14 @@ class SuggestIndex:
         return out
 
     def rank(self, kind: str, text: str, facts: Facts, *, extra: str = "", aside: str = "",
-             medicare: bool = False, pool: int = POOL) -> list[Scored]:
+             medicare: bool = False, mend: bool = True, pool: int = POOL) -> list[Scored]:
         """Candidates for ``text`` among procedures (``PROC``) or diagnoses (``DX``).
 
         ``extra``: words the phrase inherits (an endoscope named earlier); ``aside``: words of
         the same sentence that belong to another phrase (a diagnosis after "for"), which count
         a little so "colonoscopy for a bleeding diverticulum, clipped" finds the bleeding code.
         """
-        terms = self.query_terms(kind, f"{extra} {text}" if extra else text)
+        terms = self.query_terms(kind, f"{extra} {text}" if extra else text, mend=mend)
         side = [t for t in self.query_terms(kind, aside) if t not in terms] if aside else []
         meaningful = [t for t in terms if t not in GENERIC_STEMS]
         if not meaningful:
@@ -194,6 +196,12 @@ class SuggestIndex:
             f"WHERE id IN ({marks})", [r[0] for r in rows]).fetchall()
         weights = {t: self.idf(kind, t) * (0.35 if t in GENERIC_STEMS else 1.0) for t in terms}
         total = sum(weights.values()) or 1.0
+        if not mend:
+            # a phrase with no clinical word: the words no code knows count against it
+            words, _kinds = apply_lexicon(query_tokens(text))
+            strangers = {t for t in index_terms(words)
+                         if t not in self.df[kind] and t not in GENERIC_STEMS}
+            total += len(strangers) * 0.5 * math.log(self.docs[kind])
         for t in side:
             weights[t] = 0.25 * self.idf(kind, t) * (0.35 if t in GENERIC_STEMS else 1.0)
         qset = frozenset(terms)
