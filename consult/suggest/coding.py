@@ -52,8 +52,8 @@ def _seventh(kb: KnowledgeBase, code: str, text: str, facts: Facts) -> tuple[str
             return _with_char(kb, code, best[0], chars)
     if "sequela" in low or "late effect" in low:
         want = ["S"]
-    elif "subsequent" in facts.flags or re.search(r"\bsubseq|follow[\s-]?up|routine healing",
-                                                   low):
+    elif "subsequent" in facts.flags or re.search(
+            r"\bsubseq|follow[\s-]?up|\bf/u\b|routine healing|healing normally", low):
         want = ["G", "K", "P"] if re.search(r"delayed|nonunion|malunion", low) else ["D"]
     elif _OPEN_FRACTURE.search(low):
         want = ["B", "A"]
@@ -77,10 +77,12 @@ def _with_char(kb: KnowledgeBase, code: str, char: str,
     return full, f"7th character {char}: {chars[char]}"
 
 
-def _candidate(kb: KnowledgeBase, s: Scored, phrase: Phrase, facts: Facts) -> Candidate:
+def _candidate(kb: KnowledgeBase, s: Scored, phrase: Phrase, facts: Facts,
+               context: str = "") -> Candidate:
+    """``context``: the whole sentence part the phrase came from (its encounter words)."""
     code, note = s.code, ""
     if s.system == "ICD10CM" and not s.billable:
-        code, note = _seventh(kb, s.code, phrase.text, facts)
+        code, note = _seventh(kb, s.code, context or phrase.text, facts)
     description = s.label
     if code != s.code:
         info = kb.code(code, "ICD10CM")
@@ -145,9 +147,11 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
     idx = index_for(kb)
     medicare = bool(re.search(r"(?i)\bmedicare\b|\bmcr\b", text))
     part_facts: dict[int, Facts] = {}
+    part_text: dict[int, str] = {}
     for p in phrases:
         if p.whole:
             part_facts[p.part] = read_facts(p.text)
+            part_text[p.part] = p.text
     unknown = {p.part for p in phrases
                if p.whole and p.role == "either" and not _known_enough(idx, p.text)}
     ranked: list[tuple[Phrase, list[Scored]]] = []
@@ -184,7 +188,7 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
                 own = idx.query_terms(PROC if top.system != "ICD10CM" else DX, p.text)
                 if own and sum(t in held for t in own) / len(own) >= EXPLAINED:
                     continue
-        cand = _candidate(kb, top, p, facts)
+        cand = _candidate(kb, top, p, facts, part_text.get(p.part, ""))
         if p.secondary:
             cand = Candidate(cand.system, cand.code, cand.description, cand.score,
                              cand.confidence, cand.role, cand.phrase, cand.matched,
@@ -224,7 +228,7 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
             for s in found[:limit]:
                 if s.coverage < FLOOR * 0.6 or s.code in seen:
                     continue
-                extra.append((s.score, _candidate(kb, s, p, facts)))
+                extra.append((s.score, _candidate(kb, s, p, facts, part_text.get(p.part, ""))))
         for _score, cand in sorted(extra, key=lambda x: -x[0]):
             if cand.code not in seen:
                 out.append(cand)
@@ -292,9 +296,14 @@ def _addon_primary(kb: KnowledgeBase, cand: Candidate, found: list[Scored]) -> S
     rule = kb.addon(cand.code)
     if rule is None or not rule.primaries:
         return None
-    for s in found[1:15]:
+    for s in found[1:60]:
         if s.code in rule.primaries:
             return s
+    if len(rule.primaries) == 1:  # the narrative's numbers pushed it down: it is still due
+        info = kb.code(rule.primaries[0])
+        if info is not None:
+            return Scored(0, info.code, info.system, info.description, 0.0, 0.0, (),
+                          frozenset(), 1)
     return None
 
 

@@ -48,10 +48,11 @@ _MARKED = frozenset(stem(w) for w in (
     "newborn", "neonate", "infant", "pediatric", "intraoperative", "interprofessional",
     "telephone", "revision", "conversion", "redo", "recurrent", "younger", "prolonged", "group", "remote", "hormonal", "additional", "transplant",
     "postpartum", "antepartum", "bronchoscopic", "thoracoscopic", "endovascular",
-    "assault", "self-harm", "undetermined", "terminated",
+    "assault", "self-harm", "undetermined", "terminated", "anesthesia",
 ))
 #: Encounter words: for ICD-10-CM they choose the 7th character, not the code.
-_ENCOUNTER = frozenset(stem(w) for w in ("initial", "subsequent", "sequela", "encounter"))
+_ENCOUNTER = frozenset(stem(w) for w in ("initial", "subsequent", "sequela", "encounter",
+                                          "visit", "follow", "seen"))
 _WEIGHTS = {PROC: "1.0, 1.4, 0.9", DX: "1.0, 0.5"}
 _TABLE = {PROC: "c2c_proc", DX: "c2c_dx"}
 
@@ -225,7 +226,9 @@ class SuggestIndex:
                 if q and d and not (q & d):
                     score -= 0.6
             if kind == DX and not (qset & _SIDES) and dterms & _SIDES:
-                score -= 0.15
+                score -= 0.15  # no side said: the unspecified-side code
+            elif kind == DX and qset & _SIDES and not dterms & _SIDES:
+                score -= 0.25  # a side said: not the code that leaves it open
             out.append(Scored(doc, code, system, label, score, coverage,
                               tuple(sorted(matched)), dterms, billable, qual))
         out.sort(key=lambda s: (-s.score, s.code))

@@ -62,7 +62,7 @@ disregard ignore sending send sends over remaining end conversation agreed answe
 going forward short long taking new here process w-9 w9 form forms login account access
 friday monday tuesday wednesday thursday saturday sunday morning afternoon evening noon
 quick reply replies yesterday test email emails inbox spam figured mind last next
-unspecified home
+unspecified home total
 """.split())
 
 _NUM_WORDS = {
