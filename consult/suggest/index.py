@@ -163,7 +163,7 @@ def build_index(
         "WHERE system IN ('CPT', 'HCPCS', 'ICD10CM') "
         "AND status NOT IN ('deleted', 'terminated') ORDER BY system, code"
     ).fetchall()
-    for code, system, description, lay_text, source, status, billable in rows:
+    for code, system, description, lay_text, source, _status, billable in rows:
         if system == "ICD10CM":
             if code in leave_out or code[0] in _EXTERNAL_CAUSE:
                 continue

@@ -46,7 +46,8 @@ _SIDES = frozenset(stem(w) for w in ("right", "left", "bilateral"))
 _MARKED = frozenset(stem(w) for w in (
     "stoma", "pouch", "rigid", "transnasal", "retrograde", "congenital", "anomaly", "fetal",
     "newborn", "neonate", "infant", "pediatric", "intraoperative", "interprofessional",
-    "telephone", "revision", "conversion", "redo", "recurrent", "younger", "prolonged", "group", "remote", "hormonal", "additional", "transplant",
+    "telephone", "revision", "conversion", "redo", "recurrent", "younger", "prolonged",
+    "group", "remote", "hormonal", "additional", "transplant",
     "postpartum", "antepartum", "bronchoscopic", "thoracoscopic", "endovascular",
     "assault", "self-harm", "undetermined", "terminated", "anesthesia",
 ))

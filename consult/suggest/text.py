@@ -28,18 +28,19 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[&/'][a-z0-9]+)*|&")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 #: Words that carry no meaning for finding a code (function words and the trade's small talk).
-STOPWORDS = frozenset("""
+_STOPWORDS_TEXT = """
 a an and are as at be been being but by can could did do does done for from had has have
 how i if in into is it its me my no not of on or our out over per so such than that the
 their them then there these they this those to too up very was we were what when where which
 while who why will with would you your yours he she his her him also any all both each just
 only other same some about after before again once here more most own off under until
 please pls thx lol hey sorry
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 #: Words of mail and of the coding trade that never make a narrative clinical on their own
 #: (a cover note saying "a second opinion before we resubmit" must find nothing).
-GENERIC = frozenset("""
+_GENERIC_TEXT = """
 code codes coding coded coder coders bill billed billing billable claim claims payer payers
 modifier modifiers unit units question questions thanks thank please help hi hello dear
 regards team doctor doctors dr md provider providers physician patient patients pt pts
@@ -63,7 +64,8 @@ going forward short long taking new here process w-9 w9 form forms login account
 friday monday tuesday wednesday thursday saturday sunday morning afternoon evening noon
 quick reply replies yesterday test email emails inbox spam figured mind last next
 unspecified home total
-""".split())
+"""
+GENERIC = frozenset(_GENERIC_TEXT.split())
 
 _NUM_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -183,9 +185,10 @@ def raw_tokens(text: str) -> list[str]:
 
 
 #: CMS abbreviations a narrative may also use; these few are ordinary words there instead.
-_NOT_IN_NARRATIVES = frozenset("""us car art gen ant dir int rec sup ip op mo ed ca id rd st ex
+_NOT_IN_NARRATIVES_TEXT = """us car art gen ant dir int rec sup ip op mo ed ca id rd st ex
 sub tr dp w n a b c d e f g h i m o p r s t v x new est pt pts hot band cyst sinus ear
-""".split())
+"""
+_NOT_IN_NARRATIVES = frozenset(_NOT_IN_NARRATIVES_TEXT.split())
 _US = re.compile(r"\bUS\b")
 
 

@@ -18,8 +18,8 @@ from consult.kb.model import PtpEdit
 from consult.kb.store import MUE_SETTINGS, KnowledgeBase
 from consult.suggest import suggest
 
-CODE_SHAPE = re.compile(r"^\s*([0-9]{4}[0-9FTUM]|[A-Z][0-9]{4}|[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)"
-                        r"\s*$", re.I)
+CODE_SHAPE = re.compile(r"^\s*([0-9]{4}[0-9FTUM]|[A-Z][0-9]{4}|"
+                        r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)\s*$", re.I)
 PTP_LIMIT = 50
 
 #: Labels for the PFS fields the KB has today; a field a later release adds shows its name.
@@ -87,8 +87,8 @@ def _ptp_side(kb: KnowledgeBase, code: str, *, as_column: int, setting: str, oth
             f"AND {other_col} LIKE ? ORDER BY {other_col} LIMIT ?",
             (code, table[0], other.strip().upper() + "%", limit)).fetchall()
         for (partner,) in rows:
-            pair = (code, partner) if as_column == 1 else (partner, code)
-            edit = kb.ptp(*pair, setting=setting)
+            first, second = (code, partner) if as_column == 1 else (partner, code)
+            edit = kb.ptp(first, second, setting=setting)
             if edit is not None:
                 edits.append(_ptp_json(edit))
     return {"total": total, "shown": len(edits), "edits": edits}
