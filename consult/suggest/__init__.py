@@ -17,6 +17,16 @@ from consult.suggest.coding import FLOOR, suggest
 from consult.suggest.model import BundleNote, Candidate, SuggestResult
 from consult.suggest.phrases import clinical_lines, split_phrases
 
+
+def lay_description(kb: KnowledgeBase, code: str) -> str:
+    """The project's lay description of a CPT code from the KB's Case2Code index ('' if none
+    or if the KB was built without the index)."""
+    try:
+        row = kb._conn().execute("SELECT lay FROM c2c_lay WHERE code = ?", (code,)).fetchone()
+    except Exception:  # sqlite3.OperationalError on a KB without the table
+        return ""
+    return str(row[0]) if row else ""
+
 __all__ = [
     "FLOOR",
     "BundleNote",
@@ -24,6 +34,7 @@ __all__ = [
     "KnowledgeBase",
     "SuggestResult",
     "clinical_lines",
+    "lay_description",
     "split_phrases",
     "suggest",
 ]

@@ -13,8 +13,9 @@ same terms:
 
 ``c2c_docs`` keeps, per document, the code, a prior (common codes up, Category II codes,
 dental codes and headers down), the code's qualifier conditions and its terms; ``c2c_df`` the
-document frequency of each term. The lay descriptions also fill ``codes.lay`` (the code page and
-``consult kb show`` print them); a CPT code no imported file knows is added with its lay text.
+document frequency of each term. The lay descriptions are kept in ``c2c_lay`` (the code pages show them); the
+``codes`` table is left as the importers wrote it, so a CPT code only the lay file knows is
+searchable but stays unknown to extraction and findings.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from importlib import resources
 from consult.suggest.text import normalize
 
 #: Bumped when the index layout or its normalization changes (checked at query time).
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 PROC, DX = "P", "D"
 #: External-cause chapters (V00-Y99: transport, falls, activities, places) are left out: their
 #: everyday words ("water", "sports", "vehicle") made ordinary prose look clinical. The code
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS c2c_docs (
     terms TEXT NOT NULL, billable INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS c2c_docs_code ON c2c_docs(code);
+CREATE TABLE IF NOT EXISTS c2c_lay (
+    code TEXT PRIMARY KEY, lay TEXT NOT NULL, also TEXT NOT NULL, cond TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS c2c_df (
     kind TEXT NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (kind, term)
 ) WITHOUT ROWID;
@@ -136,13 +140,8 @@ def build_index(
     """
     conn.executescript(_SCHEMA)
     lay = {r.code: r for r in lay_rows()}
-    for r in lay.values():
-        cur = conn.execute("UPDATE codes SET lay = ? WHERE code = ? AND system = 'CPT'",
-                           (r.lay, r.code))
-        if cur.rowcount == 0:
-            conn.execute(
-                "INSERT INTO codes(code, system, description, source, lay) "
-                "VALUES (?, 'CPT', ?, 'lay', ?)", (r.code, r.lay, r.lay))
+    conn.executemany("INSERT OR REPLACE INTO c2c_lay VALUES (?,?,?,?)",
+                     [(r.code, r.lay, "; ".join(r.also), r.when) for r in lay.values()])
     terms = dict(icd_terms)
     # codes whose billable forms add a 7th character: ranked like billable codes
     needs_seventh = {e[:-1].rstrip("X").rstrip(".") for e in leave_out}
@@ -163,6 +162,10 @@ def build_index(
         "WHERE system IN ('CPT', 'HCPCS', 'ICD10CM') "
         "AND status NOT IN ('deleted', 'terminated') ORDER BY system, code"
     ).fetchall()
+    known = {(r[0], r[1]) for r in conn.execute("SELECT code, system FROM codes")}
+    # CPT codes only the lay file knows (a KB without the CMS files): searchable all the same
+    rows += [(r.code, "CPT", r.lay, r.lay, "lay", "active", 1)
+             for r in lay.values() if (r.code, "CPT") not in known]
     for code, system, description, lay_text, source, _status, billable in rows:
         if system == "ICD10CM":
             if code in leave_out or code[0] in _EXTERNAL_CAUSE:

@@ -16,7 +16,7 @@ from typing import Any
 
 from consult.kb.model import PtpEdit
 from consult.kb.store import MUE_SETTINGS, KnowledgeBase
-from consult.suggest import suggest
+from consult.suggest import lay_description, suggest
 
 CODE_SHAPE = re.compile(r"^\s*([0-9]{4}[0-9FTUM]|[A-Z][0-9]{4}|"
                         r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)\s*$", re.I)
@@ -119,11 +119,20 @@ def code_view(kb: KnowledgeBase, code: str, *, ptp_q: str = "",
     """All the KB knows about ``code``; None when it does not know the code."""
     info = kb.code(_normalize_code(code))
     if info is None:
-        return None
+        lay = lay_description(kb, code.strip().upper())
+        if not lay:
+            return None
+        return {"code": code.strip().upper(), "system": "CPT", "description": lay, "lay": lay,
+                "status": "not in this KB", "status_note": "The KB was built without a file "
+                "that lists this code; only the project's lay description is known.",
+                "billable": True, "effective": None, "end": None, "replaced_by": [],
+                "source": "consult lay descriptions", "guidelines": [], "coverage": []}
     code = info.code
+    lay = info.lay_description if info.lay_description != info.description else ""
+    own = lay_description(kb, code) if info.system == "CPT" else ""
     view: dict[str, Any] = {
         "code": code, "system": info.system, "description": info.description,
-        "lay": info.lay_description if info.lay_description != info.description else "",
+        "lay": lay or (own if own != info.description else ""),
         "status": info.status, "status_note": info.status_note(),
         "billable": info.billable, "effective": _iso(info.effective_date),
         "end": _iso(info.end_date), "replaced_by": list(info.replaced_by),
