@@ -13,9 +13,9 @@ same terms:
 
 ``c2c_docs`` keeps, per document, the code, a prior (common codes up, Category II codes,
 dental codes and headers down), the code's qualifier conditions and its terms; ``c2c_df`` the
-document frequency of each term. The lay descriptions are kept in ``c2c_lay`` (the code pages show them); the
-``codes`` table is left as the importers wrote it, so a CPT code only the lay file knows is
-searchable but stays unknown to extraction and findings.
+document frequency of each term. The lay descriptions are kept in ``c2c_lay`` (the code
+pages show them); the ``codes`` table is left as the importers wrote it, so a CPT code only the
+lay file knows is searchable but stays unknown to extraction and findings.
 """
 
 from __future__ import annotations
