@@ -100,17 +100,14 @@ def _rank_phrase(idx: SuggestIndex, phrase: Phrase, facts: Facts,
     """The phrase's candidates; a phrase of no clear role takes the kind that covers it best
     (diagnoses win near-ties: a narrative naming no service describes a condition)."""
     best: list[Scored] = []
-    kinds = _ROLE_KIND[phrase.role]
-    if phrase.role == "either":
-        lean = idx.leaning(phrase.text)
-        kinds = (lean,) if lean else kinds
-    mend = phrase.role != "either"
-    for kind in kinds:
+    lean = idx.leaning(phrase.text) if phrase.role == "either" else ""
+    mend = _clear(phrase)
+    for kind in _ROLE_KIND[phrase.role]:
         found = idx.rank(kind, phrase.text, facts, extra=phrase.family, aside=phrase.aside,
                          medicare=medicare, mend=mend)
         if not found:
             continue
-        margin = 0.1 if kind == DX else 0.0
+        margin = 0.1 if kind == (lean or DX) else 0.0
         if not best or found[0].coverage + margin > best[0].coverage:
             best = found
     return best
@@ -173,7 +170,7 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         best_seen = max(best_seen, top.coverage)
         if top.coverage < _floor(p):
             continue
-        if (p.role == "either" and len([m for m in top.matched if m not in GENERIC_STEMS]) < 2
+        if (not _clear(p) and len([m for m in top.matched if m not in GENERIC_STEMS]) < 2
                 and not re.fullmatch(r"[A-Z0-9]{2,6}", p.text.strip())):
             continue  # one shared word is not a description ("bar", "windows"); "NST" is
         facts = part_facts.get(p.part) or read_facts(p.text)
@@ -249,8 +246,17 @@ def _known_enough(idx: SuggestIndex, text: str) -> bool:
     terms = [t for t in index_terms(words) if t not in GENERIC_STEMS]
     if not terms:
         return False
-    known = sum(1 for t in terms if t in idx.df[PROC] or t in idx.df[DX])
+    known = sum(1 for t in terms if t in idx.df[PROC] or t in idx.df[DX]
+                or (len(t) >= 6 and idx.correct(PROC, t) is not None))
     return known / len(terms) >= KNOWN
+
+
+def _clear(p: Phrase) -> bool:
+    """The phrase names a service or a condition in words a coder uses for them."""
+    from consult.suggest.phrases import _cues
+
+    strong, _weak, dx, family = _cues(p.text)
+    return bool(strong or dx or family or p.family)
 
 
 def _floor(p: Phrase) -> float:

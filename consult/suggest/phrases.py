@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from consult.suggest.text import apply_lexicon, lexicon, raw_tokens
+from consult.suggest.text import apply_lexicon, lexicon, query_tokens, raw_tokens
 
 _NON_CLINICAL = re.compile(
     r"(?ix)^\s*(?:"
@@ -68,7 +68,8 @@ _PROC_WORD = re.compile(
     r"immuniz|transfusion|catheter|cath\b|stent|angioplast|manipulat|arthroplast|shave|"
     r"punch|freez|cryo|frozen|lanced|snare|cauteri|replacement|tubes?\b|monitor|stud(?:y|ies)|"
     r"draw\b|collection|appl(?:y|ied|ication)\b|views?\b|films?\b|radiograph|imaging|"
-    r"guidance|surgery|surgical|operat(?:ion|ive|ed)))")
+    r"guidance|surgery|surgical|operat(?:ion|ive|ed)|interrogat\w*|programm\w*|"
+    r"reprogramm\w*))")
 _DX_WORD = re.compile(
     r"(?i)(?:[a-z](?:itis|osis|oses|oma|omas|algia|emia|pathy|ectasis)\b|\b(?:pain|"
     r"fractur\w*|fx|disease|syndrome|disorder|infection|diabet\w*|hypertens\w*|"
@@ -148,12 +149,14 @@ def clinical_lines(text: str) -> list[str]:
 
 def _cues(text: str) -> tuple[int, int, int, bool]:
     """(strong procedure cues, weak procedure cues, diagnosis cues, names a family)."""
-    _words, kinds = apply_lexicon(raw_tokens(text))
-    strong = kinds.count("P") + kinds.count("F") + len(_PROC_WORD.findall(text))
-    weak = len(_WEAK_PROC.findall(text))
-    strong = max(0, strong - weak)  # the weak words also match the broad procedure pattern
+    _words, kinds = apply_lexicon(query_tokens(text))
+    text = re.sub(r"\bUS\b", "ultrasound", text)
+    weak_spans = [m.span() for m in _WEAK_PROC.finditer(text)]
+    strong_words = [m for m in _PROC_WORD.finditer(text)
+                    if not any(a <= m.start() < b for a, b in weak_spans)]
+    strong = kinds.count("P") + kinds.count("F") + len(strong_words)
     dx = kinds.count("D") + len(_DX_WORD.findall(text))
-    return strong, weak, dx, "F" in kinds
+    return strong, len(weak_spans), dx, "F" in kinds
 
 
 def role_of(text: str) -> str:

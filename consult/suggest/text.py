@@ -63,7 +63,8 @@ disregard ignore sending send sends over remaining end conversation agreed answe
 going forward short long taking new here process w-9 w9 form forms login account access
 friday monday tuesday wednesday thursday saturday sunday morning afternoon evening noon
 quick reply replies yesterday test email emails inbox spam figured mind last next
-unspecified home total
+unspecified home total status report reports reported included include including
+type incident record page user users routing inbound outbound responsible id ids
 """
 GENERIC = frozenset(_GENERIC_TEXT.split())
 
