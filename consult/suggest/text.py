@@ -191,15 +191,17 @@ sub tr dp w n a b c d e f g h i m o p r s t v x new est pt pts hot band cyst sin
 """
 _NOT_IN_NARRATIVES = frozenset(_NOT_IN_NARRATIVES_TEXT.split())
 _US = re.compile(r"\bUS\b")
+_ED = re.compile(r"\b(?:ED|ER)\b")
 
 
 def query_tokens(text: str) -> list[str]:
     """Tokens of a narrative: like ``raw_tokens``, with coders' uses of CMS abbreviations
-    (``inj``, ``bx``, ``addl``) spelt out and an upper-case ``US`` read as ultrasound."""
+    (``inj``, ``bx``, ``addl``) spelt out; ``US``, ``ED`` and ``ER`` are read as ultrasound and
+    emergency department only in capitals (in lower case they are words of other languages)."""
     table = abbreviations()
     lex = lexicon()
     out: list[str] = []
-    for tok in raw_tokens(_US.sub("ultrasound", text)):
+    for tok in raw_tokens(_ED.sub("emergency department", _US.sub("ultrasound", text))):
         if (tok,) in lex or tok in _NOT_IN_NARRATIVES or tok not in table:
             out.append(tok)
         else:
