@@ -170,7 +170,8 @@ def suggest(text: str, kb: KnowledgeBase, limit: int = 10) -> SuggestResult:
         best_seen = max(best_seen, top.coverage)
         if top.coverage < _floor(p):
             continue
-        if (not _clear(p) and len([m for m in top.matched if m not in GENERIC_STEMS]) < 2
+        if (not _clear(p) and top.qualifier <= 0
+                and len([m for m in top.matched if m not in GENERIC_STEMS]) < 2
                 and not re.fullmatch(r"[A-Z0-9]{2,6}", p.text.strip())):
             continue  # one shared word is not a description ("bar", "windows"); "NST" is
         facts = part_facts.get(p.part) or read_facts(p.text)

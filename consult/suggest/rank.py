@@ -49,7 +49,7 @@ _MARKED = frozenset(stem(w) for w in (
     "telephone", "revision", "conversion", "redo", "recurrent", "younger", "prolonged",
     "group", "remote", "hormonal", "additional", "transplant",
     "postpartum", "antepartum", "bronchoscopic", "thoracoscopic", "endovascular",
-    "assault", "self-harm", "undetermined", "terminated", "anesthesia",
+    "assault", "self-harm", "undetermined", "terminated", "anesthesia", "bypass",
 ))
 #: Encounter words: for ICD-10-CM they choose the 7th character, not the code.
 _ENCOUNTER = frozenset(stem(w) for w in ("initial", "subsequent", "sequela", "encounter",
@@ -187,7 +187,8 @@ class SuggestIndex:
         table = _TABLE[kind]
         rows = self.conn.execute(
             f"SELECT rowid, bm25({table}, {_WEIGHTS[kind]}) AS s FROM {table} "
-            f"WHERE {table} MATCH ? ORDER BY s LIMIT ?", (match, pool)).fetchall()
+            f"WHERE {table} MATCH ? ORDER BY s LIMIT ?",
+            (match, pool if kind == PROC else pool * 3 // 2)).fetchall()
         if not rows:
             return []
         best_bm25 = min(r[1] for r in rows) or -1.0
@@ -220,6 +221,8 @@ class SuggestIndex:
                      - 0.35 * len((dterms & _MARKED) - allq))
             if medicare and system == "HCPCS" and code.startswith("G"):
                 score += 0.3
+            if not (dterms - allq - GENERIC_STEMS):
+                score += 0.2  # the code says what the phrase says and nothing more
             qual = fit(parse_when(cond), facts) if cond else 0.0
             score += 0.55 * qual if qual > 0 else 1.1 * qual
             for group in _CONFLICTS:
