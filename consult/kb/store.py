@@ -7,6 +7,7 @@ can share one KB file and a lookup costs microseconds. Build-time code lives in
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -394,7 +395,11 @@ class KnowledgeBase:
         """
         from consult.suggest import suggest as case2code  # the ranker imports this module
 
-        result = case2code(text, self, limit)
+        try:
+            result = case2code(text, self, limit)
+        except KnowledgeBaseError as exc:  # a KB built before the index: no candidates
+            logging.getLogger(__name__).warning("%s", exc)
+            return []
         return [Suggestion(c.system, c.code, c.description, c.score, c.matched)
                 for c in result.candidates]
 

@@ -120,3 +120,20 @@ def test_latency_budget_on_a_warm_kb(starter_kb: KnowledgeBase) -> None:
         took.append(time.perf_counter() - start)
     took.sort()
     assert took[len(took) // 2] < 0.05  # generous on a shared 2-core machine; bench: p95
+
+
+def test_a_kb_built_before_the_index_says_to_rebuild(starter_kb_path: Path,
+                                                     tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    from consult.errors import KnowledgeBaseError
+
+    old = tmp_path / "old.sqlite"
+    shutil.copy(starter_kb_path, old)
+    with sqlite3.connect(old) as conn:
+        conn.execute("DELETE FROM meta WHERE key LIKE 'c2c_%'")
+    kb = KnowledgeBase(old)
+    with pytest.raises(KnowledgeBaseError, match="consult kb build"):
+        suggest("EGD with PEG", kb)
+    assert kb.suggest("EGD with PEG") == []  # drafting on an old KB goes on without candidates
