@@ -395,16 +395,32 @@ def kb_sources(state: CliState, on: str | None, as_json: bool) -> None:
 @click.option("--limit", default=10, show_default=True, help="How many candidates.")
 @click.pass_obj
 def suggest(state: CliState, text: str, as_json: bool, limit: int) -> None:
-    """Ranked candidate codes for a free-text narrative (BM25 over the KB's descriptions)."""
-    results = state.kb.suggest(text, limit=limit)
+    """Ranked candidate codes for a coder's narrative (Case2Code), best first.
+
+    With --json: a list of {system, code, description, score}; when nothing is close enough
+    (or the text is a greeting, signature or cover note) an object {"abstained": reason,
+    "candidates": []} instead.
+    """
+    from consult.suggest import suggest as case2code
+
+    result = case2code(text, state.kb, limit)
     if as_json:
-        click.echo(json.dumps([
-            {"system": s.system, "code": s.code, "description": s.description, "score": s.score}
-            for s in results
-        ], indent=2))
+        rows = [{"system": c.system, "code": c.code, "description": c.description,
+                 "score": c.score} for c in result.candidates]
+        if result.abstained:
+            click.echo(json.dumps({"abstained": result.abstained, "candidates": rows},
+                                  indent=2))
+        else:
+            click.echo(json.dumps(rows, indent=2))
         return
-    for s in results:
-        click.echo(f"{s.score:8.3f}  {s.system:8} {s.code:9} {s.description}")
+    if result.abstained:
+        click.echo(f"No suggestion: {result.abstained}.")
+        return
+    for c in result.candidates:
+        note = f"  [{c.note}]" if c.note else ""
+        click.echo(f"{c.score:8.3f}  {c.system:8} {c.code:9} {c.description}{note}")
+    for b in result.bundled:
+        click.echo(f"  note: {b.text()}")
 
 
 def register(group: click.Group) -> None:

@@ -79,6 +79,17 @@ def _merge(codes: list[CodeMention], new: list[CodeMention]) -> None:
             twin.units = c.units
 
 
+def _lines(text: str) -> str:
+    """The text with each line's spacing collapsed and blank runs made one: sentences and lines
+    stay (Case2Code reads clinical lines; signatures and greetings sit on their own lines)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
 def _forwarded_codes(old: list[CodeMention], fwd: Forwarded) -> list[CodeMention]:
     """Quoted codes inside the forwarded messages, re-labelled ``forwarded`` (same offsets)."""
     out = []
@@ -161,7 +172,7 @@ def extract(mail: ParsedMail, kb: KnowledgeBase | None = None) -> Extraction:
         date_of_service=dos,
         payer=name,
         setting=setting(*new_texts) or setting(quoted),
-        narrative=" ".join(f"{body} {fwd_text}".split())[:2000],
+        narrative=_lines(f"{body}\n\n{fwd_text}")[:4000],
         phi=phi,
         place_of_service=place_of_service(*new_texts),
         payer_class=payer_class(name, *new_texts),  # type: ignore[arg-type]

@@ -228,8 +228,12 @@ def _asked_sentences(text: str) -> list[str]:
     return [s for s in sentences(text) if _ASKING_INSIDE.search(s)][:3]
 
 
+_LEADING_GREETING = re.compile(r"(?i)^(?:hi|hello|hey|good\s+(?:morning|afternoon))"
+                               r"(?:\s+(?:there|team|all|folks|[A-Z][a-z]+))?\s*[,!-]\s*")
+
+
 def _asked_sentences_strict(text: str) -> list[str]:
-    sents = [s for s in sentences(text) if not _GREETING.match(s)]
+    sents = [_LEADING_GREETING.sub("", s) for s in sentences(text) if not _GREETING.match(s)]
     merged: list[str] = []
     for i, s in enumerate(sents):
         if not (s.endswith("?") or _ASKING.match(s)):

@@ -28,6 +28,7 @@ from consult.kb.sources.files import SourceFile, discover
 from consult.kb.starter import STARTER_VERSION, apply_code_history, load_starter
 from consult.kb.store import SCHEMA_VERSION
 from consult.kb.tables import insert_mcd, insert_pfs, insert_ptp, ptp_source_name, ptp_table
+from consult.suggest.index import build_index
 
 Progress = Callable[[str], None]
 
@@ -320,27 +321,6 @@ def _fill_drug_doses(conn: sqlite3.Connection) -> int:
     return len(rows)
 
 
-def _fill_fts(
-    conn: sqlite3.Connection, icd_terms: list[tuple[str, str]], leave_out: set[str]
-) -> None:
-    """One search row per reportable code: description, plus lay text or inclusion terms."""
-    terms = dict(icd_terms)
-    rows = []
-    for code, system, description, lay in conn.execute(
-        "SELECT code, system, description, lay FROM codes "
-        "WHERE status NOT IN ('deleted', 'terminated')"
-    ):
-        extra = lay if lay != description else ""
-        if system == "ICD10CM":
-            if code in leave_out:
-                continue
-            extra = terms.get(code, "")
-        rows.append((code, system, description, extra))
-    conn.executemany(
-        "INSERT INTO suggest_fts(code, system, description, terms) VALUES (?,?,?,?)", rows
-    )
-
-
 def build_kb(
     out: Path,
     sources_dir: Path | None = None,
@@ -391,7 +371,7 @@ def build_kb(
         apply_code_history(conn)
         say("drug dose units, search index and PTP column-2 index")
         _fill_drug_doses(conn)
-        _fill_fts(conn, icd_terms, icd_extended)
+        build_index(conn, icd_terms, icd_extended)
         conn.execute("CREATE INDEX ptp_col2 ON ptp(column2, tbl)")
         conn.executemany(
             "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?)",

@@ -7,6 +7,7 @@ can share one KB file and a lookup costs microseconds. Build-time code lives in
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -588,6 +589,7 @@ class KnowledgeBase:
         scored.sort(key=lambda t: (t[0], t[1]))
         return [k for _h, _i, k in scored[:limit]]
 
+    _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
     _NEGATION = re.compile(r"\b(?:without|no|not|denies|negative for)\s+([A-Za-z]+)", re.I)
 
     def _stems(self, text: str) -> tuple[set[str], set[str]]:
@@ -825,35 +827,21 @@ class KnowledgeBase:
         return out
 
     # -- suggestions ----------------------------------------------------------------------------
-    _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
-
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
-        """Ranked candidate codes for a narrative: FTS5 BM25 over descriptions, the project's
-        lay descriptions and ICD-10-CM inclusion terms (descriptions weigh more). Codes that
-        match every word rank before codes that match some; ``score`` is BM25 within each."""
-        words = [
-            w.lower() for w in self._WORD.findall(text)
-            if len(w) > 2 and w.lower() not in _STOPWORDS
-        ]
-        if not words:
+        """Ranked candidate codes for a narrative, best first; empty when the ranker abstains.
+
+        Case2Code (``consult.suggest.suggest``) does the work and also gives the coding, the
+        bundled codes and the reason for an abstention.
+        """
+        from consult.suggest import suggest as case2code  # the ranker imports this module
+
+        try:
+            result = case2code(text, self, limit)
+        except KnowledgeBaseError as exc:  # a KB built before the index: no candidates
+            logging.getLogger(__name__).warning("%s", exc)
             return []
-        uniq = list(dict.fromkeys(words))
-        sql = (
-            "SELECT code, system, description, terms, bm25(suggest_fts, 0, 0, 1.0, 0.6) AS s "
-            "FROM suggest_fts WHERE suggest_fts MATCH ? ORDER BY s LIMIT ?"
-        )
-        # codes matching every word first, then those matching any of them
-        rows = self._conn().execute(sql, (" AND ".join(f'"{w}"' for w in uniq), limit)).fetchall()
-        if len(rows) < limit and len(uniq) > 1:
-            seen = {(r[0], r[1]) for r in rows}
-            more = self._conn().execute(sql, (" OR ".join(f'"{w}"' for w in uniq), limit))
-            rows += [r for r in more.fetchall() if (r[0], r[1]) not in seen][: limit - len(rows)]
-        out = []
-        for code, system, desc, terms, score in rows:
-            lowered = f"{desc} {terms}".lower()
-            matched = tuple(w for w in uniq if w[:5] in lowered)
-            out.append(Suggestion(system, code, desc, round(-score, 4), matched))
-        return out
+        return [Suggestion(c.system, c.code, c.description, c.score, c.matched)
+                for c in result.candidates]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -25,7 +25,7 @@ from consult.clock import utcnow
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from consult.templating import environment
-from consult.web import api, login, pages
+from consult.web import api, codes, login, pages
 from consult.web.deps import LoginRequired, WebContext
 from consult.web.login import login_redirect
 
@@ -103,6 +103,8 @@ def create_app(settings: Settings, engine: Engine, *,
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(codes.pages)
+    app.include_router(codes.api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)

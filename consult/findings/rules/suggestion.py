@@ -1,12 +1,13 @@
-"""Narrative-only questions: candidate codes from the KB's suggestion index.
+"""Candidate codes for what the coder describes but does not code (Case2Code).
 
-When the sender described a service but named no code, the reply offers the best-ranked
-candidates with the words that matched, for the reviewer to confirm against the record.
+When the mail names no procedure code, or a question asks which code fits a described service
+("what do we bill for the read?"), Case2Code ranks candidates from the mail's clinical
+sentences only (never greetings, signatures or cover notes) and abstains below its confidence
+floor. The reply offers its coding, marked "to confirm against the record": a candidate is a
+starting point for the reviewer, not a finding.
 """
 
 from __future__ import annotations
-
-import re
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
@@ -14,43 +15,37 @@ from consult.findings.model import Finding
 RULE = "suggestion"
 LIMIT = 5
 
-#: Words of the coding trade that say nothing about the service (they would match "Activity
-#: codes" or "Billing..." descriptions).
-_JARGON = re.compile(
-    r"\b(?:codes?|coding|coded|bill(?:ed|ing|able)?|claims?|modifiers?|units?|payers?|use|"
-    r"used|should|would|could|what|which|doctor|physician|provider|patient|team|thanks?|"
-    r"hello|hi|regards|question|correct|right|same|day)\b",
-    re.I,
-)
-
-
-def service_words(text: str) -> str:
-    """The text without greetings and coding jargon: what the sender says was done."""
-    return " ".join(_JARGON.sub(" ", text).split())
-
 
 def check(ctx: RuleContext) -> list[Finding]:
-    if ctx.mentions:
+    asked_code = ctx.asks("which_code") and not any(p.codes for p in ctx.extraction.parts
+                                                    if p.type == "which_code")
+    if ctx.procedures and not asked_code:
         return []
-    text = service_words(ctx.extraction.narrative or ctx.extraction.question)
-    if not text:
+    text = ctx.extraction.narrative or ctx.extraction.question
+    if not text.strip():
         return []
-    found = ctx.kb.suggest(text, limit=LIMIT)
-    if not found:
+    from consult.suggest import suggest  # the ranker reads this package's KB at import
+
+    result = suggest(text, ctx.kb, LIMIT)
+    if result.abstained or not result.candidates:
         return []
-    listing = "; ".join(
-        f"{s.code} ({s.system}) {s.description} [matched: {', '.join(s.matched) or '-'}]"
-        for s in found
-    )
-    detail = (
-        "Your mail names no code. Candidate codes from your description, best first: "
-        f"{listing}. Confirm the code against the record before reporting it."
-    )
+    picks = list(result.coding or result.candidates[:1])
+    named = {m.code for m in ctx.mentions}
+    picks = [c for c in picks if c.code not in named][:3]
+    if not picks:
+        return []
+    listing = "; ".join(f"{c.code} ({c.description})" for c in picks)
+    bundled = "; ".join(b.text() for b in result.bundled[:2])
+    answer = (f"From your description, the likely code{'s' if len(picks) > 1 else ''}: "
+              f"{listing} - to confirm against the record.")
+    detail = (f"Candidates ranked from the clinical sentences of your mail: {listing}."
+              + (f" {bundled}." if bundled else "") + " Confirm against the record before "
+              "reporting.")
     data = {
-        "candidates": [{"code": s.code, "system": s.system, "score": s.score,
-                        "matched": list(s.matched)} for s in found],
-        "answer": f"Your mail names no code; the closest candidates are "
-                  f"{', '.join(s.code for s in found[:3])}, to confirm against the record.",
+        "candidates": [{"code": c.code, "system": c.system, "score": c.score,
+                        "matched": list(c.matched)} for c in result.candidates],
+        "answer": answer,
     }
-    return [Finding(RULE, [s.code for s in found], "info", detail,
-                    ctx.kb.citation("starter") + " (suggestion index)", 0.5, data)]
+    return [Finding(RULE, [c.code for c in picks], "info", detail,
+                    "consult Case2Code index (CMS descriptors, the project's lay descriptions "
+                    "and lexicon)", 0.6, data)]
