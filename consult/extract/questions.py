@@ -64,7 +64,8 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         r"\btime\s+statement|\bmedical\s+record\s+requirements?|"
         r"\bdocument(?:ation)?\s+(?:requirements?|required|needed|enough|sufficient|support)|"
         r"\b(?:does|will|would|is)\s+(?:the|our|this)\s+(?:documentation|note|record)\s+"
-        r"(?:support|enough|sufficient|need|meet)|\bseparate\s+(?:progress\s+)?note\b")),
+        r"(?:support|enough|sufficient|need|meet)|\b(?:require|need)s?\s+a\s+separate\s+"
+        r"(?:progress\s+)?note\b")),
     ("coverage", re.compile(
         r"(?i)\bcover(?:ed|age|s)?\b|\bLCDs?\b|\bNCDs?\b|\bmedical(?:ly)?\s+necess|\bABN\b|"
         r"\bfrequency\s+limit|\bsupport(?:s|ed)?\s+(?:medical\s+)?necessity|"

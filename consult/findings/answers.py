@@ -11,6 +11,7 @@ findings in, answered parts out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ RELEVANT: dict[str, frozenset[str]] = {
                                 "code_family"}),
     "units": frozenset({"mue", "addon", "drug_units", "choice", "code_family", "bilateral"}),
     "code_validity": frozenset({"code_status", "unknown_code", "status", "choice",
-                                "drug_units"}),
+                                "drug_units", "ncci_ptp"}),
     "diagnosis": frozenset({"icd_billable", "icd_seventh", "excludes1", "excludes2",
                             "icd_sequencing", "unknown_code", "diagnosis", "choice",
                             "screening", "coverage"}),
@@ -41,8 +42,9 @@ RELEVANT: dict[str, frozenset[str]] = {
     "payment": frozenset({"payment", "status", "choice", "bilateral", "endoscopy", "pctc",
                           "surgeons", "screening"}),
     "coverage": frozenset({"coverage", "status"}),
-    "payer_policy": frozenset(),
-    "documentation": frozenset(),
+    # beyond our sources, but what Medicare's tables say is context the reviewer can use
+    "payer_policy": _CODING,
+    "documentation": frozenset({"global_period", "status"}),
     "other": _CODING | {"icd_billable", "icd_seventh", "excludes1", "suggestion", "payment",
                         "coverage", "screening", "diagnosis"},
 }
@@ -133,12 +135,28 @@ def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
     return out[:limit]
 
 
+_THEIR_CALL = re.compile(r"(?i)\b(?:are|is)\s+(?:they|[a-z][\w&-]*)\s+(?:right|correct|allowed|"
+                         r"wrong)\b|\bcan\s+"
+                         r"they\s+(?:do\s+that|deny|bundle|refuse)|\bis\s+(?:that|this)\s+"
+                         r"(?:denial\s+)?(?:right|correct|valid)\s+(?:of|for)\s+them")
+_WHICH_QUARTER = re.compile(r"(?i)\bquarter|\bin\s+effect\s+on|\bactive\s+on|\bstill\s+active|"
+                            r"\bas\s+of\s+\d|\bcurrent\s+(?:table|version|quarter)|\bdefinitely")
+
+
 def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
-    """Why the part is beyond our sources ("" when it is not): its type, or a finding that
-    knows its own answer stops short (a plan's own policy decides)."""
+    """Why the part is beyond our sources ("" when it is not): its type, a finding that knows
+    its own answer stops short (a plan's own policy decides), a commercial payer's own call,
+    or an edit asked about for a quarter newer than the table we hold."""
     flagged = [str(f.data["gap"]) for f in linked if f.data.get("gap")]
     if flagged:
         return flagged[0]
+    kind = ctx.extraction.payer_class
+    if kind in ("commercial", "medicare_advantage", "medicaid") and _THEIR_CALL.search(part.text):
+        return f"{ctx.extraction.payer or 'the payer'}'s own bundling policy is not in our sources"
+    if _WHICH_QUARTER.search(part.text) and any(
+            "newest table we hold" in str(f.data.get("basis", "")) for f in linked):
+        return ("the NCCI table of that quarter is not in our sources (we hold "
+                f"{ctx.kb.citation('ncci_ptp_practitioner')})")
     if part.type in ("payer_policy", "documentation"):
         return GAPS[part.type]
     if part.type == "coverage" and not any(f.data.get("answers_coverage") for f in linked):
@@ -183,6 +201,16 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
         linked = _linked(part, findings, used, index)
         used.update(f.id for f in linked)
         gap = _gap(ctx, part, linked)
+        if part.type in ("payer_policy", "documentation"):
+            # the abstention first; then only what the tables positively say (an edit, a
+            # global period, a status), never a "no edit" that would read as an all-clear
+            context = _sentences([f for f in linked if f.severity != "info"
+                                  or f.rule == "global_period"], limit=2)
+            answer = ABSTAIN.format(reason=gap) + (
+                " For reference, Medicare's tables: " + " ".join(context) if context else "")
+            out.append(AnsweredPart(part.text, part.type, answer, answerable=False,
+                                    reason=gap, finding_ids=[f.id for f in linked]))
+            continue
         sentences = _sentences(linked)
         if gap and not sentences:
             out.append(AnsweredPart(part.text, part.type, ABSTAIN.format(reason=gap),

@@ -53,6 +53,31 @@ def _unknown(ctx: RuleContext, system: str, code: str) -> Finding:
                    confidence=0.5, data={"system": system})
 
 
+def _asked_about(ctx: RuleContext, code: str) -> bool:
+    """A question asks whether this code is the right or a valid one."""
+    return any(p.type in ("code_validity", "which_code", "diagnosis") and code in p.codes
+               for p in ctx.extraction.parts)
+
+
+def describe_code(ctx: RuleContext, info: CodeInfo) -> str:
+    """A code's meaning for an answer: the project's lay words for CPT, else the KB's text."""
+    from consult.suggest import lay_description
+
+    return info.lay_description or lay_description(ctx.kb, info.code) or info.description
+
+
+def _valid(ctx: RuleContext, code: str, info: CodeInfo) -> Finding:
+    """A valid code someone asks about: what it is, and that it is billable (or not)."""
+    what = describe_code(ctx, info)
+    if info.system == "ICD10CM" and not info.billable:
+        answer = f"{code} ({what}) is a category, not a billable code: pick a code below it."
+    else:
+        system = {"ICD10CM": "ICD-10-CM", "HCPCS": "HCPCS"}.get(info.system, info.system)
+        answer = f"{code} ({what}) is a valid, billable {system} code."
+    return Finding(RULE, [code], "info", answer, _citation(ctx, info), 1.0,
+                   {"status": info.status, "answer": answer})
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     for m in ctx.mentions:
@@ -87,6 +112,9 @@ def check(ctx: RuleContext) -> list[Finding]:
             detail = f"{m.code} is {info.status}{end}. {_replacement(info)}"
             answer = f"{m.code} is {info.status}; {_lower(_replacement(info))}"
             severity = "error"
+        elif _asked_about(ctx, m.code):
+            out.append(_valid(ctx, m.code, info))
+            continue
         else:
             continue
         out.append(Finding(
