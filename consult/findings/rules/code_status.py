@@ -55,7 +55,7 @@ def _unknown(ctx: RuleContext, system: str, code: str) -> Finding:
 
 def _asked_about(ctx: RuleContext, code: str) -> bool:
     """A question asks whether this code is the right or a valid one."""
-    return any(p.type in ("code_validity", "which_code", "diagnosis") and code in p.codes
+    return any(p.type in ("code_validity", "diagnosis") and code in p.codes
                for p in ctx.extraction.parts)
 
 
@@ -73,7 +73,12 @@ def _valid(ctx: RuleContext, code: str, info: CodeInfo) -> Finding:
         answer = f"{code} ({what}) is a category, not a billable code: pick a code below it."
     else:
         system = {"ICD10CM": "ICD-10-CM", "HCPCS": "HCPCS"}.get(info.system, info.system)
-        answer = f"{code} ({what}) is a valid, billable {system} code."
+        pfs = ctx.kb.pfs(code) if info.system != "ICD10CM" else None
+        if pfs is not None and pfs.status in ("I", "B", "N", "X", "E") and code[:1] not in "JQ":
+            answer = (f"{code} ({what}) is a valid {system} code, but Medicare does not pay it "
+                      f"separately (PFS status {pfs.status}).")
+        else:
+            answer = f"{code} ({what}) is a valid, billable {system} code."
     return Finding(RULE, [code], "info", answer, _citation(ctx, info), 1.0,
                    {"status": info.status, "answer": answer})
 
@@ -114,6 +119,12 @@ def check(ctx: RuleContext) -> list[Finding]:
             severity = "error"
         elif _asked_about(ctx, m.code):
             out.append(_valid(ctx, m.code, info))
+            continue
+        elif any(p.type == "which_code" and m.code in p.codes for p in ctx.extraction.parts):
+            what = describe_code(ctx, info)
+            answer = f"{m.code} is {what[:1].lower() + what[1:] if what[1:2].islower() else what}."
+            out.append(Finding(RULE, [m.code], "info", answer, _citation(ctx, info), 1.0,
+                               {"status": info.status, "answer": answer, "describes": True}))
             continue
         else:
             continue
