@@ -118,12 +118,15 @@ def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
     out: list[str] = []
     pairs: set[frozenset[str]] = set()
     counted = {f.codes[0] for f in found if f.rule in ("drug_units", "code_family") and f.codes}
+    chosen = {c for f in found if f.rule == "choice" for c in f.codes}
     # for an E/M with a procedure the global rule (25 vs 57, 24) says more than the pair edit
     found = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 3) if f.rule not in (
         "global_period", "ncci_ptp") else 1, f.rule != "global_period"))
     for f in found:
         if f.rule == "mue" and f.codes and f.codes[0] in counted and f.severity == "info":
             continue  # the dose or count decides the units: the stated units are beside it
+        if f.rule == "status" and f.codes and f.codes[0] in chosen:
+            continue  # the choice among the coder's options already says it
         text = str(f.data.get("answer") or "")
         pair = frozenset(f.codes[:2]) if len(f.codes) >= 2 and f.rule in (
             "ncci_ptp", "global_period") else None

@@ -63,7 +63,10 @@ def describe_code(ctx: RuleContext, info: CodeInfo) -> str:
     """A code's meaning for an answer: the project's lay words for CPT, else the KB's text."""
     from consult.suggest import lay_description
 
-    return info.lay_description or lay_description(ctx.kb, info.code) or info.description
+    text = info.lay_description or lay_description(ctx.kb, info.code) or info.description
+    if len(text) > 90:  # HCPCS long descriptors run to paragraphs: the head says what it is
+        text = text[:87].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
+    return text
 
 
 def _valid(ctx: RuleContext, code: str, info: CodeInfo) -> Finding:
