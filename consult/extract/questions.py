@@ -21,7 +21,7 @@ _NUMBERED = re.compile(
 )
 _ASKING = re.compile(
     r"(?i)^\s*(?:(?:so|and|but|also|then|ok(?:ay)?|quick\s+question|second(?:ly)?|"
-    r"third(?:ly)?|lastly|finally|last)[,:]?\s+)*"
+    r"third(?:ly)?|lastly|finally|last|if\s+not|if\s+so|and\s+if\s+not)[,:]?\s+)*"
     r"(?:can|could|should|would|shall|will|is|are|am|do|does|did|may|might|must|what|which|"
     r"how|when|why|where|who|any\s+(?:thoughts|guidance|advice)|please\s+(?:advise|confirm|"
     r"let\s+me\s+know|help|clarify|review|check)|need\s+(?:help|guidance|to\s+know)|"
@@ -37,7 +37,7 @@ _GENERIC = re.compile(
 )
 _GREETING = re.compile(r"(?i)^\s*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening)|dear|"
                        r"thanks|thank\s+you|regards|best)\b[^?]*$")
-_OR_START = re.compile(r"(?i)^\s*(?:or|and\s+if\s+not|if\s+not)\b")
+_OR_START = re.compile(r"(?i)^\s*or\b")
 
 _PAYERS = (r"aetna|cigna|uhc|united\s*health\s*care|unitedhealthcare|bcbs|blue\s+cross|"
            r"blue\s+shield|anthem|humana|highmark|carefirst|kaiser|molina|wellcare|ambetter|"

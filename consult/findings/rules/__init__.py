@@ -53,7 +53,6 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("pfs_indicators", pfs_indicators.check),
     ("screening", screening.check),
     ("em_rules", em_rules.check),
-    ("payment", payment.check),
     ("coverage", coverage.check),
     ("mue", mue.check),
     ("addon", addon.check),
@@ -65,6 +64,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("suggestion", suggestion.check),
 )
 POST_RULES: tuple[tuple[str, PostRule], ...] = (
+    ("payment", payment.check),
     ("payer", payer.check),
     ("missing_info", missing_info.check),
 )

@@ -64,8 +64,8 @@ def describe_code(ctx: RuleContext, info: CodeInfo) -> str:
     from consult.suggest import lay_description
 
     text = info.lay_description or lay_description(ctx.kb, info.code) or info.description
-    if len(text) > 90:  # HCPCS long descriptors run to paragraphs: the head says what it is
-        text = text[:87].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
+    if len(text) > 160:  # HCPCS long descriptors run to paragraphs: the head says what it is
+        text = text[:157].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
     return text
 
 

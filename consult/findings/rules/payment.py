@@ -11,6 +11,8 @@ Advantage payer's rates are not in our sources (the answer says so; see ``answer
 
 from __future__ import annotations
 
+import re
+
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 from consult.kb.model import PfsInfo
@@ -35,8 +37,8 @@ def _money(value: float | None) -> str:
     return f"${value:,.2f}" if value is not None else "n/a"
 
 
-def _row(ctx: RuleContext, code: str) -> PfsInfo | None:
-    mods = ctx.modifiers_on(code)
+def _row(ctx: RuleContext, code: str, *, read_only: bool = False) -> PfsInfo | None:
+    mods = ctx.modifiers_on(code) + (["26"] if read_only else [])
     for mod in ("26", "TC", "53"):
         if mod in mods:
             row = ctx.kb.pfs(code, mod)
@@ -45,8 +47,9 @@ def _row(ctx: RuleContext, code: str) -> PfsInfo | None:
     return ctx.kb.pfs(code)
 
 
-def _one(ctx: RuleContext, code: str, nonfac: bool, fac: bool) -> Finding | None:
-    info = _row(ctx, code)
+def _one(ctx: RuleContext, code: str, nonfac: bool, fac: bool, *,
+         read_only: bool = False) -> Finding | None:
+    info = _row(ctx, code, read_only=read_only)
     if info is None or info.conversion_factor is None:
         return None
     label = code + (f"-{info.modifier}" if info.modifier else "")
@@ -109,7 +112,12 @@ def _endoscopies(ctx: RuleContext, nonfac: bool, fac: bool) -> list[Finding]:
     return out
 
 
-def check(ctx: RuleContext) -> list[Finding]:
+_READ_ONLY = re.compile(r"(?i)\bread(?:s|ing)?\b|\binterpret|\bprofessional\s+component")
+
+
+def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
+    """Runs after the other rules: it also prices what they name instead of the mail's codes
+    (a terminated code's replacement, a described service's likely code)."""
     if not ctx.asks("payment"):
         return []
     if ctx.extraction.payer_class in ("commercial", "medicaid"):
@@ -117,10 +125,18 @@ def check(ctx: RuleContext) -> list[Finding]:
     nonfac, fac = _setting(ctx)
     out = _endoscopies(ctx, nonfac, fac)
     done = {c for f in out for c in f.codes}
-    for m in ctx.procedures:
-        if m.code in done:
+    codes = [m.code for m in ctx.procedures]
+    for f in found:
+        if f.rule == "code_status":
+            codes += [str(c) for c in f.data.get("replaced_by", [])][:1]
+        elif f.rule == "suggestion":
+            codes += [c["code"] for c in f.data.get("candidates", [])
+                      if c.get("system") in ("CPT", "HCPCS")][:1]
+    read_only = bool(_READ_ONLY.search(f"{ctx.extraction.question} {ctx.extraction.narrative}"))
+    for code in dict.fromkeys(codes):
+        if code in done:
             continue
-        f = _one(ctx, m.code, nonfac, fac)
-        if f is not None:
-            out.append(f)
+        priced = _one(ctx, code, nonfac, fac, read_only=read_only)
+        if priced is not None:
+            out.append(priced)
     return out
