@@ -86,7 +86,9 @@ def _about(part: QuestionPart, f: Finding, index: int) -> bool:
         return False  # an add-on's primaries matter when the part asks about the add-on
     if part.codes:
         overlap = len(set(f.codes) & set(part.codes))
-        need = 1 if part.type == "diagnosis" else min(len(part.codes), len(set(f.codes)), 2)
+        loose = part.type == "diagnosis" or f.rule in ("code_family", "drug_units", "choice",
+                                                       "status", "screening")
+        need = 1 if loose else min(len(part.codes), len(set(f.codes)), 2)
         if overlap < need:
             return False
     when = f.data.get("event_date")

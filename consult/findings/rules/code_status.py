@@ -125,7 +125,8 @@ def check(ctx: RuleContext) -> list[Finding]:
             continue
         elif any(p.type == "which_code" and m.code in p.codes for p in ctx.extraction.parts):
             what = describe_code(ctx, info)
-            answer = f"{m.code} is {what[:1].lower() + what[1:] if what[1:2].islower() else what}."
+            what = what[:1].lower() + what[1:] if what[1:2].islower() else what
+            answer = f"{m.code} is {what}" + ("" if what.endswith("...") else ".")
             out.append(Finding(RULE, [m.code], "info", answer, _citation(ctx, info), 1.0,
                                {"status": info.status, "answer": answer, "describes": True}))
             continue
