@@ -39,6 +39,11 @@ class DraftConflict(ConsultError):
     """Someone else saved the draft since you opened it; reload and apply your edit again."""
 
 
+class QuotaExceeded(ConsultError):
+    """A sender stored more mail than CONSULT_SENDER_QUOTA_MB allows in 24 hours; their mail
+    waits (SMTP: 452, the sending server retries) or is kept as headers only (IMAP)."""
+
+
 class DeliveryError(ConsultError):
     """Sending a reply failed. ``permanent`` tells a 5xx refusal from a retryable failure."""
 
