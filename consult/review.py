@@ -58,7 +58,14 @@ def queue(
             for c in rows]
 
 
+#: Case ids are 64-bit signed integers in both databases.
+MAX_CASE_ID = 2**63 - 1
+
+
 def get_case(session: Session, case_id: int) -> Case:
+    """The case, or CaseNotFound (also for an id no database could hold)."""
+    if not 0 < case_id <= MAX_CASE_ID:
+        raise CaseNotFound(f"No case #{case_id}. `consult queue` lists the open cases.")
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(f"No case #{case_id}. `consult queue` lists the open cases.")

@@ -26,7 +26,10 @@ class CliState:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from consult.private import make_private
+
             self._settings = self.settings_factory()
+            make_private(self._settings.home)
         return self._settings
 
     @property
