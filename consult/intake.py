@@ -10,11 +10,12 @@ slow mail never holds the database's write lock; a mail over its budget is quara
 reason and its subject and sender (read from its headers alone), and the queue goes on.
 
 Threading never answers the wrong mail: a follow-up joins a case by a reply+token address (an
-HMAC no stranger can forge), by In-Reply-To/References, or by the ``[Case #N]`` subject tag only
-when it comes from the case's own sender; any one of them is enough, so a client that drops the
-others still lands in the right case. Inbound mail may reopen a case at most
-``settings.max_reopens`` times, which stops ping-pong with a robot that slipped past the
-auto-reply rules.
+HMAC no stranger can forge) or by In-Reply-To/References; a bare ``[Case #N]`` subject tag joins
+only when the mail comes from the case's own sender *and* our receiving server authenticated that
+From (a trusted Authentication-Results pass), else it starts a new case marked as claiming #N.
+Inbound mail may reopen a case at most ``settings.max_reopens`` times per verified sender (all
+unverified mail shares one count), which stops ping-pong with a robot that slipped past the
+auto-reply rules without letting forged mail use up the genuine sender's reopens.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ from consult.config import Settings
 from consult.draft import render_draft
 from consult.errors import QuotaExceeded
 from consult.kb.store import KnowledgeBase
+from consult.mail.auth_results import AuthVerdict, verdict
 from consult.mail.fingerprint import fingerprint, header_values, split_head
 from consult.mail.headers import normalize_msgid
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
 from consult.mail.parse import parse_headers
 from consult.mail.reply_token import case_from_addresses
 from consult.pipeline import Analysis, Prepared, analyze_mail, prepare
-from db.models import AuditEvent, Case, Draft, Message
+from db.models import AuditEvent, Case, Draft, Message, Reopen
 
 log = logging.getLogger(__name__)
 
@@ -186,16 +188,43 @@ def _recipients(mail: ParsedMail) -> list[str]:
     return found
 
 
-def _thread_case(session: Session, mail: ParsedMail,
-                 settings: Settings | None = None) -> tuple[Case | None, str]:
-    """The case this mail answers and how it was found: token address, headers or subject tag."""
+@dataclass(frozen=True)
+class Thread:
+    """What threading found: the case (or None), how, whether the sender is proven, and the
+    case a bare ``[Case #N]`` tag claimed without the right to join it."""
+
+    case: Case | None
+    via: str = ""
+    verified: bool = False
+    claims: int | None = None
+
+
+def sender_verdict(mail: ParsedMail, settings: Settings | None) -> AuthVerdict:
+    """Our receiving server's verdict on the mail's From (empty unless its id is trusted)."""
+    if settings is None:
+        return AuthVerdict()
+    return verdict(mail.headers.get("authentication-results", []), mail.from_addr,
+                   settings.authserv_ids)
+
+
+def _thread_case(session: Session, mail: ParsedMail, settings: Settings | None = None,
+                 auth: AuthVerdict | None = None) -> Thread:
+    """The case this mail answers: a reply token, In-Reply-To/References, or a subject tag.
+
+    A subject tag alone is easy to forge, so it joins only a case whose sender is the mail's
+    From *and* whose From our receiving server authenticated (``auth``); otherwise the mail
+    starts a new case marked as claiming that one. ``verified``: a reply token, or a trusted
+    pass from the case's own sender (reopens are counted per verified sender).
+    """
+    auth = auth if auth is not None else sender_verdict(mail, settings)
+    sender = (mail.from_addr or "").lower()
     secret = settings.secret_key.get_secret_value() if settings else ""
     if settings is not None and secret:
         token_case = case_from_addresses(_recipients(mail), settings.from_address, secret)
         if token_case is not None:
             case = session.get(Case, token_case)
             if case is not None:
-                return case, "reply address token"
+                return Thread(case, "reply address token", verified=True)
     ids = [i for i in dict.fromkeys([mail.in_reply_to, *reversed(mail.references)]) if i]
     if ids:
         hit = session.exec(
@@ -204,15 +233,19 @@ def _thread_case(session: Session, mail: ParsedMail,
             .order_by(col(Message.id).desc())
         ).first()
         if hit is not None:
-            return session.get(Case, hit), "In-Reply-To/References"
+            case = session.get(Case, hit)
+            verified = case is not None and case.sender.lower() == sender and auth.passes
+            return Thread(case, "In-Reply-To/References", verified=verified)
     tag = _CASE_TAG.search(mail.subject or "")
     if tag:
         case = session.get(Case, int(tag.group(1)))
-        if case is not None and case.sender.lower() == (mail.from_addr or "").lower():
-            return case, "subject tag"
+        if case is not None and case.sender.lower() == sender and auth.passes:
+            return Thread(case, "subject tag (sender authenticated)", verified=True)
         if case is not None:
-            log.info("mail names Case #%s but is not from its sender: not threaded", case.id)
-    return None, ""
+            log.info("mail names Case #%s without a reply token, its headers or an "
+                     "authenticated sender: a new case", case.id)
+            return Thread(None, claims=case.id)
+    return Thread(None)
 
 
 def _new_case(session: Session, mail: ParsedMail | None, msg: Message, now: datetime) -> Case:
@@ -347,10 +380,12 @@ def process_parsed(
 
     if batch is not None and batch.may_thread(mail, settings):
         batch.write()  # the mail may answer one of the batch: it must be in the database
-    case, via = _thread_case(session, mail, settings)
+    auth = sender_verdict(mail, settings)
+    thread = _thread_case(session, mail, settings, auth)
+    case, via = thread.case, thread.via
     if batch is not None:
         if case is None:
-            batch.add_new(msg, mail, prepared)
+            batch.add_new(msg, mail, prepared, claims=thread.claims, auth=auth.label)
             return None
         batch.write()  # a follow-up goes the ORM way, after the mails before it
         session.add(msg)
@@ -363,17 +398,29 @@ def process_parsed(
         return _quarantine(session, msg, mail, "no sender address to answer", now, case=case)
 
     outcome: Outcome = "followup" if case is not None else "case"
+    reopener = ""  # the reopen count this mail uses: its verified sender, or "" (unverified)
     if case is None:
         case = _new_case(session, mail, msg, now)
+        case.sender_auth = auth.label
+        if thread.claims is not None:
+            case.claims_case_id = thread.claims
+            cases.note(session, case, actor=SYSTEM, action="claims_followup", now=now,
+                       reason=_claims_reason(msg.id, thread.claims))  # type: ignore[arg-type]
     else:
-        if case.status in _REOPENING and case.reopen_count >= settings.max_reopens:
-            cases.note(session, case, actor=SYSTEM, action="reopen_refused", now=now,
-                       reason=f"mail #{msg.id}: reopened {case.reopen_count} times already "
-                              f"(CONSULT_MAX_REOPENS={settings.max_reopens})")
-            msg.case_id, msg.processed = case.id, True
-            session.add(msg)
-            return IntakeResult(msg.id, case.id, "followup",  # type: ignore[arg-type]
-                                "reopen cap reached: kept on the case, not re-queued")
+        reopener = mail.from_addr.lower()[:320] if thread.verified else ""
+        if case.status in _REOPENING:
+            used = _reopens(session, case, reopener)
+            if used >= settings.max_reopens:
+                who = f"by {reopener}" if reopener else "by unverified senders"
+                cases.note(session, case, actor=SYSTEM, action="reopen_refused", now=now,
+                           reason=f"mail #{msg.id}: reopened {used} times {who} already "
+                                  f"(CONSULT_MAX_REOPENS={settings.max_reopens})")
+                msg.case_id, msg.processed = case.id, True
+                session.add(msg)
+                return IntakeResult(msg.id, case.id, "followup",  # type: ignore[arg-type]
+                                    "reopen cap reached: kept on the case, not re-queued")
+        if auth.fails:
+            case.sender_auth = "fail"
         sender_note = ("" if case.sender.lower() == mail.from_addr.lower()
                        else f" from {mail.from_addr}, not the case's sender")
         cases.note(session, case, actor=SYSTEM, action="followup", now=now,
@@ -400,12 +447,26 @@ def process_parsed(
     elif case.status != "awaiting_review":
         if case.status in _REOPENING:
             case.reopen_count += 1
+            session.add(Reopen(case_id=case.id, sender=reopener,  # type: ignore[arg-type]
+                               message_id=msg.id, at=now))
         if cases.can_move(case.status, "awaiting_review"):
             cases.move(session, case, "awaiting_review", actor=SYSTEM, action="drafted", now=now,
                        reason=f"draft from mail #{msg.id}")
     msg.processed = True
     session.add(msg)
     return IntakeResult(msg.id, case.id, outcome)  # type: ignore[arg-type]
+
+
+def _claims_reason(msg_id: int, claimed: int) -> str:
+    return (f"mail #{msg_id} claims to follow up Case #{claimed} (subject tag) but carries no "
+            "reply token or thread headers of it, and its sender is not authenticated as that "
+            "case's sender: kept apart")
+
+
+def _reopens(session: Session, case: Case, sender: str) -> int:
+    """How often ``sender`` ("" for the unverified) reopened ``case``."""
+    return int(session.exec(select(func.count()).select_from(Reopen).where(
+        Reopen.case_id == case.id, Reopen.sender == sender)).one())
 
 
 class _PreparedFailure(RemoteFailure):
@@ -514,6 +575,8 @@ class _Fresh:
     analysis: Analysis | None = None
     error: str = ""
     exc: BaseException | None = None
+    claims: int | None = None
+    auth: str = ""
 
 
 class _FreshGroup:
@@ -537,15 +600,18 @@ class _FreshGroup:
 
     def add(self, msg: Message, mail: ParsedMail | None, *, reason: str = "",
             analysis: Analysis | None = None, error: str = "",
-            exc: BaseException | None = None) -> None:
-        self.items.append(_Fresh(self.index, msg, mail, reason, analysis, error, exc))
+            exc: BaseException | None = None, claims: int | None = None,
+            auth: str = "") -> None:
+        self.items.append(_Fresh(self.index, msg, mail, reason, analysis, error, exc, claims,
+                                 auth))
         self.fps.add(msg.fingerprint)
         if msg.message_id:
             self.msgids.add(msg.message_id)
         if mail is not None and mail.from_addr:
             self.senders.add(mail.from_addr[:320].lower())
 
-    def add_new(self, msg: Message, mail: ParsedMail, prepared: Prepared | None = None) -> None:
+    def add_new(self, msg: Message, mail: ParsedMail, prepared: Prepared | None = None, *,
+                claims: int | None = None, auth: str = "") -> None:
         """A mail threading found no case for: quarantined or analysed, as ``process_parsed``."""
         if mail.kind in UNANSWERABLE_KINDS:
             self.add(msg, mail, reason=f"{mail.kind.replace('_', ' ')}: "
@@ -554,14 +620,16 @@ class _FreshGroup:
             self.add(msg, mail, reason="no sender address to answer")
         elif prepared is not None and prepared.analysis_error:
             self.add(msg, mail, error=f"analysis failed: {prepared.analysis_error}",
-                     exc=RemoteFailure(prepared.trace))
+                     exc=RemoteFailure(prepared.trace), claims=claims, auth=auth)
         elif prepared is not None and prepared.analysis is not None:
-            self.add(msg, mail, analysis=prepared.analysis)
+            self.add(msg, mail, analysis=prepared.analysis, claims=claims, auth=auth)
         else:
             try:
-                self.add(msg, mail, analysis=analyze_mail(mail, self.kb, with_draft=False))
+                self.add(msg, mail, analysis=analyze_mail(mail, self.kb, with_draft=False),
+                         claims=claims, auth=auth)
             except Exception as exc:
-                self.add(msg, mail, error=f"analysis failed: {exc!r}", exc=exc)
+                self.add(msg, mail, error=f"analysis failed: {exc!r}", exc=exc, claims=claims,
+                         auth=auth)
 
     def may_thread(self, mail: ParsedMail, settings: Settings) -> bool:
         """Whether threading ``mail`` could hit a case of this group (then write it first)."""
@@ -598,7 +666,7 @@ class _FreshGroup:
                 "sender_name": (mail.from_name if mail else "")[:320],
                 "created_at": now, "updated_at": now, "assignee": None,
                 "quarantine_reason": failed or None, "reopen_count": 0, "codes": codes,
-                "row_version": 2,
+                "row_version": 2, "sender_auth": it.auth, "claims_case_id": it.claims,
             })
         case_ids = self._insert_returning(Case.__table__, case_rows)  # type: ignore[attr-defined]
         msg_rows = []
@@ -619,6 +687,9 @@ class _FreshGroup:
         for it, case_id, msg_id in zip(items, case_ids, msg_ids, strict=True):
             events.append(self._event(case_id, "received", "received", "received",
                                       f"mail #{msg_id} via {it.msg.source}"))
+            if it.claims is not None:
+                events.append(self._event(case_id, "received", "received", "claims_followup",
+                                          _claims_reason(msg_id, it.claims)))
             if it.analysis is not None and not it.error:
                 draft = self._draft(it, case_id, msg_id)
                 if draft is not None:
