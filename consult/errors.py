@@ -35,6 +35,11 @@ class InvalidTransition(ConsultError):
     """The case's status does not allow this action (e.g. approving a closed case)."""
 
 
+class ConcurrentChange(InvalidTransition):
+    """Another request moved the case between your reading it and your action (two reviewers
+    approving at once): nothing was done; reload the case and decide again."""
+
+
 class DraftConflict(ConsultError):
     """Someone else saved the draft since you opened it; reload and apply your edit again."""
 
