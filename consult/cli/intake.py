@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from consult.cli.common import CliState
+from consult.cli.common import CliState, echo
 from consult.clock import utcnow
 
 
@@ -28,8 +28,8 @@ def ingest_cmd(state: CliState, files: tuple[Path, ...]) -> None:
             s.commit()
             extra = f" ({result.outcome}: {result.reason})" if result.reason else (
                 f" ({result.outcome})" if result.outcome != "case" else "")
-            click.echo(f"{result.case_id}{extra}" if len(files) == 1 and not extra
-                       else f"{file}: case {result.case_id}{extra}")
+            echo(f"{result.case_id}{extra}" if len(files) == 1 and not extra
+                 else f"{file}: case {result.case_id}{extra}")
 
 
 @click.command("poll")

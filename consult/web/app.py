@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from consult.clock import utcnow
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
-from consult.templating import environment
+from consult.templating import page_environment
 from consult.web import api, login, pages
 from consult.web.deps import LoginRequired, WebContext
 from consult.web.guards import BodyLimit, SecurityHeaders
@@ -82,7 +82,7 @@ def create_app(settings: Settings, engine: Engine, *,
     )
     app.max_request_bytes = settings.max_request_bytes
     app.state.ctx = WebContext(
-        settings=settings, engine=engine, env=environment(), clock=clock, kb=kb,
+        settings=settings, engine=engine, env=page_environment(), clock=clock, kb=kb,
         signer=URLSafeTimedSerializer(_secret(settings), salt="consult-web"),
     )
 

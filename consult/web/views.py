@@ -76,6 +76,8 @@ class QueueItem:
     assignee: str | None
     codes: list[str]
     quarantine_reason: str | None
+    sender_auth: str = ""
+    claims_case_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,7 +87,8 @@ class QueueItem:
             "due": {"level": self.due.level, "label": self.due.label,
                     "due_at": self.due.due_at.isoformat() if self.due.due_at else None},
             "assignee": self.assignee, "codes": self.codes,
-            "quarantine_reason": self.quarantine_reason,
+            "quarantine_reason": self.quarantine_reason, "sender_auth": self.sender_auth,
+            "claims_case_id": self.claims_case_id,
         }
 
 
@@ -97,6 +100,7 @@ def queue_items(rows: list[Case], *, now: datetime, sla_hours: float) -> list[Qu
             received_at=aware(c.created_at), age=age_text(now - aware(c.created_at)),
             due=due_badge(c, now=now, sla_hours=sla_hours), assignee=c.assignee,
             codes=c.codes.split(), quarantine_reason=c.quarantine_reason,
+            sender_auth=c.sender_auth, claims_case_id=c.claims_case_id,
         )
         for c in rows
     ]
@@ -200,6 +204,7 @@ class CaseView:
     audit: list[AuditEvent]
     replies: list[Reply]
     related: list[review.RelatedCase]
+    reply_options: list[review.ReplyOption] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         c = self.case
@@ -208,6 +213,9 @@ class CaseView:
             "sender_name": c.sender_name, "created_at": aware(c.created_at).isoformat(),
             "updated_at": aware(c.updated_at).isoformat(), "assignee": c.assignee,
             "quarantine_reason": c.quarantine_reason, "codes": self.codes,
+            "sender_auth": c.sender_auth, "claims_case_id": c.claims_case_id,
+            "reply_options": [{"address": o.address, "header": o.header}
+                              for o in self.reply_options],
             "due": {"level": self.due.level, "label": self.due.label},
             "findings": self.findings,
             "phi": self.analysis.get("phi", []),
@@ -232,8 +240,9 @@ class CaseView:
 
 
 def case_view(session: Session, case_id: int, *, now: datetime, sla_hours: float,
-              kb: KnowledgeBase | None = None) -> CaseView:
-    """Everything the case page shows. Raises CaseNotFound."""
+              kb: KnowledgeBase | None = None, admin: bool = False) -> CaseView:
+    """Everything the case page shows. Raises CaseNotFound. ``admin``: the viewer may see
+    quarantined cases (among the earlier answers too)."""
     case = review.get_case(session, case_id)
     draft = review.latest_draft(session, case_id)
     try:
@@ -273,5 +282,6 @@ def case_view(session: Session, case_id: int, *, now: datetime, sla_hours: float
         thread=shown,
         audit=review.audit(session, case_id),
         replies=replies,
-        related=review.related_cases(session, case),
+        related=review.related_cases(session, case, include_quarantined=admin),
+        reply_options=review.reply_options(session, case),
     )
