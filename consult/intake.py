@@ -896,24 +896,42 @@ def _batch_one(session: Session, msg: Message, group: _FreshGroup, kb: Knowledge
                           prepared=prepared)
 
 
-def pending(session: Session, limit: int = 200) -> list[Message]:
-    """Stored mail not yet processed (e.g. taken in by the SMTP listener), oldest first."""
-    return list(session.exec(
-        select(Message).where(Message.processed == False, Message.direction == "in")  # noqa: E712
-        .order_by(col(Message.id)).limit(limit)
-    ))
+#: Raw bytes of stored mail one ``process_pending`` call loads at most (one mail always goes).
+PENDING_BATCH_BYTES = 32 * 1024 * 1024
+
+
+def pending(session: Session, limit: int = 200,
+            max_bytes: int | None = None) -> list[Message]:
+    """Stored mail not yet processed (e.g. taken in by the SMTP listener), oldest first; at
+    most ``limit`` mails and, with ``max_bytes``, about that many bytes of them."""
+    query = (select(Message.id, Message.size)
+             .where(Message.processed == False, Message.direction == "in")  # noqa: E712
+             .order_by(col(Message.id)).limit(limit))
+    ids: list[int] = []
+    total = 0
+    for msg_id, size in session.exec(query):
+        if ids and max_bytes is not None and total + size > max_bytes:
+            break
+        ids.append(msg_id)  # type: ignore[arg-type]
+        total += size
+    if not ids:
+        return []
+    return list(session.exec(select(Message).where(col(Message.id).in_(ids))
+                             .order_by(col(Message.id))))
 
 
 def process_pending(
     session: Session, kb: KnowledgeBase, settings: Settings, *, now: datetime, limit: int = 200,
-    prepare: Preparer | None = None,
+    prepare: Preparer | None = None, max_bytes: int | None = PENDING_BATCH_BYTES,
 ) -> list[IntakeResult]:
-    """Process stored mail, each in its own savepoint so one failure never blocks the rest.
+    """Process a batch of stored mail (``limit`` mails, about ``max_bytes`` of them), each in
+    its own savepoint so one failure never blocks the rest; the caller commits and calls again
+    while it returns results.
 
     All of them are parsed and analysed first (by ``prepare``, e.g. the budgeted pool, else
     here), then written: the write lock is held for the writes only.
     """
-    msgs = pending(session, limit)
+    msgs = pending(session, limit, max_bytes)
     if not msgs:
         return []
     here = in_process(kb, settings)

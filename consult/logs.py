@@ -5,8 +5,8 @@ line anyway (an address in a reason, a subject in an exception, the parameters o
 statement in a traceback). It lives in the formatter, so the message, the exception text and the
 stack all go through ``consult.phi_patterns.redact``, and ``configure`` puts it on every handler,
 uvicorn's included (serve runs uvicorn without its own logging config, so its loggers
-propagate here). ``RedactingFilter`` does the same to the record itself, for handlers someone
-else formats.
+propagate here), and uvicorn's access lines lose their query strings (search terms). The
+``RedactingFilter`` does the same to the record itself, for handlers someone else formats.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from consult.phi_patterns import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-__all__ = ["FORMAT", "RedactingFilter", "RedactingFormatter", "configure", "redact"]
+__all__ = ["FORMAT", "QueryStringFilter", "RedactingFilter", "RedactingFormatter", "configure",
+           "redact"]
 
 
 def _message(record: logging.LogRecord) -> str:
@@ -57,6 +58,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class QueryStringFilter(logging.Filter):
+    """uvicorn's access lines without query strings: the queue's search box puts names there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, _query = args[2].partition("?")
+            if sep:
+                record.args = (*args[:2], f"{path}?[query]", *args[3:])
+        return True
+
+
 def _all_handlers() -> list[logging.Handler]:
     loggers: list[logging.Logger] = [logging.getLogger()]
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values()
@@ -71,6 +84,9 @@ def configure(level: str = "INFO") -> None:
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
     root.setLevel(level.upper())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryStringFilter) for f in access.filters):
+        access.addFilter(QueryStringFilter())
     for handler in _all_handlers():
         if not isinstance(handler.formatter, RedactingFormatter):
             handler.setFormatter(RedactingFormatter(FORMAT))

@@ -53,18 +53,20 @@ PHI_PATTERNS: tuple[tuple[str, str], ...] = (
 VALUE_GROUP: dict[str, str] = {"name": "nv", "dob": "dv", "mrn": "mv"}
 
 #: Broader shapes for masking (never for finding spans): any value after an identifier label,
-#: any date, and SQLAlchemy's "[parameters: ...]" block (bound values of a failed statement).
+#: any date, SQLAlchemy's "[parameters: ...]" block (bound values of a failed statement) and a
+#: URL-encoded e-mail address.
 EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     ("labelled_id", r"""(?i:\b(?:MRN|MR\#|DOB|D\.O\.B\.?|SSN|acct|account|member\s+id|
         subscriber\s+id|MBI|patient\s+id)\b)\s*[:\#]?\s*[\w/.-]+"""),
     ("date", DATE_PATTERN),
     ("sql_parameters", r"\[parameters:[^\]\n]*(?:\]|$)"),
+    ("url_email", r"[\w.+-]+%40[\w-]+(?:\.[\w-]+)+"),
 )
 #: What the draft masks in the quoted question even when extraction found no span there.
 SAFETY_NET_KINDS: tuple[str, ...] = ("ssn", "labelled_id", "email", "phone")
 #: What the logs mask: everything.
 LOG_KINDS: tuple[str, ...] = ("sql_parameters", "name", "dob", "labelled_id", "mrn", "ssn",
-                              "email", "phone", "address", "date")
+                              "email", "url_email", "phone", "address", "date")
 
 _SOURCES = dict(PHI_PATTERNS + EXTRA_PATTERNS)
 

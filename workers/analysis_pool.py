@@ -141,6 +141,11 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return
+        except MemoryError:  # the mail itself does not fit: it is the head of our queue
+            with contextlib.suppress(Exception):
+                conn.send(("done", None, Prepared(None, over_budget=budget.reason("memory")),
+                           True))
+            return
         if job is None:
             return
         job_id, raw, own = job
@@ -423,19 +428,21 @@ class AnalysisPool:
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
-            code = worker.proc.exitcode if not worker.proc.is_alive() else None
+            with contextlib.suppress(Exception):
+                worker.proc.join(1)
+            code = worker.proc.exitcode
             if not worker.ready:
                 self._startup_failed(worker, f"exited before it was ready (code {code})")
             else:
-                self._lost(worker, f"the analysis worker died on this mail (exit code {code}); "
-                                   "over the analysis budget or a parser crash")
+                self._lost(worker, "over the analysis budget: the analysis worker died on this "
+                                   f"mail (exit code {code}; out of memory, or a parser crash)")
             return
         if message[0] == "ready":
             worker.ready = True
             self.failures = 0
             return
         _, job_id, result, leaving = message
-        if worker.jobs and worker.jobs[0].id == job_id:
+        if worker.jobs and job_id in (None, worker.jobs[0].id):  # None: the one it was on
             job = worker.jobs.popleft()
             self._finish(job, result)
             if worker.jobs:

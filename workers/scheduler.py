@@ -44,14 +44,21 @@ class Processor:
             return None
         return lambda raws: pool.prepare(raws, own)
 
-    def run_once(self) -> int:
-        with self._lock, new_session(self.engine) as s:
-            results = process_pending(s, self.kb, self.settings, now=self.clock(),
-                                      prepare=self._preparer())
-            s.commit()
-        for r in results:
-            log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
-        return len(results)
+    def run_once(self, *, batches: int = 20) -> int:
+        """Draft what is stored, a batch (and a commit) at a time; how many mails."""
+        done = 0
+        with self._lock:
+            for _ in range(batches):
+                with new_session(self.engine) as s:
+                    results = process_pending(s, self.kb, self.settings, now=self.clock(),
+                                              prepare=self._preparer())
+                    s.commit()
+                for r in results:
+                    log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
+                done += len(results)
+                if not results:
+                    break
+        return done
 
     def wake(self) -> None:
         """Run the job now; while a run is under way, its next tick (2 s) picks the mail up."""

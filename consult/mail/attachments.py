@@ -21,6 +21,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from consult.mail.headers import decode_bytes
 from consult.mail.html_text import html_to_text
@@ -36,7 +37,7 @@ MAX_PDF_PAGES = 50
 #: Decompressed page content (bytes, all pages together) read at most from one PDF.
 MAX_PDF_CONTENT_BYTES = 1024 * 1024
 #: Seconds spent on one PDF at most; checked between pages (pypdf's own limits bound a page).
-MAX_PDF_SECONDS = 2.0
+MAX_PDF_SECONDS = 1.5
 #: Output limit of each of pypdf's decoders for one stream (its default is 75 MB).
 MAX_PDF_STREAM_BYTES = 8 * 1024 * 1024
 #: A .docx (a zip) is refused beyond this many members, this much uncompressed data in all,
@@ -89,6 +90,18 @@ def _pdf_limits() -> Iterator[None]:
         yield
 
 
+def _content_bytes(page: Any) -> int:
+    """Decompressed size of a page's content streams, without parsing their operators."""
+    from pypdf.generic import ArrayObject
+
+    contents = page.get("/Contents")
+    if contents is None:
+        return 0
+    obj = contents.get_object()
+    streams = [x.get_object() for x in obj] if isinstance(obj, ArrayObject) else [obj]
+    return sum(len(s.get_data()) for s in streams if hasattr(s, "get_data"))
+
+
 def _pdf_text(data: bytes) -> tuple[str, str]:
     """The text of the first pages, and a note when a cap stopped the reading early."""
     from pypdf import PdfReader  # imported on first use: most mails carry no PDF
@@ -111,8 +124,7 @@ def _pdf_text(data: bytes) -> tuple[str, str]:
                 stop = f"time cap of {MAX_PDF_SECONDS:g} s"
                 break
             page = pages[number]
-            stream = page.get_contents()
-            content += len(stream.get_data()) if stream is not None else 0
+            content += _content_bytes(page)
             if content > MAX_PDF_CONTENT_BYTES:
                 stop = f"{MAX_PDF_CONTENT_BYTES // 1024} KB page content cap"
                 break

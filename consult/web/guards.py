@@ -61,10 +61,6 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _credentials(scope: Scope) -> bool:
     for key, value in scope.get("headers", []):
         if key == b"authorization" and value.strip():
@@ -97,29 +93,35 @@ class BodyLimit:
                     await _refuse(send, cap)
                     return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > cap:
-                    raise _TooLarge()
+                if seen > cap:  # answer now; the app sees the client go away
+                    if not started:
+                        await _refuse(send, cap)
+                    refused = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def watch(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # we answered already
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counted, watch)
-        except _TooLarge:
-            if started:
+        except Exception:
+            if not refused:
                 raise
-            await _refuse(send, cap)
 
 
 async def _refuse(send: Send, cap: int) -> None:
