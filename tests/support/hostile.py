@@ -8,8 +8,8 @@ an HTML part that is quadratic for Python's ``html.parser``. No real PHI anywher
 from __future__ import annotations
 
 import io
-import zlib
 import zipfile
+import zlib
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -124,3 +124,22 @@ def html_mail(kilobytes: int = 64, *, sender: str = "probe@attacker.example",
     msg["Message-ID"] = f"<{message_id}>"
     msg.set_content(html_bomb(kilobytes), subtype="html")
     return msg.as_bytes()
+
+
+def many_pdfs(count: int = 5, *, sender: str = "probe@attacker.example",
+              message_id: str = "pdfs@attacker.example") -> bytes:
+    """A question with ``count`` PDF bombs attached: each stays within the per-PDF caps, but
+    together they take several seconds, so only the per-mail budget stops them."""
+    msg = _mail("43214 with 43200?", "See the attached notes: 43214 with 43200, modifier 59?",
+                sender=sender, message_id=message_id)
+    for number in range(count):
+        msg.add_attachment(pdf_bytes(), maintype="application", subtype="pdf",
+                           filename=f"note{number}.pdf")
+    return msg.as_bytes()
+
+
+def big_body(megabytes: int = 30, *, sender: str = "probe@attacker.example",
+             message_id: str = "big@attacker.example") -> bytes:
+    """A plain-text mail of ``megabytes`` MB: parsing it needs several times that in memory."""
+    body = "Can we bill 43214 with 43200?\n" + ("x" * 76 + "\n") * (megabytes * 1024 * 1024 // 77)
+    return consultation(subject="big", body=body, sender=sender, message_id=message_id)

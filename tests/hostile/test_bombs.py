@@ -1,0 +1,86 @@
+"""Item 2: attachment bombs are refused or cut short before the expensive step, and honest
+attachments still give their text."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import time
+
+from support import hostile
+
+from consult.mail.attachments import MAX_PDF_CONTENT_BYTES, extract_text, zip_refusal
+from consult.mail.html_text import html_to_text
+from consult.mail.parse import parse_message
+
+
+def test_docx_bomb_is_refused_from_its_zip_directory() -> None:
+    data = hostile.docx_bytes(8.0)  # 8 MB of XML in ~50 KB
+    started = time.perf_counter()
+    text, note = extract_text(data, "note.docx", "application/octet-stream")
+    took = time.perf_counter() - started
+    assert text is None and "zip bomb" in note, note
+    assert took < 1.0, f"{took:.2f} s: the archive was inflated"
+
+
+def test_an_honest_docx_still_gives_its_text() -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Can we bill 43214 with 43200, modifier 59?")
+    buf = io.BytesIO()
+    document.save(buf)
+    assert zip_refusal(buf.getvalue()) == ""
+    text, _note = extract_text(buf.getvalue(), "q.docx", "application/octet-stream")
+    assert text is not None and "43214 with 43200" in text
+
+
+def test_pdf_pages_stop_at_the_content_cap() -> None:
+    data = hostile.pdf_bytes(pages=12)
+    started = time.perf_counter()
+    text, note = extract_text(data, "note.pdf", "application/pdf")
+    took = time.perf_counter() - started
+    per_page = len(b"0 0 Td ") * 60_000
+    most = MAX_PDF_CONTENT_BYTES // per_page
+    # the content cap stops it after `most` pages; on a loaded machine the time cap may first
+    found = re.fullmatch(r"text of the first (\d) of 12 pages \((1024 KB page content|time) "
+                         r"cap(?: of [\d.]+ s)?\)", note)
+    assert found and 1 <= int(found.group(1)) <= most, note
+    assert text is not None and "43214" in text
+    assert took < 5.0, f"{took:.2f} s"
+
+
+def test_html_that_is_quadratic_for_the_stdlib_parser_is_linear_now() -> None:
+    for construct in ("<a ", "<!--", "<![CDATA[ x"):
+        html = "<p>43214 with 43200?</p>" + construct * 10_000
+        started = time.perf_counter()
+        text = html_to_text(html)
+        took = time.perf_counter() - started
+        assert text.startswith("43214 with 43200?"), text[:80]
+        assert took < 1.0, f"{construct!r}: {took:.2f} s"
+
+
+def test_random_markup_soup_parses_in_linear_time() -> None:
+    tokens = ["<", "<a", " ", "<!--", "-->", ">", "</", "<!", "<?", '"', "'", "=", "<![",
+              "]]>", "]>", "<script>", "</script>", "<p>", "x", "<![if", "<![CDATA[", "/>"]
+    rng = random.Random(13)
+    worst = 0.0
+    for _ in range(40):
+        pick = rng.sample(tokens, rng.randint(2, 6))
+        soup = "".join(rng.choice(pick) for _ in range(40_000))
+        started = time.perf_counter()
+        html_to_text(soup)
+        worst = max(worst, time.perf_counter() - started)
+    assert worst < 1.0, f"worst {worst:.2f} s"
+
+
+def test_a_mail_carrying_every_bomb_parses_within_the_budget() -> None:
+    raw = hostile.with_attachment(hostile.docx_bytes(8.0), "a.docx", "application",
+                                  "vnd.openxmlformats-officedocument.wordprocessingml.document")
+    started = time.perf_counter()
+    mail = parse_message(raw)
+    assert time.perf_counter() - started < 2.0
+    assert not mail.unusable and "43214" in mail.text
+    [attachment] = mail.attachments
+    assert attachment.text is None and "zip bomb" in attachment.note
