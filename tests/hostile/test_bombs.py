@@ -10,7 +10,8 @@ import time
 
 from support import hostile
 
-from consult.mail.attachments import MAX_PDF_CONTENT_BYTES, extract_text, zip_refusal
+from consult.mail import attachments
+from consult.mail.attachments import extract_text
 from consult.mail.html_text import html_to_text
 from consult.mail.parse import parse_message
 
@@ -31,7 +32,7 @@ def test_an_honest_docx_still_gives_its_text() -> None:
     document.add_paragraph("Can we bill 43214 with 43200, modifier 59?")
     buf = io.BytesIO()
     document.save(buf)
-    assert zip_refusal(buf.getvalue()) == ""
+    assert attachments.zip_refusal(buf.getvalue()) == ""
     text, _note = extract_text(buf.getvalue(), "q.docx", "application/octet-stream")
     assert text is not None and "43214 with 43200" in text
 
@@ -42,7 +43,7 @@ def test_pdf_pages_stop_at_the_content_cap() -> None:
     text, note = extract_text(data, "note.pdf", "application/pdf")
     took = time.perf_counter() - started
     per_page = len(b"0 0 Td ") * 60_000
-    most = MAX_PDF_CONTENT_BYTES // per_page
+    most = attachments.MAX_PDF_CONTENT_BYTES // per_page
     # the content cap stops it after `most` pages; on a loaded machine the time cap may first
     found = re.fullmatch(r"text of the first (\d) of 12 pages \((1024 KB page content|time) "
                          r"cap(?: of [\d.]+ s)?\)", note)
