@@ -272,6 +272,9 @@ class AnalysisPool:
         if thread is not None and thread is not threading.current_thread():
             thread.join(10)
         for worker in list(self._pool):
+            for job in worker.jobs:  # nobody may wait for these forever
+                self._finish(job, None)
+            worker.jobs.clear()
             self._stop(worker, kill=False)
         self._pool.clear()
         self._drain(None)
