@@ -14,8 +14,7 @@ from support.servers import SmtpSink
 from consult import review
 from consult.clock import utcnow
 from db.engine import session
-from web.conftest import PASSWORD, WebApp
-from web.test_browser import Served, browser  # noqa: F401  (fixture)
+from web.conftest import PASSWORD, Served, WebApp
 from workers.sender import Sender
 
 pytestmark = pytest.mark.browser
@@ -32,7 +31,7 @@ def _login(page: Any, url: str, email: str) -> None:
 
 
 def test_reply_to_and_sender_are_shown_and_the_reviewer_chooses(
-        make_web: Any, smtp_sink: SmtpSink, browser: Any) -> None:  # noqa: F811
+        make_web: Any, smtp_sink: SmtpSink, browser: Any) -> None:
     web: WebApp = make_web(smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                            smtp_starttls=False, trusted_authserv_ids=MX)
     web.add_user("rita@consult.test")
@@ -62,7 +61,7 @@ def test_reply_to_and_sender_are_shown_and_the_reviewer_chooses(
 
 
 def test_quarantined_cases_are_not_a_reviewers_earlier_answer(
-        make_web: Any, browser: Any) -> None:  # noqa: F811
+        make_web: Any, browser: Any) -> None:
     web: WebApp = make_web()
     web.add_user("rita@consult.test")
     web.add_user("adam@consult.test", "admin")
@@ -90,8 +89,7 @@ def test_quarantined_cases_are_not_a_reviewers_earlier_answer(
             context.close()
 
 
-def test_bidi_and_control_characters_show_as_markers(make_web: Any,
-                                                     browser: Any) -> None:  # noqa: F811
+def test_bidi_and_control_characters_show_as_markers(make_web: Any, browser: Any) -> None:
     web: WebApp = make_web()
     web.add_user("rita@consult.test")
     case_id = web.ingest(consultation(subject=EVIL_SUBJECT, name="Dana \u202eWhitfield"))

@@ -20,8 +20,7 @@ from consult.clock import utcnow
 from consult.web import accounts
 from db.engine import session
 from db.models import Outbox, WebSession
-from web.conftest import PASSWORD, WebApp, post_login
-from web.test_browser import Served
+from web.conftest import PASSWORD, Served, WebApp, post_login
 from workers.sender import Sender
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options",
