@@ -56,8 +56,8 @@ VALUE_GROUP: dict[str, str] = {"name": "nv", "dob": "dv", "mrn": "mv"}
 #: any date, SQLAlchemy's "[parameters: ...]" block (bound values of a failed statement) and a
 #: URL-encoded e-mail address.
 EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("labelled_id", r"""(?i:\b(?:MRN|MR\#|DOB|D\.O\.B\.?|SSN|acct|account|member\s+id|
-        subscriber\s+id|MBI|patient\s+id)\b)\s*[:\#]?\s*[\w/.-]+"""),
+    ("labelled_id", r"""(?i:\b(?:MRN|DOB|SSN|acct|account|member\s+id|subscriber\s+id|MBI|
+        patient\s+id)\b|\bMR\#|\bD\.O\.B\.?)\s*[:\#]?\s*[\w/.-]+"""),
     ("date", DATE_PATTERN),
     ("sql_parameters", r"\[parameters:[^\]\n]*(?:\]|$)"),
     ("url_email", r"[\w.+-]+%40[\w-]+(?:\.[\w-]+)+"),

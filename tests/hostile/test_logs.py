@@ -33,6 +33,8 @@ def test_the_shared_patterns_mask_every_kind() -> None:
     assert redact("failed [parameters: ('Jane Doe', 42)]") == "failed [sql_parameters]"
     netted = mask("call 217-555-0142 or mail jane@x.example", SAFETY_NET_KINDS, "[removed]")
     assert netted == "call [removed] or mail [removed]"
+    for label in ("MR# 12345", "D.O.B.: 01/02/1960", "acct 9981", "member id A1234"):
+        assert mask(label, SAFETY_NET_KINDS, "[removed]") == "[removed]", label
 
 
 def test_tracebacks_and_sql_errors_are_redacted(tmp_path: Any) -> None:
