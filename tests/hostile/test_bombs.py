@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import random
-import re
 import time
 
 from support import hostile
@@ -43,11 +42,8 @@ def test_pdf_pages_stop_at_the_content_cap() -> None:
     text, note = extract_text(data, "note.pdf", "application/pdf")
     took = time.perf_counter() - started
     per_page = len(b"0 0 Td ") * 60_000
-    most = attachments.MAX_PDF_CONTENT_BYTES // per_page
-    # the content cap stops it after `most` pages; on a loaded machine the time cap may first
-    found = re.fullmatch(r"text of the first (\d) of 12 pages \((1024 KB page content|time) "
-                         r"cap(?: of [\d.]+ s)?\)", note)
-    assert found and 1 <= int(found.group(1)) <= most, note
+    read = attachments.MAX_PDF_CONTENT_BYTES // per_page
+    assert note == f"text of the first {read} of 12 pages (1024 KB page content cap)", note
     assert text is not None and "43214" in text
     assert took < 5.0, f"{took:.2f} s"
 
