@@ -2,15 +2,22 @@
 
 received -> awaiting_review -> approved -> sent -> closed, with awaiting_info (the reviewer asked
 the sender something) and quarantined (kept, never answered automatically).
+
+A move is a compare-and-set on the database row (``WHERE status = :from AND row_version = :v``):
+of two requests that read the same case and both try to move it (eight reviewers pressing
+Approve at once), exactly one wins; the others get ``ConcurrentChange`` (a 409), so a case is
+approved once and answered once.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from consult.errors import InvalidTransition
+from consult.errors import ConcurrentChange, InvalidTransition
 from db.models import AuditEvent, Case
 
 STATUSES = (
@@ -56,10 +63,22 @@ def move(
             f"From {case.status} it can become: {allowed}."
         )
     event = _event(case, to_status, actor=actor, action=action, now=now, reason=reason)
-    case.status = to_status
-    case.updated_at = now
-    case.row_version += 1
-    session.add(case)
+    if case.id is None:
+        session.add(case)
+        session.flush()
+    table = Case.__table__  # type: ignore[attr-defined]
+    done = session.execute(
+        update(table)
+        .where(table.c.id == case.id, table.c.status == case.status,
+               table.c.row_version == case.row_version)
+        .values(status=to_status, updated_at=now, row_version=case.row_version + 1))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(
+            f"Case #{case.id} was changed by someone else a moment ago (it is no longer "
+            f"{case.status} as you saw it); nothing was done. Reload the case and try again.")
+    for name, value in (("status", to_status), ("updated_at", now),
+                        ("row_version", case.row_version + 1)):
+        set_committed_value(case, name, value)
     session.add(event)
     return event
 

@@ -15,6 +15,28 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx", "todo", "example"}
+#: Settings that are secrets: the environment only, never the TOML file (it is not a vault).
+SECRET_SETTINGS = ("secret_key", "smtp_password", "imap_password", "imap_oauth2_token")
+#: Secret keys of an ``imap_accounts`` entry (``password_env`` names a variable instead).
+SECRET_ACCOUNT_KEYS = ("password", "oauth2_token")
+
+
+def _refuse_secrets(table: dict[str, Any], path: str) -> None:
+    """Raise when the TOML file holds a secret; the message names the variable to use."""
+    for key in SECRET_SETTINGS:
+        if table.get(key):
+            raise ValueError(f"{key} is a secret and is not read from the settings file {path}: "
+                             f"remove it there and set CONSULT_{key.upper()} in the environment")
+    for number, account in enumerate(table.get("imap_accounts") or [], 1):
+        for key in SECRET_ACCOUNT_KEYS:
+            if isinstance(account, dict) and account.get(key):
+                raise ValueError(f"imap_accounts entry {number} has a {key} in the settings "
+                                 f"file {path}: use password_env (the name of an environment "
+                                 "variable holding it) instead")
+    url = str(table.get("database_url") or "")
+    if "://" in url and ":" in url.split("://", 1)[1].split("@", 1)[0] and "@" in url:
+        raise ValueError(f"database_url in the settings file {path} holds a password: set "
+                         "CONSULT_DATABASE_URL in the environment instead")
 
 
 def _hostport(value: str, what: str) -> tuple[str, int]:
@@ -128,12 +150,31 @@ class Settings(BaseSettings):
         default=True, description="Reply-To consult+c<N>-<hmac>@domain (needs secret_key)")
 
     max_message_bytes: int = Field(default=25 * 1024 * 1024, description="Bigger mail: quarantine")
+    analysis_cpu_seconds: float = Field(
+        default=2.0, description="CPU time one mail's parse and analysis may take")
+    analysis_wall_seconds: float = Field(
+        default=3.0, description="Wall-clock time one mail's parse and analysis may take")
+    analysis_memory_mb: int = Field(
+        default=256, description="Memory an analysis worker may grow by for one mail")
+    analysis_workers: int = Field(default=2, description="Analysis worker processes")
+    sender_quota_mb: float = Field(
+        default=200.0, description="Mail stored per sender address per 24 hours (0: no quota)")
+    trusted_authserv_ids: str = Field(
+        default="", description="Authentication-Results authserv-ids of our receiving servers")
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024, description="Largest web request body accepted")
+    forwarded_allow_ips: str = Field(
+        default="", description="Proxies whose X-Forwarded-For/-Proto are trusted (none)")
     sender_retry_hours: float = Field(default=48.0, description="Give up delivery after this")
+    smtp_timeout_seconds: float = Field(
+        default=20.0, description="Relay socket timeout for one delivery")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Web session signing key")
     sla_hours: float = Field(default=24.0, description="A case is due this long after it arrived")
     session_hours: float = Field(default=12.0, description="A web login lasts this long")
     login_max_failures: int = Field(default=5, description="Failed logins per address per window")
     login_window_minutes: float = Field(default=15.0, description="Login rate-limit window")
+    login_max_delay_seconds: float = Field(
+        default=300.0, description="Longest wait imposed on an account after failed logins")
     log_level: str = "INFO"
 
     @model_validator(mode="before")
@@ -146,6 +187,7 @@ class Settings(BaseSettings):
         with open(path, "rb") as fh:
             loaded = tomllib.load(fh)
         table = loaded.get("consult", loaded)
+        _refuse_secrets(table, str(path))
         merged = {k: v for k, v in table.items()}
         merged.update(data or {})
         return merged
@@ -217,6 +259,12 @@ class Settings(BaseSettings):
                 oauth2_token_command=self.imap_oauth2_token_command, ca_file=self.imap_ca_file))
         out.extend(self.imap_accounts)
         return out
+
+    @property
+    def authserv_ids(self) -> frozenset[str]:
+        """Authentication-Results ids whose verdicts we trust (lower case)."""
+        return frozenset(a.strip().lower() for a in self.trusted_authserv_ids.split(",")
+                         if a.strip())
 
     @property
     def accepted_recipients(self) -> set[str]:

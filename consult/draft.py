@@ -23,6 +23,7 @@ from consult.findings.context import MAX_CODES, RuleContext, unique_mentions
 from consult.findings.model import Finding
 from consult.kb.store import KnowledgeBase
 from consult.mail.message import ParsedMail
+from consult.phi_patterns import SAFETY_NET_KINDS, mask
 from consult.templating import environment
 
 RULE_LABELS = {
@@ -51,13 +52,6 @@ MAX_DRAFT_CHARS = 20_000
 #: PHI kinds that identify a patient; staff phones, e-mails and practice addresses do not.
 PATIENT_KINDS = frozenset({"name", "dob", "mrn", "ssn"})
 
-#: Patient identifiers masked in the quoted question even when extraction missed them.
-_SAFETY_NETS = (
-    re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),  # SSN
-    re.compile(r"\b(?:MRN|DOB|MR#|acct|account)\s*[:#]?\s*[\w/.-]+", re.I),
-    re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b"),  # e-mail
-    re.compile(r"\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"),  # phone
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +85,7 @@ def mask_phi(text: str, phi_texts: list[str]) -> str:
     """``text`` with every PHI string and every identifier-looking pattern replaced by MASK."""
     for piece in phi_texts:
         text = re.sub(re.escape(piece), MASK, text, flags=re.I)
-    for pattern in _SAFETY_NETS:
-        text = pattern.sub(MASK, text)
-    return text
+    return mask(text, SAFETY_NET_KINDS, MASK)
 
 
 def _short(text: str, limit: int = QUESTION_LIMIT) -> str:

@@ -35,8 +35,18 @@ class InvalidTransition(ConsultError):
     """The case's status does not allow this action (e.g. approving a closed case)."""
 
 
+class ConcurrentChange(InvalidTransition):
+    """Another request moved the case between your reading it and your action (two reviewers
+    approving at once): nothing was done; reload the case and decide again."""
+
+
 class DraftConflict(ConsultError):
     """Someone else saved the draft since you opened it; reload and apply your edit again."""
+
+
+class QuotaExceeded(ConsultError):
+    """A sender stored more mail than CONSULT_SENDER_QUOTA_MB allows in 24 hours; their mail
+    waits (SMTP: 452, the sending server retries) or is kept as headers only (IMAP)."""
 
 
 class DeliveryError(ConsultError):

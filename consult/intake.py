@@ -4,12 +4,18 @@ Nothing is ever lost: ``store_raw`` writes the exact bytes before anything can f
 that cannot be handled becomes a quarantined case with the reason, never an exception that stops
 the worker and never an automatic answer. Callers own the transaction (commit after a batch).
 
+Parsing and analysis happen before the first write of a mail (``Prepared``, made by a
+``Preparer``: the budgeted worker processes of ``workers.analysis_pool``, or in process), so a
+slow mail never holds the database's write lock; a mail over its budget is quarantined with the
+reason and its subject and sender (read from its headers alone), and the queue goes on.
+
 Threading never answers the wrong mail: a follow-up joins a case by a reply+token address (an
-HMAC no stranger can forge), by In-Reply-To/References, or by the ``[Case #N]`` subject tag only
-when it comes from the case's own sender; any one of them is enough, so a client that drops the
-others still lands in the right case. Inbound mail may reopen a case at most
-``settings.max_reopens`` times, which stops ping-pong with a robot that slipped past the
-auto-reply rules.
+HMAC no stranger can forge) or by In-Reply-To/References; a bare ``[Case #N]`` subject tag joins
+only when the mail comes from the case's own sender *and* our receiving server authenticated that
+From (a trusted Authentication-Results pass), else it starts a new case marked as claiming #N.
+Inbound mail may reopen a case at most ``settings.max_reopens`` times per verified sender (all
+unverified mail shares one count), which stops ping-pong with a robot that slipped past the
+auto-reply rules without letting forged mail use up the genuine sender's reopens.
 """
 
 from __future__ import annotations
@@ -19,24 +25,26 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from consult import cases
 from consult.config import Settings
 from consult.draft import render_draft
+from consult.errors import QuotaExceeded
 from consult.kb.store import KnowledgeBase
+from consult.mail.auth_results import AuthVerdict, verdict
 from consult.mail.fingerprint import fingerprint, header_values, split_head
 from consult.mail.headers import normalize_msgid
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
-from consult.mail.parse import parse_message
+from consult.mail.parse import parse_headers
 from consult.mail.reply_token import case_from_addresses
-from consult.pipeline import Analysis, Prepared, analyze_mail
-from db.models import AuditEvent, Case, Draft, Message
+from consult.pipeline import Analysis, Prepared, analyze_mail, prepare
+from db.models import AuditEvent, Case, Draft, Message, Reopen
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,22 @@ GROUP_WRITE = 64
 #: Parse, extract and evaluate new mails ahead (``ingest_batch(prepare=...)``): one result per
 #: raw message, in order, None where the intake should do it itself.
 Preparer = Callable[[Sequence[bytes]], Iterator[Prepared | None]]
+
+
+def in_process(kb: KnowledgeBase, settings: Settings) -> Preparer:
+    """A ``Preparer`` that parses and analyses here, one mail after the other (no budget)."""
+    own = own_addresses(settings)
+
+    def run(raws: Sequence[bytes]) -> Iterator[Prepared | None]:
+        for raw in raws:
+            yield prepare(raw, kb, own_addresses=own)
+
+    return run
+
+
+def _oversize(size: int, settings: Settings) -> str:
+    return (f"message is {size} bytes, over the {settings.max_message_bytes} byte limit "
+            "(CONSULT_MAX_MESSAGE_BYTES)")
 
 
 class RemoteFailure(Exception):
@@ -104,14 +128,19 @@ def store_raw(
     mailbox: str | None = None,
     uidvalidity: int | None = None,
     uid: int | None = None,
+    sender: str = "",
 ) -> tuple[Message, bool]:
-    """Store the exact bytes; return (message, created). A duplicate returns the stored one."""
+    """Store the exact bytes; return (message, created). A duplicate returns the stored one.
+
+    ``sender`` (the From address, when the caller read it) counts the bytes to its quota.
+    """
     fp = fingerprint(raw)
     existing = session.exec(select(Message).where(Message.fingerprint == fp)).first()
     if existing is not None:
         return existing, False
     msg = _new_message(raw, fp, source=source, now=now, mailbox=mailbox,
                        uidvalidity=uidvalidity, uid=uid)
+    msg.from_addr = sender[:320]
     try:
         with session.begin_nested():
             session.add(msg)
@@ -119,6 +148,36 @@ def store_raw(
         existing = session.exec(select(Message).where(Message.fingerprint == fp)).one()
         return existing, False
     return msg, True
+
+
+#: The window of the per-sender storage quota.
+QUOTA_WINDOW = timedelta(hours=24)
+
+
+def stored_bytes(session: Session, sender: str, *, now: datetime) -> int:
+    """Bytes of inbound mail from ``sender`` stored within the quota window."""
+    total = session.exec(
+        select(func.coalesce(func.sum(Message.size), 0)).where(
+            Message.from_addr == sender[:320], Message.direction == "in",
+            col(Message.received_at) >= now - QUOTA_WINDOW)
+    ).one()
+    return int(total)
+
+
+def check_quota(session: Session, sender: str, size: int, settings: Settings, *,
+                now: datetime, used: int | None = None) -> None:
+    """Raise QuotaExceeded when ``size`` more bytes from ``sender`` would pass the quota.
+
+    ``used``: what the caller already knows is stored (else it is counted here)."""
+    quota = int(settings.sender_quota_mb * 1024 * 1024)
+    if quota <= 0 or not sender:
+        return
+    if used is None:
+        used = stored_bytes(session, sender, now=now)
+    if used + size > quota:
+        raise QuotaExceeded(
+            f"{sender} stored {used:,} bytes in the last 24 hours; {size:,} more would pass "
+            f"the {settings.sender_quota_mb:g} MB quota (CONSULT_SENDER_QUOTA_MB)")
 
 
 def _recipients(mail: ParsedMail) -> list[str]:
@@ -129,16 +188,43 @@ def _recipients(mail: ParsedMail) -> list[str]:
     return found
 
 
-def _thread_case(session: Session, mail: ParsedMail,
-                 settings: Settings | None = None) -> tuple[Case | None, str]:
-    """The case this mail answers and how it was found: token address, headers or subject tag."""
+@dataclass(frozen=True)
+class Thread:
+    """What threading found: the case (or None), how, whether the sender is proven, and the
+    case a bare ``[Case #N]`` tag claimed without the right to join it."""
+
+    case: Case | None
+    via: str = ""
+    verified: bool = False
+    claims: int | None = None
+
+
+def sender_verdict(mail: ParsedMail, settings: Settings | None) -> AuthVerdict:
+    """Our receiving server's verdict on the mail's From (empty unless its id is trusted)."""
+    if settings is None:
+        return AuthVerdict()
+    return verdict(mail.headers.get("authentication-results", []), mail.from_addr,
+                   settings.authserv_ids)
+
+
+def _thread_case(session: Session, mail: ParsedMail, settings: Settings | None = None,
+                 auth: AuthVerdict | None = None) -> Thread:
+    """The case this mail answers: a reply token, In-Reply-To/References, or a subject tag.
+
+    A subject tag alone is easy to forge, so it joins only a case whose sender is the mail's
+    From *and* whose From our receiving server authenticated (``auth``); otherwise the mail
+    starts a new case marked as claiming that one. ``verified``: a reply token, or a trusted
+    pass from the case's own sender (reopens are counted per verified sender).
+    """
+    auth = auth if auth is not None else sender_verdict(mail, settings)
+    sender = (mail.from_addr or "").lower()
     secret = settings.secret_key.get_secret_value() if settings else ""
     if settings is not None and secret:
         token_case = case_from_addresses(_recipients(mail), settings.from_address, secret)
         if token_case is not None:
             case = session.get(Case, token_case)
             if case is not None:
-                return case, "reply address token"
+                return Thread(case, "reply address token", verified=True)
     ids = [i for i in dict.fromkeys([mail.in_reply_to, *reversed(mail.references)]) if i]
     if ids:
         hit = session.exec(
@@ -147,15 +233,19 @@ def _thread_case(session: Session, mail: ParsedMail,
             .order_by(col(Message.id).desc())
         ).first()
         if hit is not None:
-            return session.get(Case, hit), "In-Reply-To/References"
+            case = session.get(Case, hit)
+            verified = case is not None and case.sender.lower() == sender and auth.passes
+            return Thread(case, "In-Reply-To/References", verified=verified)
     tag = _CASE_TAG.search(mail.subject or "")
     if tag:
         case = session.get(Case, int(tag.group(1)))
-        if case is not None and case.sender.lower() == (mail.from_addr or "").lower():
-            return case, "subject tag"
+        if case is not None and case.sender.lower() == sender and auth.passes:
+            return Thread(case, "subject tag (sender authenticated)", verified=True)
         if case is not None:
-            log.info("mail names Case #%s but is not from its sender: not threaded", case.id)
-    return None, ""
+            log.info("mail names Case #%s without a reply token, its headers or an "
+                     "authenticated sender: a new case", case.id)
+            return Thread(None, claims=case.id)
+    return Thread(None)
 
 
 def _new_case(session: Session, mail: ParsedMail | None, msg: Message, now: datetime) -> Case:
@@ -179,6 +269,9 @@ def _quarantine(
     case: Case | None = None,
 ) -> IntakeResult:
     if case is None:
+        if mail is None:  # the case still shows who sent what
+            mail = parse_headers(msg.raw)
+            msg.subject, msg.from_addr = mail.subject[:2000], mail.from_addr[:320]
         case = _new_case(session, mail, msg, now)
         case.quarantine_reason = reason
         cases.move(session, case, "quarantined", actor=SYSTEM, action="quarantine", now=now,
@@ -226,26 +319,47 @@ def own_addresses(settings: Settings) -> frozenset[str]:
 
 
 def process_message(
-    session: Session, msg: Message, kb: KnowledgeBase, settings: Settings, *, now: datetime
+    session: Session, msg: Message, kb: KnowledgeBase, settings: Settings, *, now: datetime,
+    prepared: Prepared | None = None,
 ) -> IntakeResult:
-    """Parse, thread, analyse and queue one stored message. Never raises for a bad mail."""
+    """Parse, thread, analyse and queue one stored message. Never raises for a bad mail.
+
+    ``prepared`` is the mail's parse and analysis, done ahead (before the caller's first
+    write); without it they are done here.
+    """
+    own = own_addresses(settings)
     if msg.size > settings.max_message_bytes:
-        return _quarantine(session, msg, None,
-                           f"message is {msg.size} bytes, over the {settings.max_message_bytes} "
-                           "byte limit (CONSULT_MAX_MESSAGE_BYTES)", now)
-    try:
-        mail = parse_message(msg.raw, own_addresses=own_addresses(settings))
-    except Exception as exc:  # a parser bug must not lose or block the mail
-        log.exception("parser failed on mail #%s (%s)", msg.id, msg.fingerprint[:12])
-        return _quarantine(session, msg, None, f"could not parse the message: {exc!r}", now)
-    result = process_parsed(session, msg, mail, kb, settings, now=now)
+        return _refused(session, msg, _oversize(msg.size, settings), own, kb, settings, now)
+    if prepared is None or (prepared.mail is None and not prepared.parse_error
+                            and not prepared.over_budget):
+        prepared = prepare(msg.raw, kb, own_addresses=own)
+    if prepared.over_budget:
+        return _refused(session, msg, prepared.over_budget, own, kb, settings, now)
+    if prepared.mail is None:
+        log.error("parser failed on mail #%s (%s)", msg.id, msg.fingerprint[:12],
+                  exc_info=RemoteFailure(prepared.trace))
+        return _refused(session, msg, f"could not parse the message: {prepared.parse_error}",
+                        own, kb, settings, now)
+    result = process_parsed(session, msg, prepared.mail, kb, settings, now=now,
+                            prepared=prepared)
     assert result is not None  # only a batch defers
+    return result
+
+
+def _refused(session: Session, msg: Message, reason: str, own: frozenset[str],
+             kb: KnowledgeBase, settings: Settings, now: datetime) -> IntakeResult:
+    """Quarantine a mail that is not analysed (too big, over budget, unparseable) as a new case
+    that still shows its subject and sender, read from the headers alone."""
+    result = process_parsed(session, msg, parse_headers(msg.raw, own_addresses=own), kb,
+                            settings, now=now, refuse=reason)
+    assert result is not None
     return result
 
 
 def process_parsed(
     session: Session, msg: Message, mail: ParsedMail, kb: KnowledgeBase, settings: Settings, *,
     now: datetime, batch: _FreshGroup | None = None, prepared: Prepared | None = None,
+    refuse: str = "",
 ) -> IntakeResult | None:
     """Thread, analyse and queue a stored message that is already parsed.
 
@@ -253,13 +367,14 @@ def process_parsed(
     new case (or is quarantined as one) goes to the batch, written later with Core inserts, and
     None is returned; a follow-up is added to the session and handled here, as without it.
     ``prepared`` (from ``consult.pipeline.prepare``) saves extracting and evaluating again.
+    ``refuse``: quarantine the mail with this reason (as a new case) without analysing it.
     """
     msg.subject = mail.subject[:2000]
     msg.from_addr = mail.from_addr[:320]
     msg.in_reply_to = mail.in_reply_to[:998] if mail.in_reply_to else None
     msg.kind = mail.kind
-    if mail.unusable:
-        reason = f"unusable mail: {mail.unusable}"
+    if refuse or mail.unusable:
+        reason = refuse or f"unusable mail: {mail.unusable}"
         if batch is not None:
             batch.add(msg, mail, reason=reason)
             return None
@@ -267,10 +382,12 @@ def process_parsed(
 
     if batch is not None and batch.may_thread(mail, settings):
         batch.write()  # the mail may answer one of the batch: it must be in the database
-    case, via = _thread_case(session, mail, settings)
+    auth = sender_verdict(mail, settings)
+    thread = _thread_case(session, mail, settings, auth)
+    case, via = thread.case, thread.via
     if batch is not None:
         if case is None:
-            batch.add_new(msg, mail, prepared)
+            batch.add_new(msg, mail, prepared, claims=thread.claims, auth=auth.label)
             return None
         batch.write()  # a follow-up goes the ORM way, after the mails before it
         session.add(msg)
@@ -283,17 +400,29 @@ def process_parsed(
         return _quarantine(session, msg, mail, "no sender address to answer", now, case=case)
 
     outcome: Outcome = "followup" if case is not None else "case"
+    reopener = ""  # the reopen count this mail uses: its verified sender, or "" (unverified)
     if case is None:
         case = _new_case(session, mail, msg, now)
+        case.sender_auth = auth.label
+        if thread.claims is not None:
+            case.claims_case_id = thread.claims
+            cases.note(session, case, actor=SYSTEM, action="claims_followup", now=now,
+                       reason=_claims_reason(msg.id, thread.claims))  # type: ignore[arg-type]
     else:
-        if case.status in _REOPENING and case.reopen_count >= settings.max_reopens:
-            cases.note(session, case, actor=SYSTEM, action="reopen_refused", now=now,
-                       reason=f"mail #{msg.id}: reopened {case.reopen_count} times already "
-                              f"(CONSULT_MAX_REOPENS={settings.max_reopens})")
-            msg.case_id, msg.processed = case.id, True
-            session.add(msg)
-            return IntakeResult(msg.id, case.id, "followup",  # type: ignore[arg-type]
-                                "reopen cap reached: kept on the case, not re-queued")
+        reopener = mail.from_addr.lower()[:320] if thread.verified else ""
+        if case.status in _REOPENING:
+            used = _reopens(session, case, reopener)
+            if used >= settings.max_reopens:
+                who = f"by {reopener}" if reopener else "by unverified senders"
+                cases.note(session, case, actor=SYSTEM, action="reopen_refused", now=now,
+                           reason=f"mail #{msg.id}: reopened {used} times {who} already "
+                                  f"(CONSULT_MAX_REOPENS={settings.max_reopens})")
+                msg.case_id, msg.processed = case.id, True
+                session.add(msg)
+                return IntakeResult(msg.id, case.id, "followup",  # type: ignore[arg-type]
+                                    "reopen cap reached: kept on the case, not re-queued")
+        if auth.fails:
+            case.sender_auth = "fail"
         sender_note = ("" if case.sender.lower() == mail.from_addr.lower()
                        else f" from {mail.from_addr}, not the case's sender")
         cases.note(session, case, actor=SYSTEM, action="followup", now=now,
@@ -320,12 +449,26 @@ def process_parsed(
     elif case.status != "awaiting_review":
         if case.status in _REOPENING:
             case.reopen_count += 1
+            session.add(Reopen(case_id=case.id, sender=reopener,  # type: ignore[arg-type]
+                               message_id=msg.id, at=now))
         if cases.can_move(case.status, "awaiting_review"):
             cases.move(session, case, "awaiting_review", actor=SYSTEM, action="drafted", now=now,
                        reason=f"draft from mail #{msg.id}")
     msg.processed = True
     session.add(msg)
     return IntakeResult(msg.id, case.id, outcome)  # type: ignore[arg-type]
+
+
+def _claims_reason(msg_id: int, claimed: int) -> str:
+    return (f"mail #{msg_id} claims to follow up Case #{claimed} (subject tag) but carries no "
+            "reply token or thread headers of it, and its sender is not authenticated as that "
+            "case's sender: kept apart")
+
+
+def _reopens(session: Session, case: Case, sender: str) -> int:
+    """How often ``sender`` ("" for the unverified) reopened ``case``."""
+    return int(session.exec(select(func.count()).select_from(Reopen).where(
+        Reopen.case_id == case.id, Reopen.sender == sender)).one())
 
 
 class _PreparedFailure(RemoteFailure):
@@ -368,8 +511,19 @@ def ingest(
     mailbox: str | None = None,
     uidvalidity: int | None = None,
     uid: int | None = None,
+    prepared: Prepared | None = None,
 ) -> IntakeResult:
-    """Store and process one mail in the caller's transaction."""
+    """Store and process one mail in the caller's transaction.
+
+    The mail is parsed and analysed (here, unless ``prepared`` is given) before the first
+    write, so the transaction holds no write lock while that runs.
+    """
+    known = session.exec(select(Message.id, Message.case_id, Message.processed)
+                         .where(Message.fingerprint == fingerprint(raw))).first()
+    if known is not None and known[2]:
+        return IntakeResult(known[0], known[1], "duplicate")  # type: ignore[arg-type]
+    if prepared is None and len(raw) <= settings.max_message_bytes:
+        prepared = prepare(raw, kb, own_addresses=own_addresses(settings))
     msg, created = store_raw(session, raw, source=source, now=now, mailbox=mailbox,
                              uidvalidity=uidvalidity, uid=uid)
     if not created and msg.processed:
@@ -377,7 +531,7 @@ def ingest(
     session.flush()
     try:
         with session.begin_nested():
-            return process_message(session, msg, kb, settings, now=now)
+            return process_message(session, msg, kb, settings, now=now, prepared=prepared)
     except Exception as exc:  # last line of defence: keep the bytes, say why
         log.exception("intake failed on mail #%s", msg.id)
         with session.begin_nested():
@@ -423,6 +577,8 @@ class _Fresh:
     analysis: Analysis | None = None
     error: str = ""
     exc: BaseException | None = None
+    claims: int | None = None
+    auth: str = ""
 
 
 class _FreshGroup:
@@ -446,15 +602,18 @@ class _FreshGroup:
 
     def add(self, msg: Message, mail: ParsedMail | None, *, reason: str = "",
             analysis: Analysis | None = None, error: str = "",
-            exc: BaseException | None = None) -> None:
-        self.items.append(_Fresh(self.index, msg, mail, reason, analysis, error, exc))
+            exc: BaseException | None = None, claims: int | None = None,
+            auth: str = "") -> None:
+        self.items.append(_Fresh(self.index, msg, mail, reason, analysis, error, exc, claims,
+                                 auth))
         self.fps.add(msg.fingerprint)
         if msg.message_id:
             self.msgids.add(msg.message_id)
         if mail is not None and mail.from_addr:
             self.senders.add(mail.from_addr[:320].lower())
 
-    def add_new(self, msg: Message, mail: ParsedMail, prepared: Prepared | None = None) -> None:
+    def add_new(self, msg: Message, mail: ParsedMail, prepared: Prepared | None = None, *,
+                claims: int | None = None, auth: str = "") -> None:
         """A mail threading found no case for: quarantined or analysed, as ``process_parsed``."""
         if mail.kind in UNANSWERABLE_KINDS:
             self.add(msg, mail, reason=f"{mail.kind.replace('_', ' ')}: "
@@ -463,14 +622,16 @@ class _FreshGroup:
             self.add(msg, mail, reason="no sender address to answer")
         elif prepared is not None and prepared.analysis_error:
             self.add(msg, mail, error=f"analysis failed: {prepared.analysis_error}",
-                     exc=RemoteFailure(prepared.trace))
+                     exc=RemoteFailure(prepared.trace), claims=claims, auth=auth)
         elif prepared is not None and prepared.analysis is not None:
-            self.add(msg, mail, analysis=prepared.analysis)
+            self.add(msg, mail, analysis=prepared.analysis, claims=claims, auth=auth)
         else:
             try:
-                self.add(msg, mail, analysis=analyze_mail(mail, self.kb, with_draft=False))
+                self.add(msg, mail, analysis=analyze_mail(mail, self.kb, with_draft=False),
+                         claims=claims, auth=auth)
             except Exception as exc:
-                self.add(msg, mail, error=f"analysis failed: {exc!r}", exc=exc)
+                self.add(msg, mail, error=f"analysis failed: {exc!r}", exc=exc, claims=claims,
+                         auth=auth)
 
     def may_thread(self, mail: ParsedMail, settings: Settings) -> bool:
         """Whether threading ``mail`` could hit a case of this group (then write it first)."""
@@ -507,7 +668,7 @@ class _FreshGroup:
                 "sender_name": (mail.from_name if mail else "")[:320],
                 "created_at": now, "updated_at": now, "assignee": None,
                 "quarantine_reason": failed or None, "reopen_count": 0, "codes": codes,
-                "row_version": 2,
+                "row_version": 2, "sender_auth": it.auth, "claims_case_id": it.claims,
                 "needs_expert": bool(not failed and it.analysis and it.analysis.needs_expert),
                 "expert_reason": "" if failed or it.analysis is None
                 else it.analysis.expert_reason[:2000],
@@ -531,6 +692,9 @@ class _FreshGroup:
         for it, case_id, msg_id in zip(items, case_ids, msg_ids, strict=True):
             events.append(self._event(case_id, "received", "received", "received",
                                       f"mail #{msg_id} via {it.msg.source}"))
+            if it.claims is not None:
+                events.append(self._event(case_id, "received", "received", "claims_followup",
+                                          _claims_reason(msg_id, it.claims)))
             if it.analysis is not None and not it.error:
                 draft = self._draft(it, case_id, msg_id)
                 if draft is not None:
@@ -632,28 +796,31 @@ def ingest_batch(
             known[fps[index]] = (result.message_pk, result.case_id, True)
         settle_waiting()
 
-    fresh: dict[str, int] = {}  # first index of each new mail worth preparing
+    fresh: dict[str, int] = {}  # first index of each mail to prepare (new, or not processed)
     for i, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
-        if fp not in known and len(arrival.raw) <= settings.max_message_bytes:
+        seen = known.get(fp)
+        if (seen is None or not seen[2]) and len(arrival.raw) <= settings.max_message_bytes:
             fresh.setdefault(fp, i)
+    # every mail is parsed and analysed before the chunk's first write (the pool's workers
+    # in parallel, or here), so no write lock is held while a slow mail is analysed
+    order = list(fresh.values())
+    here = in_process(kb, settings)
     ahead: dict[int, Prepared | None] = {}
-    order = list(fresh.values()) if prepare is not None else []
-    upcoming: Iterator[tuple[int, Prepared | None]] = iter(())
-    if prepare is not None and order:
-        upcoming = zip(order, prepare([arrivals[i].raw for i in order]), strict=True)
+    if order:
+        raws = [arrivals[i].raw for i in order]
+        got = list((prepare or here)(raws))
+        ahead = dict(zip(order, got, strict=True))
+        redo = [i for i in order if ahead[i] is None]  # the pool could not do them
+        if redo:
+            ahead.update(zip(redo, here([arrivals[i].raw for i in redo]), strict=True))
 
     def prepared_for(index: int) -> Prepared | None:
-        """The prepared result of mail ``index``, waiting for it when it is still running."""
-        if fresh.get(fps[index]) != index or not order:
+        """The prepared result of mail ``index`` (None for a repeat within the chunk)."""
+        if fresh.get(fps[index]) != index:
             return None
-        while index not in ahead:
-            try:
-                i, p = next(upcoming)
-            except StopIteration:
-                return None
-            ahead[i] = p
-        return ahead.pop(index)
+        return ahead.pop(index, None)
 
+    usage: dict[str, int] = {}  # per-sender quota use, counting this chunk's mails
     group = _FreshGroup(session, kb, now=now, written=written)
     for index, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
         group.index = index
@@ -667,12 +834,13 @@ def ingest_batch(
             group.write()
             msg = session.get(Message, seen[0])
             assert msg is not None
-            result = process_message(session, msg, kb, settings, now=now)
+            result = process_message(session, msg, kb, settings, now=now,
+                                     prepared=prepared_for(index))
         else:
             msg = _new_message(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
                                uidvalidity=uidvalidity, uid=arrival.uid)
             result = _batch_one(session, msg, group, kb, settings, now=now,
-                                prepared=prepared_for(index))
+                                prepared=prepared_for(index), usage=usage)
         if result is not None:
             if result.outcome != "duplicate":
                 session.flush()  # the next mail's threading query sees this one
@@ -690,49 +858,100 @@ def ingest_batch(
 
 
 def _batch_one(session: Session, msg: Message, group: _FreshGroup, kb: KnowledgeBase,
-               settings: Settings, *, now: datetime,
-               prepared: Prepared | None = None) -> IntakeResult | None:
-    """``process_message`` for a new mail of a batch: None when the batch took it."""
+               settings: Settings, *, now: datetime, prepared: Prepared | None = None,
+               usage: dict[str, int] | None = None) -> IntakeResult | None:
+    """``process_message`` for a new mail of a batch: None when the batch took it.
+
+    ``usage`` (sender -> bytes stored in the quota window, this chunk included) applies the
+    per-sender quota: a mail over it keeps only its header block here, quarantined with the
+    reason; the mail itself stays in the IMAP mailbox.
+    """
+    own = own_addresses(settings)
+    refuse = ""
     if msg.size > settings.max_message_bytes:
-        group.add(msg, None, reason=f"message is {msg.size} bytes, over the "
-                                    f"{settings.max_message_bytes} byte limit "
-                                    "(CONSULT_MAX_MESSAGE_BYTES)")
-        return None
-    if prepared is not None and prepared.mail is None:
-        log.error("parser failed on a new mail (%s)", msg.fingerprint[:12],
-                  exc_info=RemoteFailure(prepared.trace))
-        group.add(msg, None, reason=f"could not parse the message: {prepared.parse_error}")
-        return None
-    if prepared is not None and prepared.mail is not None:
-        mail = prepared.mail
+        refuse = _oversize(msg.size, settings)
     else:
+        if prepared is None:
+            prepared = prepare(msg.raw, kb, own_addresses=own)
+        if prepared.over_budget:
+            refuse = prepared.over_budget
+        elif prepared.mail is None:
+            log.error("parser failed on a new mail (%s)", msg.fingerprint[:12],
+                      exc_info=RemoteFailure(prepared.trace))
+            refuse = f"could not parse the message: {prepared.parse_error}"
+    mail = (prepared.mail if prepared is not None and prepared.mail is not None and not refuse
+            else parse_headers(msg.raw, own_addresses=own))
+    if usage is not None and mail.from_addr:
+        sender = mail.from_addr[:320]
+        if sender not in usage:
+            usage[sender] = stored_bytes(session, sender, now=now)
         try:
-            mail = parse_message(msg.raw, own_addresses=own_addresses(settings))
-        except Exception as exc:  # a parser bug must not lose or block the mail
-            log.exception("parser failed on a new mail (%s)", msg.fingerprint[:12])
-            group.add(msg, None, reason=f"could not parse the message: {exc!r}")
-            return None
+            check_quota(session, sender, msg.size, settings, now=now, used=usage[sender])
+            usage[sender] += msg.size
+        except QuotaExceeded as exc:
+            head, _ = split_head(msg.raw)
+            msg.raw, msg.size = head + b"\r\n\r\n", len(head) + 4
+            usage[sender] += msg.size
+            refuse = f"{exc}; only the headers are kept here, the mail stays in the mailbox"
+    if refuse:
+        return process_parsed(session, msg, mail, kb, settings, now=now, batch=group,
+                              refuse=refuse)
+    assert prepared is not None
     return process_parsed(session, msg, mail, kb, settings, now=now, batch=group,
                           prepared=prepared)
 
 
-def pending(session: Session, limit: int = 200) -> list[Message]:
-    """Stored mail not yet processed (e.g. taken in by the SMTP listener), oldest first."""
-    return list(session.exec(
-        select(Message).where(Message.processed == False, Message.direction == "in")  # noqa: E712
-        .order_by(col(Message.id)).limit(limit)
-    ))
+#: Raw bytes of stored mail one ``process_pending`` call loads at most (one mail always goes).
+PENDING_BATCH_BYTES = 32 * 1024 * 1024
+
+
+def pending(session: Session, limit: int = 200,
+            max_bytes: int | None = None) -> list[Message]:
+    """Stored mail not yet processed (e.g. taken in by the SMTP listener), oldest first; at
+    most ``limit`` mails and, with ``max_bytes``, about that many bytes of them."""
+    query = (select(Message.id, Message.size)
+             .where(Message.processed == False, Message.direction == "in")  # noqa: E712
+             .order_by(col(Message.id)).limit(limit))
+    ids: list[int] = []
+    total = 0
+    for msg_id, size in session.exec(query):
+        if ids and max_bytes is not None and total + size > max_bytes:
+            break
+        ids.append(msg_id)  # type: ignore[arg-type]
+        total += size
+    if not ids:
+        return []
+    return list(session.exec(select(Message).where(col(Message.id).in_(ids))
+                             .order_by(col(Message.id))))
 
 
 def process_pending(
-    session: Session, kb: KnowledgeBase, settings: Settings, *, now: datetime, limit: int = 200
+    session: Session, kb: KnowledgeBase, settings: Settings, *, now: datetime, limit: int = 200,
+    prepare: Preparer | None = None, max_bytes: int | None = PENDING_BATCH_BYTES,
 ) -> list[IntakeResult]:
-    """Process stored mail, each in its own savepoint so one failure never blocks the rest."""
+    """Process a batch of stored mail (``limit`` mails, about ``max_bytes`` of them), each in
+    its own savepoint so one failure never blocks the rest; the caller commits and calls again
+    while it returns results.
+
+    All of them are parsed and analysed first (by ``prepare``, e.g. the budgeted pool, else
+    here), then written: the write lock is held for the writes only.
+    """
+    msgs = pending(session, limit, max_bytes)
+    if not msgs:
+        return []
+    here = in_process(kb, settings)
+    small = [m for m in msgs if m.size <= settings.max_message_bytes]
+    got = list((prepare or here)([m.raw for m in small])) if small else []
+    ahead: dict[int, Prepared | None] = {id(m): p for m, p in zip(small, got, strict=True)}
+    for m in small:
+        if ahead[id(m)] is None:  # the pool could not do it
+            ahead[id(m)] = next(iter(here([m.raw])))
     results = []
-    for msg in pending(session, limit):
+    for msg in msgs:
         try:
             with session.begin_nested():
-                results.append(process_message(session, msg, kb, settings, now=now))
+                results.append(process_message(session, msg, kb, settings, now=now,
+                                                prepared=ahead.get(id(msg))))
         except Exception as exc:
             log.exception("intake failed on mail #%s", msg.id)
             with session.begin_nested():

@@ -100,6 +100,9 @@ class Prepared:
     parse_error: str = ""
     analysis_error: str = ""
     trace: str = ""
+    #: Why the work was stopped (``mail`` is then None): too much CPU time, wall-clock time or
+    #: memory in an analysis worker (``workers.analysis_pool``); the intake quarantines the mail.
+    over_budget: str = ""
 
 
 def prepare(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str]) -> Prepared:

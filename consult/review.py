@@ -60,7 +60,14 @@ def queue(
                      c.needs_expert) for c in rows]
 
 
+#: Case ids are 64-bit signed integers in both databases.
+MAX_CASE_ID = 2**63 - 1
+
+
 def get_case(session: Session, case_id: int) -> Case:
+    """The case, or CaseNotFound (also for an id no database could hold)."""
+    if not 0 < case_id <= MAX_CASE_ID:
+        raise CaseNotFound(f"No case #{case_id}. `consult queue` lists the open cases.")
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(f"No case #{case_id}. `consult queue` lists the open cases.")
@@ -120,19 +127,59 @@ def _first_inbound(session: Session, case_id: int) -> Message:
     return msgs[-1]
 
 
+@dataclass(frozen=True)
+class ReplyOption:
+    """An address the reply may go to, and the header of the case's mail that named it."""
+
+    address: str
+    header: str  # From | Reply-To | Sender
+
+
+def reply_options(session: Session, case: Case) -> list[ReplyOption]:
+    """Where the reply may go: the case's From first (the default), then the Reply-To and
+    Sender addresses of its inbound mails that differ from it. Sending elsewhere than From is
+    the reviewer's choice, never automatic: Reply-To is the easiest header to forge."""
+    from email.utils import getaddresses
+
+    from consult.mail.parse import parse_headers
+
+    found: dict[str, ReplyOption] = {}
+    if case.sender:
+        found[case.sender.lower()] = ReplyOption(case.sender, "From")
+    for msg in thread(session, case.id):  # type: ignore[arg-type]
+        if msg.direction != "in":
+            continue
+        mail = parse_headers(msg.raw)
+        for header in ("Reply-To", "Sender"):
+            for _name, addr in getaddresses(mail.headers.get(header.lower(), [])):
+                addr = addr.strip()
+                if "@" in addr and addr.lower() not in found:
+                    found[addr.lower()] = ReplyOption(addr[:320], header)
+    return list(found.values())
+
+
 def _queue_mail(
     session: Session, case: Case, settings: Settings, draft: Draft, *, text: str, html_body: str,
-    now: datetime, purpose: str, diff_text: str | None = None,
+    now: datetime, purpose: str, diff_text: str | None = None, recipient: str | None = None,
 ) -> Outbox:
-    """Render a mail to the case's sender, threaded on their last mail, into the outbox."""
+    """Render a mail to the case's sender (or the ``recipient`` the reviewer chose among
+    ``reply_options``), threaded on their last mail, into the outbox."""
     original = _first_inbound(session, case.id)  # type: ignore[arg-type]
     from consult.mail.parse import parse_message
 
+    to_address = case.sender
+    if recipient and recipient.strip().lower() != case.sender.lower():
+        allowed = {o.address.lower(): o.address for o in reply_options(session, case)}
+        to_address = allowed.get(recipient.strip().lower(), "")
+        if not to_address:
+            raise InvalidTransition(
+                f"{recipient} is not an address of case #{case.id}'s mails (From, Reply-To or "
+                "Sender); the reply goes to one of those.")
     parsed = parse_message(original.raw)
     msgid = new_message_id(settings.message_domain)
     envelope = ReplyEnvelope(
         from_address=settings.from_address,
-        to_address=case.sender,
+        to_address=to_address,
         to_name=case.sender_name,
         subject=reply_subject(case.subject, case.id),  # type: ignore[arg-type]
         in_reply_to=parsed.message_id,
@@ -148,7 +195,7 @@ def _queue_mail(
         case_id=case.id,  # type: ignore[arg-type]
         draft_id=draft.id,  # type: ignore[arg-type]
         message_id=msgid,
-        to_addr=case.sender,
+        to_addr=to_address,
         created_at=now,
         next_attempt_at=now,
         deadline=now + timedelta(hours=settings.sender_retry_hours),
@@ -196,12 +243,15 @@ def _check_version(session: Session, case_id: int, expected_version: int | None)
 def approve(
     session: Session, case_id: int, settings: Settings, *, actor: str, now: datetime,
     body_text: str | None = None, expected_version: int | None = None,
+    recipient: str | None = None,
 ) -> Outbox:
     """Approve the latest draft (or an edited body), render the reply and queue it for sending.
 
     With ``expected_version`` (the draft version the reviewer had open) a newer save by someone
     else is a DraftConflict: a reviewer never approves text they have not seen. The outbox row
-    keeps the diff of the sent text against the first (machine) draft.
+    keeps the diff of the sent text against the first (machine) draft. The move to approved
+    is a compare-and-set (``consult.cases.move``): of concurrent approvals one wins, the others
+    raise ConcurrentChange and their outbox rows roll back with them.
     """
     case = get_case(session, case_id)
     if not cases.can_move(case.status, "approved"):
@@ -220,9 +270,11 @@ def approve(
                       first_label=f"draft v{base.version} ({base.author})",
                       final_label=f"sent v{draft.version} ({draft.author})")
     row = _queue_mail(session, case, settings, draft, text=draft.body_text,
-                      html_body=draft.body_html, now=now, purpose="reply", diff_text=diff)
+                      html_body=draft.body_html, now=now, purpose="reply", diff_text=diff,
+                      recipient=recipient)
+    to = "" if row.to_addr == case.sender else f", to {row.to_addr} (chosen by the reviewer)"
     cases.move(session, case, "approved", actor=actor, action="approve", now=now,
-               reason=f"draft version {draft.version} (KB {draft.kb_version})")
+               reason=f"draft version {draft.version} (KB {draft.kb_version}){to}")
     return row
 
 
@@ -334,10 +386,12 @@ class RelatedCase:
     answer: str
 
 
-def related_cases(session: Session, case: Case, *, limit: int = 5) -> list[RelatedCase]:
+def related_cases(session: Session, case: Case, *, limit: int = 5,
+                  include_quarantined: bool = False) -> list[RelatedCase]:
     """Earlier answered cases sharing a code with ``case``, most shared codes first.
 
-    Only cases with an approved reply count: the point is to answer consistently.
+    Only cases with an approved reply count: the point is to answer consistently. A case in
+    quarantine is shown only to a viewer who may see the quarantine (``include_quarantined``).
     """
     codes = [c for c in dict.fromkeys(case.codes.split()) if c][:20]
     if not codes:
@@ -355,6 +409,8 @@ def related_cases(session: Session, case: Case, *, limit: int = 5) -> list[Relat
         .order_by(col(Case.created_at).desc(), col(Outbox.id).desc())
         .limit(limit * 10)
     )
+    if not include_quarantined:
+        stmt = stmt.where(col(Case.status) != "quarantined")
     found: dict[int, RelatedCase] = {}
     mine = set(codes)
     for other, row in session.exec(stmt):

@@ -1,11 +1,20 @@
-"""One Jinja2 environment factory for mail and pages: autoescaping HTML, StrictUndefined."""
+"""Jinja2 environments for mail and pages: autoescaping HTML, StrictUndefined.
+
+``page_environment`` (the review web app) also neutralises every value it prints
+(``consult.display.neutralize``): a name or subject with a bidirectional override or control
+characters shows them as visible markers instead of reordering or hiding the text around it.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from consult.display import neutralize
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -21,3 +30,18 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _neutralized(value: Any) -> Any:
+    if isinstance(value, Markup):  # our own markup around escaped mail text
+        return Markup(neutralize(str(value)))
+    if isinstance(value, str):
+        return neutralize(value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def page_environment() -> Environment:
+    """The pages' environment: as ``environment`` plus neutralised output."""
+    env = environment().overlay(finalize=_neutralized)
+    return env

@@ -1,7 +1,8 @@
 """The engine and sessions, and bringing a database to the current schema.
 
 SQLite gets WAL, a busy timeout and foreign keys so the listener, the poller and the web app can
-share one file; PostgreSQL needs nothing special.
+share one file; PostgreSQL needs nothing special. Both hide bound parameters from error messages
+and logs (``hide_parameters``): a failed INSERT would otherwise print the patient's mail.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from consult.private import private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; the SQLite file's folder is created when missing."""
+    """An engine for ``url``; a missing SQLite file is created 0600 (its folder 0700)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            # 0600 whatever the umask: SQLite gives -wal and -shm the database file's mode
+            private_file(Path(path))
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -33,7 +38,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def upgrade(engine: Engine) -> None:

@@ -3,18 +3,62 @@
 A message's raw bytes are stored before anything parses them; ``fingerprint`` (a hash of the
 message's own content, see ``consult.mail.fingerprint``) is the dedupe key. ``message_id`` is
 indexed for threading but never unique: senders reuse or omit it.
+
+Text that comes from mail goes through ``CleanText`` / ``CleanString``: NUL characters are
+dropped on the way in (PostgreSQL refuses them in text, and a NUL in a header used to turn a
+whole mail into a quarantined case without subject or sender). The raw bytes keep them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
 def _ts(*, nullable: bool) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable)
+
+
+def strip_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+class CleanText(TypeDecorator[str]):
+    """TEXT without NUL characters."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return strip_nul(value)
+
+
+class CleanString(TypeDecorator[str]):
+    """VARCHAR(n) without NUL characters."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return strip_nul(value)
+
+
+def _text(*, nullable: bool = False, default: str | None = "") -> Column[str]:
+    return Column(CleanText(), nullable=nullable, default=default)
 
 
 class Case(SQLModel, table=True):
@@ -24,35 +68,42 @@ class Case(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(index=True, max_length=20)
-    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    sender: str = Field(default="", index=True, max_length=320)
-    sender_name: str = Field(default="", max_length=320)
+    subject: str = Field(default="", sa_column=_text())
+    sender: str = Field(default="", index=True, sa_type=CleanString(320))
+    sender_name: str = Field(default="", sa_type=CleanString(320))
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
     assignee: str | None = Field(default=None, max_length=320)
-    quarantine_reason: str | None = Field(default=None, sa_column=Column(Text))
+    quarantine_reason: str | None = Field(default=None,
+                                          sa_column=_text(nullable=True, default=None))
     reopen_count: int = 0
-    codes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    codes: str = Field(default="", sa_column=_text())
     row_version: int = Field(default=1)
     #: A question part no source of the KB answers: the case goes to an expert reviewer.
     needs_expert: bool = Field(default=False, index=True)
     expert_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    #: The trusted Authentication-Results verdict on the From of its mail: "pass", "fail"
+    #: (DMARC failed: shown in the queue) or "" (none).
+    sender_auth: str = Field(default="", max_length=10)
+    #: A mail that named "[Case #N]" without the right to join case N started this case.
+    claims_case_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Message(SQLModel, table=True):
     """One mail in or out, with its raw bytes exactly as received or sent."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("fingerprint", name="uq_messages_fingerprint"),)
+    __table_args__ = (UniqueConstraint("fingerprint", name="uq_messages_fingerprint"),
+                      Index("ix_messages_from_received", "from_addr", "received_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     direction: str = Field(default="in", max_length=3)
     fingerprint: str = Field(max_length=64)
-    message_id: str | None = Field(default=None, index=True, max_length=998)
-    in_reply_to: str | None = Field(default=None, max_length=998)
-    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    from_addr: str = Field(default="", max_length=320)
+    message_id: str | None = Field(default=None, index=True, sa_type=CleanString(998))
+    in_reply_to: str | None = Field(default=None, sa_type=CleanString(998))
+    subject: str = Field(default="", sa_column=_text())
+    from_addr: str = Field(default="", sa_type=CleanString(320))
     source: str = Field(default="cli", max_length=20)  # smtp | imap | cli | outbox
     mailbox: str | None = Field(default=None, max_length=500)
     uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger))
@@ -60,7 +111,7 @@ class Message(SQLModel, table=True):
     size: int = 0
     kind: str | None = Field(default=None, max_length=20)
     processed: bool = Field(default=False, index=True)
-    error: str | None = Field(default=None, sa_column=Column(Text))
+    error: str | None = Field(default=None, sa_column=_text(nullable=True, default=None))
     received_at: datetime = Field(sa_column=_ts(nullable=False))
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
@@ -75,8 +126,8 @@ class Draft(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     version: int = 1
     author: str = Field(default="system", max_length=320)
-    body_text: str = Field(sa_column=Column(Text, nullable=False))
-    body_html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    body_text: str = Field(sa_column=_text(default=None))
+    body_html: str = Field(default="", sa_column=_text())
     kb_version: str = Field(default="", max_length=100)
     analysis_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     created_at: datetime = Field(sa_column=_ts(nullable=False))
@@ -94,7 +145,25 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=40)
     from_status: str | None = Field(default=None, max_length=20)
     to_status: str | None = Field(default=None, max_length=20)
-    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reason: str = Field(default="", sa_column=_text())
+
+
+class Reopen(SQLModel, table=True):
+    """An inbound mail that brought an answered case back to the queue.
+
+    Counted per verified sender (a reply token, or an Authentication-Results pass from the
+    case's sender); every unverified mail shares one count, so forged mail cannot use up the
+    genuine sender's reopens (CONSULT_MAX_REOPENS applies to each)."""
+
+    __tablename__ = "reopens"
+    __table_args__ = (Index("ix_reopens_case_sender", "case_id", "sender"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    #: the verified sender's address; "" for every unverified mail
+    sender: str = Field(default="", sa_type=CleanString(320))
+    message_id: int | None = Field(default=None, foreign_key="messages.id")
+    at: datetime = Field(sa_column=_ts(nullable=False))
 
 
 class MailboxState(SQLModel, table=True):
@@ -119,10 +188,10 @@ class Outbox(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     draft_id: int = Field(foreign_key="drafts.id")
     message_id: str = Field(max_length=998)
-    to_addr: str = Field(max_length=320)
+    to_addr: str = Field(sa_type=CleanString(320))
     status: str = Field(default="pending", max_length=20)  # pending | sent | failed
     attempts: int = 0
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=_text(nullable=True, default=None))
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     next_attempt_at: datetime = Field(sa_column=_ts(nullable=False))
     deadline: datetime = Field(sa_column=_ts(nullable=False))
@@ -131,7 +200,7 @@ class Outbox(SQLModel, table=True):
     #: None or "reply": the approved answer; "ask_info": a question to the sender.
     purpose: str | None = Field(default=None, max_length=20)
     #: For a reply: unified diff of the sent text against the case's first (machine) draft.
-    diff_text: str | None = Field(default=None, sa_column=Column(Text))
+    diff_text: str | None = Field(default=None, sa_column=_text(nullable=True, default=None))
 
 
 class User(SQLModel, table=True):
@@ -146,7 +215,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True, max_length=320)
     role: str = Field(default="reviewer", max_length=20)  # reviewer | admin
-    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    password_hash: str = Field(sa_column=_text(default=None))
     api_token_hash: str | None = Field(default=None, unique=True, max_length=64)
     active: bool = True
     created_at: datetime = Field(sa_column=_ts(nullable=False))

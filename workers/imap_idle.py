@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from consult.config import ImapAccount, Settings
 from consult.errors import AuthenticationError, ConfigError, MailboxError
 from consult.kb.store import KnowledgeBase
+from workers.analysis_pool import AnalysisPool, Budget
 from workers.imap_connect import ClientFactory, connect
 from workers.imap_poller import FolderSync, PollReport
 
@@ -50,10 +51,11 @@ class IdleWatcher:
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase,
                  account: ImapAccount, folder: str, *, clock: Clock,
                  client_factory: ClientFactory = connect,
-                 on_report: Callable[[PollReport], None] | None = None) -> None:
+                 on_report: Callable[[PollReport], None] | None = None,
+                 pool: AnalysisPool | None = None) -> None:
         self.settings, self.account, self.folder = settings, account, folder
         self.client_factory = client_factory
-        self.sync = FolderSync(settings, engine, kb, clock=clock)
+        self.sync = FolderSync(settings, engine, kb, clock=clock, pool=pool)
         self.on_report = on_report
         self._stop = threading.Event()
         self.failure: Exception | None = None  # why it stopped for good, if it did
@@ -155,10 +157,12 @@ class WatcherGroup:
 
 
 def start_watchers(settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock,
-                   client_factory: ClientFactory = connect) -> WatcherGroup:
-    """One watcher thread per folder of every configured account."""
+                   client_factory: ClientFactory = connect,
+                   pool: AnalysisPool | None = None) -> WatcherGroup:
+    """One watcher thread per folder of every configured account; ``pool`` (budgeted analysis
+    workers, shared by all of them) parses and analyses the mail."""
     watchers = [IdleWatcher(settings, engine, kb, account, folder, clock=clock,
-                            client_factory=client_factory)
+                            client_factory=client_factory, pool=pool)
                 for account in settings.imap_all_accounts for folder in account.folders]
     group = WatcherGroup(watchers)
     for watcher in watchers:
@@ -172,7 +176,10 @@ def start_watchers(settings: Settings, engine: Engine, kb: KnowledgeBase, *, clo
 def run_watchers(settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock) -> None:
     """Run the watchers in the foreground until Ctrl-C, or until every one of them has stopped
     for good (a refused login): then raise its error."""
-    group = start_watchers(settings, engine, kb, clock=clock)
+    pool = (AnalysisPool(kb.path, workers=settings.analysis_workers,
+                         budget=Budget.from_settings(settings))
+            if settings.analysis_workers > 0 else None)
+    group = start_watchers(settings, engine, kb, clock=clock, pool=pool)
     try:
         while any(t.is_alive() for t in group.threads):
             time.sleep(0.5)
@@ -180,6 +187,8 @@ def run_watchers(settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock
         pass
     finally:
         group.stop()
+        if pool is not None:
+            pool.close()
     failures = [w.failure for w in group.watchers if w.failure is not None]
     if failures:
         raise failures[0]

@@ -42,9 +42,10 @@ from consult.intake import (
     quarantine_raw,
 )
 from consult.kb.store import KnowledgeBase
+from consult.pipeline import Prepared
 from db.engine import session as new_session
 from db.models import MailboxState
-from workers.analysis_pool import Ahead, AnalysisPool
+from workers.analysis_pool import Ahead, AnalysisPool, Budget
 from workers.imap_connect import ClientFactory, connect
 
 log = logging.getLogger(__name__)
@@ -259,22 +260,29 @@ class FolderSync:
                 s.commit()
                 return results
         except Exception as exc:
-            log.warning("%s: a chunk of %s mails failed as a whole (%s: %s); taking them in one "
-                        "at a time", key, len(arrivals), type(exc).__name__, exc)
+            # the class and the count only: the error's text can hold the statement, subjects
+            # and the start of each raw mail
+            log.warning("%s: a chunk of %s mails failed as a whole (%s); taking them in one at "
+                        "a time", key, len(arrivals), type(exc).__name__)
         results = []
         for arrival in arrivals:
-            results.append(self._commit_one(key, uidvalidity, arrival))
+            prepared = None
+            if self.pool is not None:  # still within the budget when done one at a time
+                prepared = next(self.pool.prepare([arrival.raw], own_addresses(self.settings)))
+            results.append(self._commit_one(key, uidvalidity, arrival, prepared))
         with new_session(self.engine) as s:
             self._save_state(s, key, uidvalidity, last_uid)
             s.commit()
         return results
 
-    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival) -> IntakeResult:
+    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival,
+                    prepared: Prepared | None = None) -> IntakeResult:
         now = self.clock()
         try:
             with new_session(self.engine) as s:
                 result = ingest(s, arrival.raw, self.kb, self.settings, source="imap", now=now,
-                                mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid)
+                                mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid,
+                                prepared=prepared)
                 self._save_state(s, key, uidvalidity, arrival.uid or 0)
                 s.commit()
                 return result
@@ -345,19 +353,26 @@ class ImapPoller:
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *, clock: Clock,
                  client_factory: ClientFactory = default_client_factory,
                  accounts: list[ImapAccount] | None = None,
-                 analysis_workers: int = 2) -> None:
+                 analysis_workers: int | None = None,
+                 pool: AnalysisPool | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.kb = kb
         self.clock = clock
         self.client_factory = client_factory
         self.accounts = accounts if accounts is not None else settings.imap_all_accounts
-        self.pool = AnalysisPool(kb.path, workers=analysis_workers) if analysis_workers else None
+        # a shared pool (serve's) is closed by its owner; one made here is closed by close()
+        if analysis_workers is None:
+            analysis_workers = settings.analysis_workers
+        self._own_pool = pool is None and analysis_workers > 0
+        self.pool = pool if pool is not None else (
+            AnalysisPool(kb.path, workers=analysis_workers,
+                         budget=Budget.from_settings(settings)) if analysis_workers else None)
         self.folders = FolderSync(settings, engine, kb, clock=clock, pool=self.pool)
 
     def close(self) -> None:
-        """Stop the analysis workers, if any were started."""
-        if self.pool is not None:
+        """Stop the analysis workers, if this poller started them."""
+        if self.pool is not None and self._own_pool:
             self.pool.close()
 
     def __enter__(self) -> ImapPoller:

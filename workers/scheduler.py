@@ -14,9 +14,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
 from consult.config import Settings
-from consult.intake import process_pending
+from consult.intake import Preparer, own_addresses, process_pending
 from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
+from workers.analysis_pool import AnalysisPool
 from workers.imap_poller import ImapPoller
 from workers.sender import Sender
 
@@ -24,21 +25,40 @@ log = logging.getLogger(__name__)
 
 
 class Processor:
-    """Drafts mail the SMTP listener stored. ``wake()`` makes it run now instead of on the tick."""
+    """Drafts mail the SMTP listener stored. ``wake()`` makes it run now instead of on the tick.
+
+    With a ``pool`` each mail is parsed and analysed in a budgeted worker process; all of a
+    run's mails are analysed before its first write, so the listener never waits on a slow one.
+    """
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], pool: AnalysisPool | None = None) -> None:
         self.settings, self.engine, self.kb, self.clock = settings, engine, kb, clock
+        self.pool = pool
         self._lock = threading.Lock()
         self.scheduler: BackgroundScheduler | None = None
 
-    def run_once(self) -> int:
-        with self._lock, new_session(self.engine) as s:
-            results = process_pending(s, self.kb, self.settings, now=self.clock())
-            s.commit()
-        for r in results:
-            log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
-        return len(results)
+    def _preparer(self) -> Preparer | None:
+        pool, own = self.pool, own_addresses(self.settings)
+        if pool is None:
+            return None
+        return lambda raws: pool.prepare(raws, own)
+
+    def run_once(self, *, batches: int = 20) -> int:
+        """Draft what is stored, a batch (and a commit) at a time; how many mails."""
+        done = 0
+        with self._lock:
+            for _ in range(batches):
+                with new_session(self.engine) as s:
+                    results = process_pending(s, self.kb, self.settings, now=self.clock(),
+                                              prepare=self._preparer())
+                    s.commit()
+                for r in results:
+                    log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
+                done += len(results)
+                if not results:
+                    break
+        return done
 
     def wake(self) -> None:
         """Run the job now; while a run is under way, its next tick (2 s) picks the mail up."""
@@ -47,10 +67,12 @@ class Processor:
 
 
 def build_scheduler(settings: Settings, engine: Engine, kb: KnowledgeBase, *,
-                    clock: Callable[[], datetime]) -> tuple[BackgroundScheduler, Processor]:
+                    clock: Callable[[], datetime], pool: AnalysisPool | None = None,
+                    ) -> tuple[BackgroundScheduler, Processor]:
+    """The jobs of `consult serve`; ``pool`` (shared with the IMAP watchers) analyses mail."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
-    processor = Processor(settings, engine, kb, clock=clock)
+    processor = Processor(settings, engine, kb, clock=clock, pool=pool)
     processor.scheduler = scheduler
     scheduler.add_job(processor.run_once, "interval", seconds=2, id="process")
     sender = Sender(settings, engine, clock=clock)
@@ -58,7 +80,7 @@ def build_scheduler(settings: Settings, engine: Engine, kb: KnowledgeBase, *,
     if settings.imap_all_accounts and not settings.imap_idle:
         # with IDLE on, workers.imap_idle watchers take the mail in (and poll by themselves
         # when a server lacks IDLE); serve starts them
-        poller = ImapPoller(settings, engine, kb, clock=clock)
+        poller = ImapPoller(settings, engine, kb, clock=clock, pool=pool)
         scheduler.add_job(poller.run_once, "interval", seconds=settings.imap_poll_seconds,
                           id="imap", next_run_time=clock())
     return scheduler, processor

@@ -1,7 +1,13 @@
 """The outbox sender: delivers approved replies by SMTP, or into a local Maildir by default.
 
-Temporary failures (4xx, connection trouble) are retried with backoff until the row's deadline;
-permanent refusals (5xx) fail at once. Both are written to the case's audit trail.
+No row can block the others: every error of a row (a refusal, a dropped connection, a bug on an
+odd address) is caught there, counted as an attempt and written to the row and the case's audit
+trail; temporary failures (4xx, connection trouble, anything unexpected) are retried with
+exponential backoff until the row's deadline, then it fails; permanent refusals (5xx) and
+addresses the relay cannot carry fail at once. A non-ASCII address needs SMTPUTF8: used when the
+relay offers it, else that row fails with a clear reason. Each delivery has a socket timeout
+(CONSULT_SMTP_TIMEOUT_SECONDS), and after a connection-level failure the run stops (the relay is
+down or stalled: the other rows wait for the next run instead of each waiting out the timeout).
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from consult import cases
 from consult.config import Settings
-from consult.errors import DeliveryError
+from consult.errors import ConcurrentChange, DeliveryError
+from consult.mail.compose import ascii_domain, needs_smtputf8
 from consult.mail.fingerprint import fingerprint
 from db.engine import session as new_session
 from db.models import Case, Message, Outbox
@@ -28,16 +35,19 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 SmtpFactory = Callable[[Settings], smtplib.SMTP]
+#: Backoff after the n-th failed attempt: 30 s doubling, at most an hour.
+BACKOFF_START, BACKOFF_MAX = 30, 3600
 
 
 def default_smtp_factory(settings: Settings) -> smtplib.SMTP:
     """Connect to the relay; STARTTLS failing is an error, never a fall back to plaintext."""
+    timeout = settings.smtp_timeout_seconds
     if settings.smtp_ssl:
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=30,
+            settings.smtp_host, settings.smtp_port, timeout=timeout,
             context=ssl.create_default_context())
     else:
-        client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+        client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
         if settings.smtp_starttls:
             client.ehlo()
             if not client.has_extn("starttls"):
@@ -52,11 +62,28 @@ def default_smtp_factory(settings: Settings) -> smtplib.SMTP:
     return client
 
 
+class _RelayTrouble(DeliveryError):
+    """A temporary failure of the relay itself (unreachable, stalled, dropped, 421): the run
+    stops after it, since every other row would meet it too."""
+
+
 @dataclass
 class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # due rows left for the next run after the relay failed
+
+
+def envelope_address(addr: str) -> str:
+    """The address for RCPT TO: an internationalised domain in its IDNA form."""
+    local, sep, domain = addr.rpartition("@")
+    return f"{local}{sep}{ascii_domain(domain)}" if sep else addr
+
+
+def backoff(attempts: int) -> int:
+    """Seconds to wait after the ``attempts``-th failed attempt."""
+    return min(BACKOFF_MAX, BACKOFF_START * 2 ** min(max(attempts - 1, 0), 12))
 
 
 class Sender:
@@ -69,87 +96,140 @@ class Sender:
         self.clock = clock
         self.smtp_factory = smtp_factory
 
+    # -- one delivery ------------------------------------------------------------------------
     def _deliver(self, row: Outbox) -> None:
         if not self.settings.smtp_host:
-            self.settings.outbox_maildir.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.outbox_maildir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             box = mailbox.Maildir(self.settings.outbox_maildir, create=True)
             box.add(row.raw)
             return
+        host = self.settings.smtp_host
         try:
             client = self.smtp_factory(self.settings)
         except DeliveryError:
             raise
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"cannot reach {self.settings.smtp_host}: {exc}") from exc
+            raise _RelayTrouble(f"cannot reach {host}: {exc}") from exc
         try:
-            client.sendmail(self.settings.from_address, [row.to_addr], row.raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [c for c, _m in exc.recipients.values()]
-            raise DeliveryError(f"recipient refused: {exc.recipients}",
-                                permanent=all(c >= 500 for c in codes)) from exc
-        except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"relay said {exc.smtp_code} {exc.smtp_error!r}",
-                                permanent=exc.smtp_code >= 500) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"delivery interrupted: {exc}") from exc
+            self._send(client, row)
         finally:
             try:
                 client.quit()
             except Exception:
                 client.close()
 
+    def _send(self, client: smtplib.SMTP, row: Outbox) -> None:
+        host = self.settings.smtp_host
+        sender = self.settings.from_address
+        options: list[str] = []
+        try:
+            if needs_smtputf8(row.to_addr) or needs_smtputf8(sender):
+                client.ehlo_or_helo_if_needed()
+                if not client.has_extn("smtputf8"):
+                    raise DeliveryError(
+                        f"{row.to_addr} has non-ASCII characters before the @, and the relay "
+                        f"{host} does not offer SMTPUTF8, so it cannot carry this address. Ask "
+                        "the sender for another address (or use a relay with SMTPUTF8).",
+                        permanent=True)
+                options.append("SMTPUTF8")
+            client.sendmail(envelope_address(sender), [envelope_address(row.to_addr)],
+                            row.raw, mail_options=options)
+        except DeliveryError:
+            raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [c for c, _m in exc.recipients.values()]
+            raise DeliveryError(f"recipient refused: {exc.recipients}",
+                                permanent=all(c >= 500 for c in codes)) from exc
+        except smtplib.SMTPResponseException as exc:
+            text = f"relay said {exc.smtp_code} {exc.smtp_error!r}"
+            if exc.smtp_code == 421:  # the relay is closing: it refuses everyone for now
+                raise _RelayTrouble(text) from exc
+            raise DeliveryError(text, permanent=exc.smtp_code >= 500) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _RelayTrouble(f"delivery interrupted: {type(exc).__name__}: {exc}") from exc
+        except UnicodeError as exc:
+            raise DeliveryError(f"{row.to_addr} cannot be written for this relay: {exc}",
+                                permanent=True) from exc
+
+    # -- the run -----------------------------------------------------------------------------
     def run_once(self, limit: int = 50) -> SendReport:
+        """Every due row once (oldest first); never raises for a row."""
         report = SendReport()
         now = self.clock()
         with new_session(self.engine) as s:
             due = list(s.exec(
                 select(Outbox).where(Outbox.status == "pending",
                                      col(Outbox.next_attempt_at) <= now)
-                .order_by(col(Outbox.id)).limit(limit)
+                .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit)
             ))
-            for row in due:
-                case = s.get(Case, row.case_id)
-                assert case is not None
+            for number, row in enumerate(due):
                 try:
                     self._deliver(row)
-                except DeliveryError as exc:
-                    row.attempts += 1
-                    row.last_error = str(exc)
-                    give_up = exc.permanent or now >= _aware(row.deadline, now)
-                    if give_up:
-                        row.status = "failed"
-                        report.failed += 1
-                        cases.note(s, case, actor="sender", action="send_failed", now=now,
-                                   reason=str(exc))
-                        if case.status == "approved":
-                            cases.move(s, case, "awaiting_review", actor="sender",
-                                       action="send_failed", now=now,
-                                       reason="delivery failed permanently; check the address")
-                    else:
-                        delay = min(3600, 30 * 2 ** min(row.attempts, 7))
-                        row.next_attempt_at = now + timedelta(seconds=delay)
-                        report.retried += 1
-                        log.warning("outbox #%s: temporary failure, retry in %ss: %s",
-                                    row.id, delay, exc)
-                    s.add(row)
-                    s.commit()
+                except Exception as exc:  # every error stays with its row
+                    self._failed(s, row, exc, now, report)
+                    if isinstance(exc, _RelayTrouble):
+                        report.deferred += len(due) - number - 1
+                        log.warning("outbox: the relay failed (%s); %s more due rows wait for "
+                                    "the next run", type(exc).__name__, report.deferred)
+                        break
                     continue
-                row.status = "sent"
-                row.sent_at = now
-                row.attempts += 1
-                s.add(row)
-                s.add(Message(
-                    case_id=row.case_id, direction="out", fingerprint=fingerprint(row.raw),
-                    message_id=row.message_id, subject=case.subject, from_addr=self.settings
-                    .from_address, source="outbox", size=len(row.raw), kind="reply",
-                    processed=True, received_at=now, raw=row.raw,
-                ))
-                if case.status == "approved":
-                    cases.move(s, case, "sent", actor="sender", action="sent", now=now,
-                               reason=f"to {row.to_addr} as <{row.message_id}>")
-                s.commit()
-                report.sent += 1
+                self._sent(s, row, now, report)
         return report
+
+    def _failed(self, s: Session, row: Outbox, exc: Exception, now: datetime,
+                report: SendReport) -> None:
+        permanent = isinstance(exc, DeliveryError) and exc.permanent
+        if not isinstance(exc, DeliveryError):
+            log.error("outbox #%s: unexpected %s while sending; retried until the deadline",
+                      row.id, type(exc).__name__, exc_info=exc)
+        text = str(exc) if isinstance(exc, DeliveryError) else (
+            f"unexpected {type(exc).__name__}: {exc}")
+        row.attempts += 1
+        row.last_error = text[:2000]
+        give_up = permanent or now >= _aware(row.deadline, now)
+        case = s.get(Case, row.case_id)
+        if give_up:
+            row.status = "failed"
+            report.failed += 1
+            if case is not None:
+                cases.note(s, case, actor="sender", action="send_failed", now=now, reason=text)
+                if case.status == "approved":
+                    self._move(s, case, "awaiting_review", "send_failed", now,
+                               "delivery failed permanently; check the address")
+        else:
+            delay = backoff(row.attempts)
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            report.retried += 1
+            log.warning("outbox #%s: temporary failure, retry in %ss: %s", row.id, delay, text)
+        s.add(row)
+        s.commit()
+
+    def _sent(self, s: Session, row: Outbox, now: datetime, report: SendReport) -> None:
+        row.status = "sent"
+        row.sent_at = now
+        row.attempts += 1
+        s.add(row)
+        case = s.get(Case, row.case_id)
+        s.add(Message(
+            case_id=row.case_id, direction="out", fingerprint=fingerprint(row.raw),
+            message_id=row.message_id, subject=case.subject if case else "",
+            from_addr=self.settings.from_address, source="outbox", size=len(row.raw),
+            kind="reply", processed=True, received_at=now, raw=row.raw,
+        ))
+        if case is not None and case.status == "approved":
+            self._move(s, case, "sent", "sent", now, f"to {row.to_addr} as <{row.message_id}>")
+        s.commit()
+        report.sent += 1
+
+    def _move(self, s: Session, case: Case, to: str, action: str, now: datetime,
+              reason: str) -> None:
+        """Move the case; a reviewer who moved it at the same moment wins (the row stands)."""
+        try:
+            with s.begin_nested():
+                cases.move(s, case, to, actor="sender", action=action, now=now, reason=reason)
+        except ConcurrentChange:
+            s.refresh(case)
+            cases.note(s, case, actor="sender", action=action, now=now, reason=reason)
 
 
 def _aware(value: datetime, like: datetime) -> datetime:

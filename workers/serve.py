@@ -17,8 +17,10 @@ from sqlalchemy.engine import Engine
 
 from consult.clock import utcnow
 from consult.config import Settings
+from consult.errors import ConfigError
 from consult.kb.store import KnowledgeBase
 from consult.web.app import create_app
+from workers.analysis_pool import AnalysisPool, Budget
 from workers.scheduler import build_scheduler
 from workers.smtp_inbound import start_listener
 
@@ -86,20 +88,49 @@ def _next_steps(settings: Settings, count: int, password: str | None) -> str:
 """
 
 
+def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
+    """How serve runs the web app: uvicorn logs through our (redacting) root handler, and
+    X-Forwarded-For/-Proto are trusted only from CONSULT_FORWARDED_ALLOW_IPS (default: no one,
+    so a client on the same host cannot pick the IP the login limits count)."""
+    host, port = settings.http_listen
+    trusted = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(app, host=host, port=port, log_config=None,  # type: ignore[arg-type]
+                          log_level=settings.log_level.lower(), access_log=True,
+                          proxy_headers=bool(trusted), forwarded_allow_ips=trusted or "")
+
+
+def check_secret(settings: Settings, *, demo: bool) -> None:
+    """Outside --demo, CONSULT_SECRET_KEY is required: reply tokens and login forms need a key
+    that survives a restart (a random one would orphan every reply address sent)."""
+    if not demo and not settings.secret_key.get_secret_value():
+        raise ConfigError(
+            "CONSULT_SECRET_KEY is not set. It signs the reply addresses and login forms; set "
+            "it to a long random value (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`), or run `consult serve --demo` to try it out.")
+
+
 def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool = False) -> None:
     from consult.logs import configure
+    from consult.private import make_private
 
+    make_private(settings.home)
     configure(settings.log_level)
-    scheduler, processor = build_scheduler(settings, engine, kb, clock=utcnow)
+    check_secret(settings, demo=demo)
+    pool = (AnalysisPool(kb.path, workers=settings.analysis_workers,
+                         budget=Budget.from_settings(settings))
+            if settings.analysis_workers > 0 else None)
+    scheduler, processor = build_scheduler(settings, engine, kb, clock=utcnow, pool=pool)
     holder: dict[str, object] = {}
 
     def start() -> None:
+        if pool is not None:
+            pool.warm_up()
         holder["smtp"] = start_listener(settings, engine, clock=utcnow, on_stored=processor.wake)
         scheduler.start()
         if settings.imap_all_accounts and settings.imap_idle:
             from workers.imap_idle import start_watchers
 
-            holder["imap"] = start_watchers(settings, engine, kb, clock=utcnow)
+            holder["imap"] = start_watchers(settings, engine, kb, clock=utcnow, pool=pool)
         if demo:
             password = ensure_demo_user(engine)
 
@@ -127,7 +158,8 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
         smtp = holder.get("smtp")
         if smtp is not None:
             smtp.stop()  # type: ignore[attr-defined]
+        if pool is not None:
+            pool.close()
 
     app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop)
-    host, port = settings.http_listen
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn_config(settings, app)).run()

@@ -23,6 +23,9 @@ def cli(ctx: click.Context) -> None:
     Mail comes in (SMTP listener, IMAP poller or `consult ingest`), becomes a case with a cited
     draft, waits in the review queue, and the approved answer goes back in the same thread.
     """
+    import os
+
+    os.umask(0o077)  # whatever a command writes (DB, Maildir, KB) is private to this user
     ctx.obj = CliState(settings_factory=load_settings)
     from consult.logs import configure
 

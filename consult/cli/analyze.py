@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from consult.cli.common import CliState
+from consult.cli.common import CliState, echo
 
 
 def _read(path: Path) -> bytes:
@@ -31,14 +31,14 @@ def extract_cmd(state: CliState, file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(f"kind: {data['kind']}")
+    echo(f"kind: {data['kind']}")
     for c in data["codes"]:
         mods = "-" + "-".join(c["modifiers"]) if c["modifiers"] else ""
         flag = "" if c["known"] else "  (not in KB)"
-        click.echo(f"  {c['system']:8} {c['code']}{mods} x{c['units']} [{c['where']}] "
+        echo(f"  {c['system']:8} {c['code']}{mods} x{c['units']} [{c['where']}] "
                    f"{c['description']}{flag}")
-    click.echo(f"question: {data['question']}")
-    click.echo(f"date of service: {data['date_of_service']}  payer: {data['payer']}")
+    echo(f"question: {data['question']}")
+    echo(f"date of service: {data['date_of_service']}  payer: {data['payer']}")
 
 
 @click.command("draft")
@@ -54,9 +54,9 @@ def draft_cmd(state: CliState, file: Path, as_json: bool) -> None:
         click.echo(json.dumps(result.to_json(), indent=2))
         return
     for f in result.findings:
-        click.echo(f"[{f.severity}] {f.rule} {', '.join(f.codes)}: {f.detail} ({f.source})")
-    click.echo()
-    click.echo(result.draft.text if result.draft else f"(no draft: {result.mail.kind})")
+        echo(f"[{f.severity}] {f.rule} {', '.join(f.codes)}: {f.detail} ({f.source})")
+    echo()
+    echo(result.draft.text if result.draft else f"(no draft: {result.mail.kind})")
 
 
 def register(group: click.Group) -> None:

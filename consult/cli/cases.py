@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from consult.cli.common import CliState
+from consult.cli.common import CliState, echo
 from consult.clock import utcnow
 
 
@@ -35,9 +35,9 @@ def queue_cmd(state: CliState, as_json: bool, statuses: tuple[str, ...], show_al
         click.echo(json.dumps([r.to_json() for r in rows], indent=2))
         return
     if not rows:
-        click.echo("The queue is empty.")
+        echo("The queue is empty.")
     for r in rows:
-        click.echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
+        echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
                    f"{r.sender[:30]:30}  {r.subject[:60]}")
 
 
@@ -51,28 +51,33 @@ def show_cmd(state: CliState, case_id: int) -> None:
 
     with session(state.engine) as s:
         case = review.get_case(s, case_id)
-        click.echo(f"Case #{case.id} [{case.status}] {case.subject}")
-        click.echo(f"From: {case.sender_name} <{case.sender}>   codes: {case.codes or '-'}")
+        echo(f"Case #{case.id} [{case.status}] {case.subject}")
+        echo(f"From: {case.sender_name} <{case.sender}>   codes: {case.codes or '-'}")
+        if case.sender_auth == "fail":
+            echo("!! Our mail server says this From address failed DMARC.")
+        if case.claims_case_id:
+            echo(f"!! Claims to follow up case #{case.claims_case_id} without the right to join "
+                 "it (no reply token or thread headers, sender not authenticated).")
         if case.quarantine_reason:
-            click.echo(f"Quarantined: {case.quarantine_reason}")
-        click.echo("\nThread:")
+            echo(f"Quarantined: {case.quarantine_reason}")
+        echo("\nThread:")
         for m in review.thread(s, case_id):
-            click.echo(f"  {m.direction:3} #{m.id} {m.received_at:%Y-%m-%d %H:%M} "
+            echo(f"  {m.direction:3} #{m.id} {m.received_at:%Y-%m-%d %H:%M} "
                        f"{m.from_addr} {m.subject[:60]} ({m.kind or 'unparsed'})")
         draft = review.latest_draft(s, case_id)
         if draft:
             findings = json.loads(draft.analysis_json).get("findings", [])
             if findings:
-                click.echo("\nFindings:")
+                echo("\nFindings:")
                 for f in findings:
-                    click.echo(f"  [{f['severity']}] {f['rule']} {', '.join(f['codes'])}: "
+                    echo(f"  [{f['severity']}] {f['rule']} {', '.join(f['codes'])}: "
                                f"{f['detail']}")
-            click.echo(f"\nDraft v{draft.version} by {draft.author} (KB {draft.kb_version}):\n")
-            click.echo(draft.body_text)
-        click.echo("\nAudit:")
+            echo(f"\nDraft v{draft.version} by {draft.author} (KB {draft.kb_version}):\n")
+            echo(draft.body_text)
+        echo("\nAudit:")
         for e in review.audit(s, case_id):
             move = f"{e.from_status} -> {e.to_status}" if e.from_status != e.to_status else ""
-            click.echo(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.actor:14} {e.action:16} {move} {e.reason}")
+            echo(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.actor:14} {e.action:16} {move} {e.reason}")
 
 
 @click.command("approve")
@@ -90,7 +95,7 @@ def approve_cmd(state: CliState, case_id: int, body_file: Path | None) -> None:
         row = review.approve(s, case_id, state.settings, actor=_actor(), now=utcnow(),
                              body_text=body)
         s.commit()
-    click.echo(f"Case #{case_id} approved; reply <{row.message_id}> queued for {row.to_addr}.")
+    echo(f"Case #{case_id} approved; reply <{row.message_id}> queued for {row.to_addr}.")
 
 
 @click.command("close")
@@ -105,7 +110,7 @@ def close_cmd(state: CliState, case_id: int, reason: str) -> None:
     with session(state.engine) as s:
         review.close(s, case_id, actor=_actor(), now=utcnow(), reason=reason)
         s.commit()
-    click.echo(f"Case #{case_id} closed.")
+    echo(f"Case #{case_id} closed.")
 
 
 @click.command("outbox")
@@ -127,12 +132,12 @@ def outbox_cmd(state: CliState, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     if not data:
-        click.echo("The outbox is empty.")
+        echo("The outbox is empty.")
     for d in data:
-        click.echo(f"#{d['id']:<4} case #{d['case_id']:<5} {d['status']:8} {d['to']:30} "
+        echo(f"#{d['id']:<4} case #{d['case_id']:<5} {d['status']:8} {d['to']:30} "
                    f"<{d['message_id']}> {d['last_error'] or ''}")
     if not state.settings.smtp_host:
-        click.echo(f"(no relay set: delivered mail is kept in {state.settings.outbox_maildir})")
+        echo(f"(no relay set: delivered mail is kept in {state.settings.outbox_maildir})")
 
 
 def register(group: click.Group) -> None:

@@ -1,10 +1,15 @@
-"""What every command shares: settings, the KB and the database, made once per invocation."""
+"""What every command shares: settings, the KB and the database, made once per invocation;
+``echo`` for lines that carry mail text (names, addresses, subjects, bodies)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import click
+
+from consult.display import neutralize
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -26,7 +31,10 @@ class CliState:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from consult.private import make_private
+
             self._settings = self.settings_factory()
+            make_private(self._settings.home)
         return self._settings
 
     @property
@@ -46,3 +54,9 @@ class CliState:
             self._engine = make_engine(self.settings.resolved_database_url)
             upgrade(self._engine)
         return self._engine
+
+
+def echo(line: str = "", *, err: bool = False) -> None:
+    """``click.echo`` for text from mail: bidirectional and control characters (a terminal
+    escape sequence in a subject) are printed as visible markers, never sent to the terminal."""
+    click.echo(neutralize(line), err=err)

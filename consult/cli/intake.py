@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from consult.cli.common import CliState
+from consult.cli.common import CliState, echo
 from consult.clock import utcnow
 
 
@@ -28,8 +28,8 @@ def ingest_cmd(state: CliState, files: tuple[Path, ...]) -> None:
             s.commit()
             extra = f" ({result.outcome}: {result.reason})" if result.reason else (
                 f" ({result.outcome})" if result.outcome != "case" else "")
-            click.echo(f"{result.case_id}{extra}" if len(files) == 1 and not extra
-                       else f"{file}: case {result.case_id}{extra}")
+            echo(f"{result.case_id}{extra}" if len(files) == 1 and not extra
+                 else f"{file}: case {result.case_id}{extra}")
 
 
 @click.command("poll")
@@ -63,14 +63,22 @@ def poll_cmd(state: CliState, once: bool) -> None:
 @click.command("process")
 @click.pass_obj
 def process_cmd(state: CliState) -> None:
-    """Process mail the SMTP listener stored but has not drafted yet."""
-    from consult.intake import process_pending
-    from db.engine import session
+    """Process mail the SMTP listener stored but has not drafted yet (each mail within the
+    analysis budget, in worker processes)."""
+    from workers.analysis_pool import AnalysisPool, Budget
+    from workers.scheduler import Processor
 
-    with session(state.engine) as s:
-        results = process_pending(s, state.kb, state.settings, now=utcnow())
-        s.commit()
-    click.echo(f"{len(results)} processed")
+    settings = state.settings
+    pool = (AnalysisPool(state.kb.path, workers=settings.analysis_workers,
+                         budget=Budget.from_settings(settings))
+            if settings.analysis_workers > 0 else None)
+    try:
+        count = Processor(settings, state.engine, state.kb, clock=utcnow,
+                          pool=pool).run_once(batches=10_000)
+    finally:
+        if pool is not None:
+            pool.close()
+    click.echo(f"{count} processed")
 
 
 @click.command("send")

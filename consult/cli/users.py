@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from consult.cli.common import CliState
+from consult.cli.common import CliState, echo
 from consult.clock import utcnow
 
 
@@ -67,7 +67,7 @@ def list_cmd(state: CliState) -> None:
         click.echo("No accounts yet: `consult user add EMAIL --role admin`.")
     for u in users:
         flags = ("" if u.active else " disabled") + (" api-token" if u.api_token_hash else "")
-        click.echo(f"{u.email:40} {u.role:9}{flags}")
+        echo(f"{u.email:40} {u.role:9}{flags}")
 
 
 @user_group.command("token")

@@ -8,33 +8,11 @@ from __future__ import annotations
 
 import re
 
-from consult.extract.dates import DATE_PATTERN
 from consult.extract.model import PhiSpan, Where
 from consult.extract.traps import lower_same_length
+from consult.phi_patterns import PHI_PATTERNS, VALUE_GROUP
 
-#: A name: words on one line, separated by spaces (a tab or line break ends it: table headers
-#: such as "Name<TAB>Mod<TAB>Units" are not names).
-_NAME = (r"[A-Z][a-z'’-]+(?:[ ]+[A-Z]\.?)?(?:[ ]+[A-Z][a-z'’-]+){1,2}"
-         r"|[A-Z][a-z'’-]+,[ ]*[A-Z][a-z'’-]+")
-#: One pattern per kind, in the order a single alternation of them would try them.
-PHI_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("name", rf"""(?:(?i:patient(?:'s)?\s+name|pt\.?\s+name|patient|pt|member|insured|subscriber|
-        beneficiary|name)\s*[:\-–]?\s*|(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)(?P<nv>{_NAME})"""),
-    ("dob", rf"""(?i:\b(?:DOB|D\.O\.B\.?|date\s+of\s+birth|birth\s*date|born(?:\s+on)?)\b)
-        \s*[:\-]?\s*(?P<dv>{DATE_PATTERN})"""),
-    ("mrn", r"""(?i:\b(?:MRN|MR\s*\#|medical\s+record\s*(?:number|no\.?|\#)?|
-        chart\s*(?:\#|number|no\.?)|acct\.?\s*\#?|account\s*(?:\#|number|no\.?)|member\s+id|
-        subscriber\s+id|MBI|policy\s*(?:\#|number|no\.?)|patient\s+id|pt\s+id|FIN|CSN)\b\.?)
-        \s*[:\#]?\s*(?P<mv>[A-Z0-9-]*\d[A-Z0-9-]*)"""),
-    ("ssn", r"\b\d{3}-\d{2}-\d{4}\b|(?i:\bSSN\b)\s*[:\#]?\s*\d{9}\b"),
-    ("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
-    ("phone", r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
-    ("address", r"""\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z]+\.?\s+){1,3}
-        (?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pkwy|
-        Parkway|Hwy|Highway|Pl|Place|Cir|Circle|Ter|Terrace|Trl|Trail|Pike|Loop|Plaza)\b\.?
-        (?:,?\s*(?:Apt|Unit|Suite|Ste|\#)\.?\s*\w+)?
-        (?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"""),
-)
+#: The patterns are shared with the draft and the logs (``consult.phi_patterns``).
 #: Lower-case words (or characters) without which a kind cannot match: a text lacking them
 #: skips that kind's scan. Checked by a test against the patterns above.
 _CUES: dict[str, tuple[str, ...]] = {
@@ -58,7 +36,7 @@ _CUE_RE: dict[str, re.Pattern[str]] = {
 _STARTS_AT_CUE = frozenset({"name", "mrn"})
 _KIND_RE = tuple((kind, re.compile(rx, re.X), frozenset(_CUES[kind])) for kind, rx in PHI_PATTERNS)
 _ALL_CUES = tuple({c for cues in _CUES.values() for c in cues})
-_VALUE_GROUP = {"name": "nv", "dob": "dv", "mrn": "mv"}
+_VALUE_GROUP = VALUE_GROUP
 #: Capitalised words that follow "patient" but are not names.
 _NOT_NAMES = frozenset(
     {"Has", "Had", "Is", "Was", "Came", "Presented", "Saw", "Seen", "With", "The", "Who",

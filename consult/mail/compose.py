@@ -58,16 +58,38 @@ class ReplyEnvelope:
     reply_to: str | None = None
 
 
+def ascii_domain(domain: str) -> str:
+    """An internationalised domain in its ASCII (IDNA) form; unchanged when it cannot be."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
+
+
+def needs_smtputf8(addr: str) -> bool:
+    """Whether ``addr`` can only travel with SMTPUTF8 (RFC 6531): a non-ASCII local part."""
+    local, _, domain = addr.rpartition("@")
+    return not local.isascii() or not ascii_domain(domain).isascii()
+
+
 def _address(addr: str, name: str = "") -> Address:
     addr = sanitize_header_value(addr)
     local, _, domain = addr.rpartition("@")
     return Address(display_name=sanitize_header_value(name), username=local or addr,
-                   domain=domain if local else "")
+                   domain=ascii_domain(domain) if local else "")
 
 
 def build_reply(envelope: ReplyEnvelope, text: str, html: str) -> bytes:
-    """The reply as bytes ready for SMTP (CRLF line endings)."""
-    msg = EmailMessage(policy=SMTP)
+    """The reply as bytes ready for SMTP (CRLF line endings).
+
+    An address with a non-ASCII local part (``josé@example.com``) cannot be written as an
+    encoded word; such a reply gets RFC 6532 UTF-8 headers instead, and the sender delivers it
+    only through a relay offering SMTPUTF8 (a Maildir takes it as it is).
+    """
+    utf8 = needs_smtputf8(envelope.to_address) or needs_smtputf8(envelope.from_address)
+    msg = EmailMessage(policy=SMTP.clone(utf8=True) if utf8 else SMTP)
     msg["From"] = _address(envelope.from_address)
     msg["To"] = _address(envelope.to_address, envelope.to_name)
     msg["Subject"] = sanitize_header_value(envelope.subject)

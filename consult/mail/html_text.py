@@ -4,6 +4,11 @@ Built on the stdlib ``html.parser`` (tolerant of broken markup, no dependency). 
 and the head are dropped; block elements end lines; table cells are joined with `` | `` so a
 code table stays one row per line; ``<blockquote>`` content is prefixed with ``> `` so the
 quote splitter treats HTML replies the same way as plain-text ones.
+
+Budget: ``html.parser`` (Python 3.11) rescans to the end of the input for every construct that
+never ends (``<a <a <a ...``: 64 KB took 39 s; an unclosed ``<!--`` repeated is as bad), so the
+input is capped at ``MAX_HTML_CHARS`` and ``defuse`` first escapes every ``<`` that opens such a
+construct: the parse is then linear. The text of those constructs is kept, as text.
 """
 
 from __future__ import annotations
@@ -22,6 +27,61 @@ _BLOCK = frozenset({
 _CELL = frozenset({"td", "th"})
 _VOID_SKIP = frozenset({"meta", "link", "img", "input", "base"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+#: Most HTML handed to the parser (characters); a question never needs more.
+MAX_HTML_CHARS = 500_000
+#: The ends the parser searches for: a comment, a CDATA-like and an MS Office marked section.
+_COMMENT_END = re.compile(r"--\s*>")
+_SECTION_END = re.compile(r"]\s*]\s*>")
+_MS_SECTION_END = re.compile(r"]\s*>")
+_OPENERS = re.compile(r"<(!--|!\[\s*(?:(?P<ms>if|else|endif)|(?P<cd>temp|cdata|ignore|include|"
+                      r"rcdata))?)?", re.IGNORECASE)
+
+
+def _last_start(pattern: re.Pattern[str], text: str) -> int:
+    """Where the last match of ``pattern`` starts (-1: none); one linear scan."""
+    last = -1
+    for m in pattern.finditer(text):
+        last = m.start()
+    return last
+
+
+def defuse(html: str) -> str:
+    """``html`` with ``&lt;`` for every ``<`` whose construct cannot end (pure, linear).
+
+    A ``<`` after the last ``>``, a ``<!--`` after the last ``-->``, a marked section without
+    its ``]]>`` / ``]>`` (or with a keyword the stdlib refuses) are what make the stdlib parser
+    quadratic; escaped, they are plain text and every remaining construct has its end.
+    """
+    last_gt = html.rfind(">")
+    ends = {"comment": _last_start(_COMMENT_END, html) if "<!--" in html else -1,
+            "section": _last_start(_SECTION_END, html) if "<![" in html else -1,
+            "ms": _last_start(_MS_SECTION_END, html) if "<![" in html else -1}
+    out: list[str] = []
+    pos = 0
+    for m in _OPENERS.finditer(html):
+        i = m.start()
+        opener = m.group(1) or ""
+        if i > last_gt:
+            bad = True
+        elif opener == "!--":
+            bad = ends["comment"] < i + 4
+        elif opener.startswith("!["):
+            if m.group("ms"):
+                bad = ends["ms"] < i + 3
+            elif m.group("cd"):
+                bad = ends["section"] < i + 3
+            else:
+                bad = True  # the stdlib raises on an unknown marked-section keyword
+        else:
+            bad = False
+        if bad:
+            out.append(html[pos:i])
+            out.append("&lt;")
+            pos = i + 1
+    if not out:
+        return html
+    out.append(html[pos:])
+    return "".join(out)
 
 
 class _TextBuilder(HTMLParser):
@@ -184,10 +244,12 @@ class _TextBuilder(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """Readable text for an HTML body; never raises (broken markup gives best-effort text)."""
+    """Readable text for an HTML body; never raises (broken markup gives best-effort text).
+
+    At most ``MAX_HTML_CHARS`` of markup are read, defused first (see ``defuse``)."""
     builder = _TextBuilder()
     try:
-        builder.feed(html)
+        builder.feed(defuse(html[:MAX_HTML_CHARS]))
         builder.close()
     except Exception:  # html.parser is tolerant, but an assertion on odd markup must not escape
         pass

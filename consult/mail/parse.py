@@ -72,6 +72,23 @@ def parse_message(raw: bytes, *, own_addresses: frozenset[str] = frozenset()) ->
         )
 
 
+#: Bytes of the header block ``parse_headers`` reads at most.
+MAX_HEADER_BYTES = 64 * 1024
+
+
+def parse_headers(raw: bytes, *, own_addresses: frozenset[str] = frozenset()) -> ParsedMail:
+    """Only the header block (at most ``MAX_HEADER_BYTES``): subject, sender, threading ids.
+
+    For a mail that cannot be parsed whole (too big, over the analysis budget, a parser
+    crash): its case still shows who sent what. Cheap and bounded; never raises.
+    """
+    head = raw[:MAX_HEADER_BYTES]
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i != -1]
+    if ends:
+        head = head[:min(ends)]
+    return parse_message(head + b"\r\n\r\n", own_addresses=own_addresses)
+
+
 def _parse_bytes(raw: bytes, own_addresses: frozenset[str]) -> ParsedMail:
     if not raw.strip():
         return ParsedMail(message_id=None, subject="", from_addr="", defects=["empty message"],

@@ -12,10 +12,11 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from consult.errors import ConfigError
-from db.models import User
+from db.models import LoginAttempt, User, WebSession
 
 ROLES = ("reviewer", "admin")
 MIN_PASSWORD_LENGTH = 10
@@ -58,18 +59,36 @@ def add_user(session: Session, email: str, password: str, *, role: str, now: dat
     return user
 
 
+def _end_sessions(session: Session, user: User) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))  # type: ignore[arg-type]
+
+
+def _clear_failures(session: Session, user: User) -> None:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))  # type: ignore[arg-type]
+
+
 def set_password(session: Session, email: str, password: str) -> User:
+    """A new password (an admin's reset or the owner's change): every session of the user
+    ends, and the failed-login count that slows logins down is cleared."""
     user = _require(session, email)
     check_password_rules(password)
     user.password_hash = _hasher.hash(password)
     session.add(user)
+    _end_sessions(session, user)
+    _clear_failures(session, user)
     return user
 
 
 def set_active(session: Session, email: str, active: bool) -> User:
+    """Disable (every session ends at once) or enable (failed logins forgiven; sessions from
+    before the disable stay ended: the user logs in again)."""
     user = _require(session, email)
     user.active = active
     session.add(user)
+    if active:
+        _clear_failures(session, user)
+    else:
+        _end_sessions(session, user)
     return user
 
 

@@ -41,6 +41,8 @@ class ApproveIn(BaseModel):
     body: str | None = Field(None, description="Send this text instead of the current draft.")
     expected_version: int | None = Field(
         None, description="The draft version you reviewed; a newer save answers 409.")
+    recipient: str | None = Field(
+        None, description="One of the case's reply_options (default: its From address).")
 
 
 class AskInfoIn(BaseModel):
@@ -104,7 +106,7 @@ def get_case(request: Request, case_id: int, login: Reader) -> dict[str, Any]:
     with new_session(ctx.engine) as s:
         _visible(s, case_id, login)
         view = case_view(s, case_id, now=ctx.clock(), sla_hours=ctx.settings.sla_hours,
-                         kb=ctx.kb)
+                         kb=ctx.kb, admin=login.is_admin)
     return view.to_json()
 
 
@@ -161,7 +163,8 @@ def approve(request: Request, case_id: int, data: ApproveIn, login: Writer) -> A
 
     def run(s: Session, now: datetime) -> str:
         row = review.approve(s, case_id, ctx.settings, actor=login.email, now=now,
-                             body_text=data.body, expected_version=data.expected_version)
+                             body_text=data.body, expected_version=data.expected_version,
+                             recipient=data.recipient)
         s.flush()
         return f"reply <{row.message_id}> queued for {row.to_addr}"
     return _act(request, login, case_id, run)

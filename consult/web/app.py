@@ -2,15 +2,17 @@
 
 Inbound mail is never rendered as HTML: every value goes through the autoescaping environment,
 and the Content-Security-Policy allows only this app's own script and style files, so even a
-templating mistake could not run a mail's script. Every route but /login, /healthz and /static
-needs a session (tests/web/test_auth.py walks ``app.routes`` to prove it).
+templating mistake could not run a mail's script. The headers and the request body caps are
+ASGI layers around the whole app (``consult.web.guards``), so error pages carry them too.
+Every route but /login, /healthz and /static needs a session (tests/web/test_auth.py walks
+``app.routes`` to prove it).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -24,17 +26,27 @@ from sqlalchemy.engine import Engine
 from consult.clock import utcnow
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
-from consult.templating import environment
+from consult.templating import page_environment
 from consult.web import api, codes, login, pages
 from consult.web.deps import LoginRequired, WebContext
+from consult.web.guards import BodyLimit, SecurityHeaders
 from consult.web.login import login_redirect
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 #: Routes that work without a session.
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/static"})
+
+
+class ConsultApp(FastAPI):
+    """FastAPI with ``consult.web.guards`` outside everything, Starlette's error handling
+    included: the security headers are on every response and bodies are capped."""
+
+    max_request_bytes: int = 2 * 1024 * 1024
+
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        return SecurityHeaders(BodyLimit(super().build_middleware_stack(),
+                                         self.max_request_bytes))
 
 
 def _secret(settings: Settings) -> str:
@@ -63,27 +75,16 @@ def create_app(settings: Settings, engine: Engine, *,
             if on_shutdown:
                 on_shutdown()
 
-    app = FastAPI(
+    app = ConsultApp(
         title="consult review API", lifespan=lifespan, docs_url=None, redoc_url=None,
         openapi_url=None, version="1",
         description=(api.__doc__ or "") + "\n\nThe schema is at /api/openapi.json (logged in).",
     )
+    app.max_request_bytes = settings.max_request_bytes
     app.state.ctx = WebContext(
-        settings=settings, engine=engine, env=environment(), clock=clock, kb=kb,
+        settings=settings, engine=engine, env=page_environment(), clock=clock, kb=kb,
         signer=URLSafeTimedSerializer(_secret(settings), salt="consult-web"),
     )
-
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"  # pages carry patient data
-        return response
 
     @app.exception_handler(LoginRequired)
     async def to_login(_request: Request, exc: LoginRequired) -> Response:

@@ -1,8 +1,10 @@
 """Log in and out. The login form has its own CSRF token (a signed cookie plus a form field),
-since there is no session yet; failed logins are rate limited per address and per client."""
+since there is no session yet; failed logins slow further attempts down (per address and per
+client), exponentially, instead of locking the owner out."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 from urllib.parse import quote
@@ -21,7 +23,7 @@ from consult.web.sessions import (
     clear_failures,
     end_session,
     load_session,
-    login_blocked,
+    login_wait,
     record_failure,
     start_session,
     tokens_match,
@@ -84,12 +86,17 @@ def login_submit(request: Request, email: str = Form(""), password: str = Form("
     ip = request.client.host if request.client else "unknown"
     now = ctx.clock()
     with new_session(ctx.engine) as s:
-        if login_blocked(s, email, ip, now=now, max_failures=settings.login_max_failures,
-                         window_minutes=settings.login_window_minutes):
-            return _login_form(
+        wait = login_wait(s, email, ip, now=now, max_failures=settings.login_max_failures,
+                          window_minutes=settings.login_window_minutes,
+                          max_delay=settings.login_max_delay_seconds)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            resp = _login_form(
                 request, email=email, next_path=next, status_code=429,
-                error=f"Too many failed logins. Wait {settings.login_window_minutes:g} minutes "
-                      "and try again, or ask an admin to reset your password.")
+                error=f"Too many failed logins for this account. Wait {seconds} seconds and "
+                      "try again (or ask an admin to reset your password).")
+            resp.headers["Retry-After"] = str(seconds)
+            return resp
         user = accounts.authenticate(s, email, password)
         if user is None:
             record_failure(s, email, ip, now=now)

@@ -97,7 +97,7 @@ def _case_page(request: Request, login: Login, case_id: int, *, status_code: int
     with new_session(ctx.engine) as s:
         _load_visible(s, case_id, login)
         view = case_view(s, case_id, now=ctx.clock(), sla_hours=ctx.settings.sla_hours,
-                         kb=ctx.kb)
+                         kb=ctx.kb, admin=login.is_admin)
         users = [u.email for u in accounts.list_users(s) if u.active]
     return page(request, "pages/case.html", login=login, title=f"Case #{case_id}", v=view,
                 status_code=status_code, error=error, conflict_text=conflict_text,
@@ -166,13 +166,13 @@ def save_draft(request: Request, case_id: int, login: FormLogin, body: str = For
 
 @router.post("/cases/{case_id}/approve")
 def approve(request: Request, case_id: int, login: FormLogin, body: str | None = Form(None),
-            version: int | None = Form(None)) -> Response:
+            version: int | None = Form(None), recipient: str | None = Form(None)) -> Response:
     ctx = ctx_of(request)
 
     def run(s: Session, now: datetime) -> None:
         review.approve(s, case_id, ctx.settings, actor=login.email, now=now,
                        body_text=_clean(body) if body is not None else None,
-                       expected_version=version)
+                       expected_version=version, recipient=recipient)
         s.flush()
     return _act(request, login, case_id, "approved", run, draft_text=body)
 

@@ -78,16 +78,37 @@ def tokens_match(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
 
 
-# -- login rate limiting -------------------------------------------------------------------------
-def login_blocked(session: Session, email: str, ip: str, *, now: datetime, max_failures: int,
-                  window_minutes: float) -> bool:
-    """True when this address or this client failed too often within the window."""
+# -- login slow-down ------------------------------------------------------------------------------
+def login_wait(session: Session, email: str, ip: str, *, now: datetime, max_failures: int,
+               window_minutes: float, max_delay: float) -> float:
+    """Seconds this login attempt must still wait; 0 to go ahead.
+
+    Not a lockout: after ``max_failures`` failed logins of an address within the window, each
+    further attempt waits 1, 2, 4 ... seconds (at most ``max_delay``) after the last failure,
+    and an attempt made during the wait is refused without checking the password (and without
+    counting). So a guesser gets one try per ``max_delay`` and the owner, with the right
+    password, gets in after at most that long. One client address failing 4x as often as
+    ``max_failures`` (across accounts) waits out ``max_delay`` the same way.
+    """
     since = now - timedelta(minutes=window_minutes)
-    by_email = session.exec(select(func.count()).select_from(LoginAttempt).where(
+    count, last = session.exec(select(func.count(), func.max(LoginAttempt.at)).where(
         LoginAttempt.email == email, LoginAttempt.at >= since)).one()
-    by_ip = session.exec(select(func.count()).select_from(LoginAttempt).where(
+    wait = 0.0
+    if count >= max_failures and last is not None:
+        delay = min(max_delay, 2.0 ** (count - max_failures))
+        wait = (aware(last) + timedelta(seconds=delay) - now).total_seconds()
+    ip_count, ip_last = session.exec(select(func.count(), func.max(LoginAttempt.at)).where(
         LoginAttempt.ip == ip, LoginAttempt.at >= since)).one()
-    return by_email >= max_failures or by_ip >= max_failures * IP_FAILURE_FACTOR
+    if ip_count >= max_failures * IP_FAILURE_FACTOR and ip_last is not None:
+        wait = max(wait, (aware(ip_last) + timedelta(seconds=max_delay) - now).total_seconds())
+    return max(0.0, wait)
+
+
+def login_blocked(session: Session, email: str, ip: str, *, now: datetime, max_failures: int,
+                  window_minutes: float, max_delay: float = 300.0) -> bool:
+    """True while ``login_wait`` is not over."""
+    return login_wait(session, email, ip, now=now, max_failures=max_failures,
+                      window_minutes=window_minutes, max_delay=max_delay) > 0
 
 
 def record_failure(session: Session, email: str, ip: str, *, now: datetime) -> None:

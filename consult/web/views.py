@@ -78,6 +78,8 @@ class QueueItem:
     quarantine_reason: str | None
     needs_expert: bool = False
     expert_reason: str = ""
+    sender_auth: str = ""
+    claims_case_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,8 @@ class QueueItem:
             "assignee": self.assignee, "codes": self.codes,
             "quarantine_reason": self.quarantine_reason,
             "needs_expert": self.needs_expert, "expert_reason": self.expert_reason,
+            "sender_auth": self.sender_auth,
+            "claims_case_id": self.claims_case_id,
         }
 
 
@@ -101,6 +105,7 @@ def queue_items(rows: list[Case], *, now: datetime, sla_hours: float) -> list[Qu
             due=due_badge(c, now=now, sla_hours=sla_hours), assignee=c.assignee,
             codes=c.codes.split(), quarantine_reason=c.quarantine_reason,
             needs_expert=c.needs_expert, expert_reason=c.expert_reason,
+            sender_auth=c.sender_auth, claims_case_id=c.claims_case_id,
         )
         for c in rows
     ]
@@ -204,6 +209,7 @@ class CaseView:
     audit: list[AuditEvent]
     replies: list[Reply]
     related: list[review.RelatedCase]
+    reply_options: list[review.ReplyOption] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         c = self.case
@@ -214,6 +220,9 @@ class CaseView:
             "quarantine_reason": c.quarantine_reason, "codes": self.codes,
             "needs_expert": c.needs_expert, "expert_reason": c.expert_reason,
             "questions": self.analysis.get("questions", []),
+            "sender_auth": c.sender_auth, "claims_case_id": c.claims_case_id,
+            "reply_options": [{"address": o.address, "header": o.header}
+                              for o in self.reply_options],
             "due": {"level": self.due.level, "label": self.due.label},
             "findings": self.findings,
             "phi": self.analysis.get("phi", []),
@@ -238,8 +247,9 @@ class CaseView:
 
 
 def case_view(session: Session, case_id: int, *, now: datetime, sla_hours: float,
-              kb: KnowledgeBase | None = None) -> CaseView:
-    """Everything the case page shows. Raises CaseNotFound."""
+              kb: KnowledgeBase | None = None, admin: bool = False) -> CaseView:
+    """Everything the case page shows. Raises CaseNotFound. ``admin``: the viewer may see
+    quarantined cases (among the earlier answers too)."""
     case = review.get_case(session, case_id)
     draft = review.latest_draft(session, case_id)
     try:
@@ -279,5 +289,6 @@ def case_view(session: Session, case_id: int, *, now: datetime, sla_hours: float
         thread=shown,
         audit=review.audit(session, case_id),
         replies=replies,
-        related=review.related_cases(session, case),
+        related=review.related_cases(session, case, include_quarantined=admin),
+        reply_options=review.reply_options(session, case),
     )

@@ -1,6 +1,6 @@
 """Follow-ups join their case by any one of token address, In-Reply-To/References or the
-[Case #N] tag from the case's sender; strangers and forged tokens do not; the reopen cap holds;
-oversize mail is quarantined with its bytes."""
+[Case #N] tag from the case's sender authenticated by our receiving server; strangers and forged
+tokens do not; the reopen cap holds; oversize mail is quarantined with its bytes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from db.engine import session
 from db.models import Case, Message
 
 SECRET = "test-signing-key-0123456789"
+#: What the consultation mailbox's MX writes on a mail from clinic.example that passed DMARC.
+AUTH_PASS = {"Authentication-Results": "mx.consult.test; spf=pass "
+             "smtp.mailfrom=clinic.example; dmarc=pass (p=reject) header.from=clinic.example"}
 
 
 def test_reply_token_roundtrip_and_forgery() -> None:
@@ -35,7 +38,7 @@ def test_reply_token_roundtrip_and_forgery() -> None:
 def intake(make_settings, engine_for, starter_kb: KnowledgeBase, tmp_path):  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'c.db'}"
     settings = make_settings(database_url=url, secret_key=SECRET, max_reopens=2,
-                             max_message_bytes=30_000)
+                             max_message_bytes=30_000, trusted_authserv_ids="mx.consult.test")
     engine = engine_for(url)
 
     def take(raw: bytes):  # type: ignore[no-untyped-def]
@@ -70,7 +73,7 @@ def test_each_threading_signal_alone_is_enough(intake) -> None:  # type: ignore[
     joined = [
         _reply(1, extra_headers={"In-Reply-To": "<orig@clinic.example>"}),
         _reply(2, extra_headers={"References": "<other@x> <orig@clinic.example>"}),
-        _reply(3, subject=f"RE: your answer [Case #{case_id}]"),
+        _reply(3, subject=f"RE: your answer [Case #{case_id}]", extra_headers=AUTH_PASS),
         # every header and the tag dropped, subject rewritten, even another colleague: the
         # unforgeable token address is enough
         _reply(4, subject="one more thing", to=token, sender="colleague@clinic.example"),
@@ -99,7 +102,8 @@ def test_reopen_cap(intake) -> None:  # type: ignore[no-untyped-def]
             case.status = "closed"
             s.add(case)
             s.commit()
-        outcomes.append(intake(_reply(n, subject=f"Re: [Case #{case_id}]")))
+        outcomes.append(intake(_reply(n, subject=f"Re: [Case #{case_id}]",
+                                      extra_headers=AUTH_PASS)))
     assert [o.outcome for o in outcomes] == ["followup"] * 4
     assert [o.reason for o in outcomes][2:] == ["reopen cap reached: kept on the case, "
                                                 "not re-queued"] * 2

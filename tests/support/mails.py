@@ -19,8 +19,10 @@ def consultation(
     date: datetime | None = None,
     to: str = "consult@consult.test",
     extra_headers: dict[str, str] | None = None,
+    utf8: bool = False,
 ) -> bytes:
-    msg = EmailMessage(policy=SMTP)
+    """``utf8``: RFC 6532 headers (what a client sends for a non-ASCII address)."""
+    msg = EmailMessage(policy=SMTP.clone(utf8=True) if utf8 else SMTP)
     msg["From"] = f"{name} <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject

@@ -1,9 +1,13 @@
 """Fixtures for the review web app: a real app on a real (migrated) database, real users with
-argon2 hashes, cases made by the real intake, and a clock the test can move."""
+argon2 hashes, cases made by the real intake, a clock the test can move, the app in a real
+uvicorn (``Served``) and one headless chromium per test worker (``browser``)."""
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from support.servers import free_port, require
 
 from consult.config import Settings
 from consult.intake import ingest
@@ -23,6 +29,10 @@ from consult.web.app import create_app
 from db.engine import session
 
 PASSWORD = "correct-horse-battery"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
 START = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 
 
@@ -126,3 +136,43 @@ def web(make_web: Callable[..., WebApp]) -> WebApp:
     app.add_user("rita@consult.test", "reviewer")
     app.add_user("adam@consult.test", "admin")
     return app
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium per test worker."""
+    require(os.access(CHROMIUM, os.X_OK), "Debian's chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Served:
+    """The app in a real uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, web: WebApp) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(
+            web.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

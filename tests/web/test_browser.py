@@ -4,69 +4,20 @@ inert in the real browser. Screenshots of the queue and the case page go to scre
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from support.mails import consultation
-from support.servers import SmtpSink, free_port, require
+from support.servers import SmtpSink
 
 from consult.clock import utcnow
-from web.conftest import PASSWORD, WebApp
+from web.conftest import PASSWORD, Served, WebApp
 from web.test_escaping import hostile_mail
 from workers.sender import Sender
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless chromium per test worker."""
-    require(os.access(CHROMIUM, os.X_OK), "Debian's chromium (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-class Served:
-    """The app in a real uvicorn on a free loopback port, in a thread."""
-
-    def __init__(self, web: WebApp) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(
-            web.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def test_review_in_the_browser_reply_reaches_the_sink(

@@ -3,40 +3,24 @@ it, then the Codes page answering a coder's words. Screenshots go to screenshots
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from support.mails import consultation
-from support.servers import require
 
-from web.conftest import PASSWORD, WebApp
-from web.test_browser import ARGS, CHROMIUM, SHOTS, Served
+from web.conftest import PASSWORD, Served, WebApp
+from web.test_browser import SHOTS
 
 pytestmark = pytest.mark.browser
 
 
-def test_code_lookup_in_the_browser(web: WebApp) -> None:
-    require(os.access(CHROMIUM, os.X_OK), "Debian's chromium (/usr/bin/chromium)")
+def test_code_lookup_in_the_browser(web: WebApp, browser: Any) -> None:
     case_id = web.ingest(consultation(
         message_id="d@x", subject="Dilation question",
         body="Can we bill 43214 with 43200 on the same day? Modifier 59?\n\nDana"))
     SHOTS.mkdir(exist_ok=True)
-    with Served(web) as served, ThreadPoolExecutor(1) as pool:
-        # its own thread: Playwright's sync API refuses a thread where an event loop runs
-        pool.submit(_browse, served, case_id).result(timeout=240)
-
-
-def _browse(served: Served, case_id: int) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            _walk(browser, served, case_id)
-        finally:
-            browser.close()
+    with Served(web) as served:
+        _walk(browser, served, case_id)
 
 
 def _walk(browser: Any, served: Served, case_id: int) -> None:
