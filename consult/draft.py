@@ -21,28 +21,12 @@ from consult.extract.model import Extraction
 from consult.findings.answers import AnsweredPart, answer_parts
 from consult.findings.context import MAX_CODES, RuleContext, unique_mentions
 from consult.findings.model import Finding
+from consult.findings.rules import RULE_LABELS
 from consult.kb.store import KnowledgeBase
 from consult.mail.message import ParsedMail
 from consult.phi_patterns import SAFETY_NET_KINDS, mask
 from consult.templating import environment
 
-RULE_LABELS = {
-    "code_status": "Code status",
-    "unknown_code": "Code not found",
-    "ncci_ptp": "NCCI procedure-to-procedure edit",
-    "mue": "Medically unlikely edit (units)",
-    "addon": "Add-on code",
-    "global_period": "Global surgical period",
-    "icd_billable": "ICD-10-CM: billable code",
-    "icd_seventh": "ICD-10-CM: 7th character",
-    "excludes1": "ICD-10-CM: Excludes1",
-    "excludes2": "ICD-10-CM: Excludes2",
-    "icd_sequencing": "ICD-10-CM: code first / use additional",
-    "modifier": "Modifier",
-    "payer": "Payer",
-    "suggestion": "Candidate codes",
-    "missing_info": "Information needed",
-}
 MASK = "[removed]"
 QUESTION_LIMIT = 300
 #: Supporting findings shown in a draft; the case page lists every one.

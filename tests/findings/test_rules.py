@@ -124,3 +124,17 @@ def test_findings_are_sorted_by_severity_then_rule(kb: KnowledgeBase, make_ex: M
     ranks = [{"error": 0, "warning": 1, "info": 2}[f.severity] for f in found]
     assert ranks == sorted(ranks)
     assert found[0].rule == "code_status"
+
+
+def test_every_rule_module_is_registered_with_its_labels() -> None:
+    """One registry: each module under consult/findings/rules runs and names its findings."""
+    import pkgutil
+
+    from consult.findings import rules
+
+    names = {m.name for m in pkgutil.iter_modules(rules.__path__)}
+    registered = {m.__name__.rsplit(".", 1)[-1] for m in (*rules.CHECKS, *rules.POST_CHECKS)}
+    assert names == registered
+    for module in (*rules.CHECKS, *rules.POST_CHECKS):
+        assert module.LABELS and all(isinstance(v, str) and v for v in module.LABELS.values())
+    assert set(rules.RULE_ORDER) == set(rules.RULE_LABELS)

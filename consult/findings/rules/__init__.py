@@ -1,4 +1,4 @@
-"""One module per rule; ``RULES`` fixes their order, which is also the order of the answer.
+"""One module per rule; ``CHECKS`` fixes their order, which is also the order of the answer.
 
 A rule is ``check(ctx: RuleContext) -> list[Finding]``: pure, reads the KB, never raises for
 a code it does not know (that is itself a finding). ``POST_RULES`` run after all others and
@@ -8,6 +8,7 @@ also see their findings (``check(ctx, found)``): the payer note and the question
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
@@ -40,44 +41,26 @@ from consult.findings.rules import (
 Rule = Callable[[RuleContext], list[Finding]]
 PostRule = Callable[[RuleContext, list[Finding]], list[Finding]]
 
-#: (rule name, check) in the order the answer should discuss them.
-RULES: tuple[tuple[str, Rule], ...] = (
-    ("code_status", code_status.check),
-    ("status", pfs_status.check),
-    ("icd_billable", icd_billable.check),
-    ("ncci_ptp", ncci_ptp.check),
-    ("endoscopy", endoscopy.check),
-    ("code_family", code_families.check),
-    ("choice", choice.check),
-    ("drug_units", drug_units.check),
-    ("pfs_indicators", pfs_indicators.check),
-    ("screening", screening.check),
-    ("em_rules", em_rules.check),
-    ("coverage", coverage.check),
-    ("mue", mue.check),
-    ("addon", addon.check),
-    ("global_period", global_period.check),
-    ("modifier", modifier.check),
-    ("icd_excludes", icd_excludes.check),
-    ("icd_sequencing", icd_sequencing.check),
-    ("diagnosis", diagnosis.check),
-    ("suggestion", suggestion.check),
+#: The rule modules in the order they run; each declares ``check`` and ``LABELS`` (the finding
+#: rule names it emits, with their labels). Their order is also the order of the answer.
+CHECKS: tuple[ModuleType, ...] = (
+    code_status, pfs_status, icd_billable, ncci_ptp, endoscopy, code_families, choice,
+    drug_units, pfs_indicators, screening, em_rules, coverage, mue, addon, global_period,
+    modifier, icd_excludes, icd_sequencing, diagnosis, suggestion,
 )
-POST_RULES: tuple[tuple[str, PostRule], ...] = (
-    ("payment", payment.check),
-    ("payer", payer.check),
-    ("missing_info", missing_info.check),
-)
+#: Modules whose ``check(ctx, found)`` also sees the other rules' findings.
+POST_CHECKS: tuple[ModuleType, ...] = (payment, payer, missing_info)
 
-#: Display/sort order of every finding ``rule`` name the rules emit.
-RULE_ORDER: dict[str, int] = {
-    name: i
-    for i, name in enumerate((
-        "code_status", "unknown_code", "status", "icd_seventh", "icd_billable", "ncci_ptp",
-        "endoscopy", "code_family", "choice", "drug_units", "pctc", "bilateral", "surgeons",
-        "screening", "em_rules", "payment", "coverage", "mue",
-        "addon", "global_period", "modifier", "excludes1", "excludes2", "diagnosis",
-        "icd_sequencing",
-        "suggestion", "payer", "missing_info",
-    ))
+
+def _name(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]
+
+
+#: (module name, check) in the order they run.
+RULES: tuple[tuple[str, Rule], ...] = tuple((_name(m), m.check) for m in CHECKS)
+POST_RULES: tuple[tuple[str, PostRule], ...] = tuple((_name(m), m.check) for m in POST_CHECKS)
+#: Every finding rule name with its label, and its display/sort order.
+RULE_LABELS: dict[str, str] = {
+    name: label for m in (*CHECKS, *POST_CHECKS) for name, label in m.LABELS.items()
 }
+RULE_ORDER: dict[str, int] = {name: i for i, name in enumerate(RULE_LABELS)}

@@ -11,6 +11,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
 
 RULE = "addon"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Add-on code"}
 SHOW_PRIMARIES = 12
 
 TYPE_MEANING = {

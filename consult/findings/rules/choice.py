@@ -15,6 +15,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "choice"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Choosing among your options"}
 UNPAID = frozenset({"I", "N", "X", "E"})
 
 

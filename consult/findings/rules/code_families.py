@@ -35,6 +35,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "code_family"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Code family: count, size or time"}
 NOTES = "consult code-family notes (project's own words)"
 Check = Callable[[RuleContext, int, QuestionPart, str], Finding | None]
 

@@ -11,6 +11,8 @@ from consult.findings.model import Finding, Severity
 from consult.kb.model import CodeInfo
 
 RULE = "code_status"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Code status", "unknown_code": "Code not found"}
 UNKNOWN = "unknown_code"
 
 

@@ -18,6 +18,8 @@ from consult.findings.model import Finding
 from consult.kb.model import CoverageDocument
 
 RULE = "coverage"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Coverage documents"}
 _CONTRACTORS = {
     "novitas": "Novitas", "noridian": "Noridian", "palmetto": "Palmetto", "wps": "WPS",
     "cgs": "CGS", "first coast": "First Coast", "fcso": "First Coast",

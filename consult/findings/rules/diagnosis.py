@@ -20,6 +20,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "diagnosis"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "ICD-10-CM: code choice"}
 OGCR = "ICD-10-CM Official Guidelines for Coding and Reporting FY2026"
 
 _ENCOUNTER = (

@@ -16,6 +16,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "drug_units"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Drug units from the dose"}
 _AMOUNT = re.compile(
     r"(?i)(?<![\w.])(?:(?P<times>\d{1,2})\s*[x×]\s*)?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
     r"(?P<u>mcg|µg|mg|g|gm|grams?|ml|cc|units?|iu)\b(?!\s*/)(?:\s*[x×]\s*(?P<after>\d{1,2})\b)?"

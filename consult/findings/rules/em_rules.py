@@ -16,6 +16,8 @@ import re
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {"em_rules": "E/M rules"}
 _PREVENTIVE = {"G0438", "G0439", "G0402", "G0008", "G0009", "G0010", "90471", "90472"}
 _NEW = re.compile(r"(?i)\bnew\s+(?:patient|pt)|\bestablished\b|\best\.?\s+pt\b|\b9920[2-5]\b.*"
                   r"\b9921[1-5]\b|\bthree\s+years|\b3\s+years")

@@ -16,6 +16,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "endoscopy"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Endoscopy family"}
 GUIDE = "CMS Claims Processing Manual ch. 12 sec. 40.6 (multiple endoscopy), project notes"
 
 

@@ -24,6 +24,8 @@ from consult.findings.model import Finding, Severity
 from consult.kb.model import PfsInfo
 
 RULE = "global_period"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Global surgical period"}
 MINOR = ("000", "010")
 MAJOR = ("090",)
 GUIDE = "CMS Claims Processing Manual ch. 12 sec. 40 (global surgery), project notes"

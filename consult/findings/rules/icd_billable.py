@@ -13,6 +13,8 @@ from consult.kb.model import CodeInfo
 
 RULE_HEADER = "icd_billable"
 RULE_SEVENTH = "icd_seventh"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE_SEVENTH: "ICD-10-CM: 7th character", RULE_HEADER: "ICD-10-CM: billable code"}
 SHOW = 10
 
 

@@ -14,6 +14,8 @@ from consult.kb.model import IcdNote
 
 RULE_E1 = "excludes1"
 RULE_E2 = "excludes2"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE_E1: "ICD-10-CM: Excludes1", RULE_E2: "ICD-10-CM: Excludes2"}
 
 
 def notes_for(ctx: RuleContext, code: str, kinds: tuple[str, ...]) -> list[IcdNote]:

@@ -13,6 +13,8 @@ from consult.findings.model import Finding
 from consult.findings.rules.icd_excludes import notes_for
 
 RULE = "icd_sequencing"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "ICD-10-CM: code first / use additional"}
 KINDS = ("code_first", "use_additional")
 
 

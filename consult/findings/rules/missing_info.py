@@ -15,6 +15,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "missing_info"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Information needed"}
 SIDES = frozenset({"LT", "RT", "50", "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4",
                    "F5", "F6", "F7", "F8", "F9", "TA", "T1", "T2", "T3", "T4", "T5", "T6",
                    "T7", "T8", "T9"})

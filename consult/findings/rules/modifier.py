@@ -14,6 +14,8 @@ from consult.findings.rules.global_period import is_em
 from consult.findings.rules.ncci_ptp import X_SUBSET
 
 RULE = "modifier"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Modifier"}
 
 def _exists(ctx: RuleContext, mod: str) -> bool:
     return ctx.kb.modifier(mod) is not None or ctx.kb.code(mod, "MOD") is not None

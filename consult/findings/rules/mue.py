@@ -12,6 +12,8 @@ from consult.findings.model import Finding, Severity
 from consult.kb.model import Mue
 
 RULE = "mue"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Medically unlikely edit (units)"}
 
 MAI_MEANING = {
     "1": "a line edit: units above it may go on another line with a modifier (anatomic, XS or "

@@ -20,6 +20,8 @@ from consult.findings.rules.global_period import is_em
 from consult.kb.model import PtpEdit
 
 RULE = "ncci_ptp"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "NCCI procedure-to-procedure edit"}
 
 #: NCCI-associated modifiers (NCCI policy manual, ch. I): the only ones that can bypass an edit
 #: whose indicator is 1.

@@ -11,6 +11,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "payer"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Payer"}
 NCCI_RULES = frozenset({"ncci_ptp", "mue", "addon"})
 _MEDICARE = re.compile(r"medicare|\bmac\b|noridian|novitas|palmetto|wps|cgs|first coast", re.I)
 _MEDICAID = re.compile(r"medicaid|medi-cal|chip\b", re.I)

@@ -18,6 +18,8 @@ from consult.findings.model import Finding
 from consult.kb.model import PfsInfo
 
 RULE = "payment"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Medicare national payment"}
 _FACILITY_WORDS = ("hospital", "asc", "facility", "inpatient", "emergency", "skilled")
 
 

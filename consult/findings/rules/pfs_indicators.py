@@ -36,6 +36,9 @@ _BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulder
 _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
                        r"\bmod(?:ifier)?\s*-?(?:80|81|82|AS|62|66)\b")
 RVU = "CMS Medicare PFS relative value file"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {"pctc": "Professional and technical components", "bilateral": "Bilateral procedure",
+          "surgeons": "Assistant, co-surgeon and team surgery"}
 _JOINTS = re.compile(r"\b(knee|shoulder|hip|elbow|wrist|ankle|ear|eye)s?\b")
 
 

@@ -15,6 +15,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
 
 RULE = "status"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Medicare PFS status"}
 
 STATUS_MEANING = {
     "B": "bundled: Medicare never pays it separately; its payment is part of other services",

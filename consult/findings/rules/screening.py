@@ -25,6 +25,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "screening"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Screening and preventive services"}
 CMS = ("CMS Claims Processing Manual ch. 18 sec. 60 and ch. 12 sec. 30.1; ICD-10-CM Official "
        "Guidelines sec. IV; project notes")
 _SCREEN = re.compile(r"(?i)\bscreening\b|\bG012[01]\b|\bG0105\b|\bZ12\.1[12]\b|\bZ80\.0\b|"

@@ -13,6 +13,8 @@ from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
 RULE = "suggestion"
+#: The finding rule names this module emits, with their labels, in display order.
+LABELS = {RULE: "Candidate codes"}
 LIMIT = 5
 
 
