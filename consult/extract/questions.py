@@ -52,7 +52,7 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         rf"edits?|contract|requirements?|bundling)|"
         rf"\b(?:does|do|will|would|can)\s+(?:[A-Z][\w.]*\s+){{0,2}}(?:{_PAYERS})\s+"
         rf"(?:\w+\s+){{0,2}}(?:require|allow|accept|cover|pay|reimburse|follow|apply|recogni[sz]e|"
-        rf"want|need|deny|consider|count|bundle|take|let)|"
+        rf"want|need|deny|consider|count|bundle|take|let|waive|charge|cover)|"
         rf"\b(?:do|does|will|would)\s+they\s+(?:want|require|allow|accept|cover|pay|reimburse|"
         rf"follow|deny)|"
         rf"\bis\s+(?:{_PAYERS})\s+(?:right|correct|wrong|allowed)\s+to\b|"
@@ -156,18 +156,34 @@ def question_type(text: str) -> QuestionType:
 
 
 def _numbered_parts(text: str) -> list[str]:
-    """The items of a numbered question list ("1) ...", "Q2: ..."), when there are two or more
-    that ask something."""
+    """The questions of a numbered list ("1) ...", "Q2: ..."), when it has two or more items
+    and one of them asks: an item that asks several things gives one part each (its opening
+    statement goes with its first question); an item that only states a case is a parallel
+    case of the question asked (three patients, "new or established?")."""
     starts = [m.start() for m in _NUMBERED.finditer(text)]
     if len(starts) < 2:
         return []
-    items = []
+    items: list[list[str]] = []
+    asking = False
     for a, b in zip(starts, [*starts[1:], len(text)], strict=True):
-        item = " ".join(text[a:b].split())
-        para = item.split("  ")[0]
-        if "?" in para or _ASKING.search(_NUMBERED.sub("", text[a:b], count=1)):
-            items.append(_NUMBERED.sub("", para, count=1).strip())
-    return items if len(items) >= 2 else []
+        body = _NUMBERED.sub("", text[a:b], count=1).strip()
+        body = body.split("\n\n")[0]
+        flat = " ".join(body.split())
+        sents = sentences(flat)
+        asked = [i for i, s in enumerate(sents) if s.endswith("?") or _ASKING.match(s)]
+        if not asked:
+            items.append([flat])
+            continue
+        asking = True
+        parts = []
+        lead = " ".join(sents[:asked[0]])
+        for n, i in enumerate(asked):
+            part = sents[i] if n else " ".join(x for x in (lead, sents[i]) if x)
+            parts.extend(_split_compound(part))
+        items.append(parts)
+    if not asking:
+        return []
+    return [p for item in items for p in item]
 
 
 _COMPOUND = re.compile(

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from consult.extract.model import Extraction, QuestionPart, QuestionType
+from consult.extract.model import Extraction, PayerClass, QuestionPart, QuestionType
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 from consult.findings.order import SEVERITY_RANK
@@ -114,13 +114,19 @@ def _linked(part: QuestionPart, findings: list[Finding], used: set[str],
     return sorted(about, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
 
 
-def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
+def _sentences(found: list[Finding], limit: int = 3,
+               blocked: list[Finding] | None = None) -> list[str]:
     """Answer sentences, most severe first, one per pair of codes (a PTP edit and the global
     rule often speak of the same E/M and procedure)."""
     out: list[str] = []
     pairs: set[frozenset[str]] = set()
     counted = {f.codes[0] for f in found if f.rule in ("drug_units", "code_family") and f.codes}
     chosen = {c for f in found if f.rule == "choice" for c in f.codes}
+    said_25: set[str] = set()
+    # a code an indicator-0 edit bundles away is not reported: no advice on its modifiers,
+    # units or payment
+    gone = {str(f.data.get("column2")) for f in (blocked or found) if f.rule == "ncci_ptp"
+            and f.data.get("modifier_indicator") == "0" and not f.data.get("other_dates")}
     # for an E/M with a procedure the global rule (25 vs 57, 24) says more than the pair edit
     found = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 3) if f.rule not in (
         "global_period", "ncci_ptp") else 1, f.rule != "global_period"))
@@ -129,11 +135,19 @@ def _sentences(found: list[Finding], limit: int = 3) -> list[str]:
             continue  # the dose or count decides the units: the stated units are beside it
         if f.rule == "status" and f.codes and f.codes[0] in chosen:
             continue  # the choice among the coder's options already says it
+        if f.rule in ("pctc", "bilateral", "payment", "addon", "mue", "drug_units") and \
+                f.codes and f.codes[0] in gone:
+            continue
         text = str(f.data.get("answer") or "")
         pair = frozenset(f.codes[:2]) if len(f.codes) >= 2 and f.rule in (
             "ncci_ptp", "global_period") else None
         if not text or text in out or (pair is not None and pair in pairs):
             continue
+        em = next((c for c in f.codes if c.isdigit() and 99202 <= int(c) <= 99499), None)
+        if em and f.rule in ("ncci_ptp", "global_period") and f"25 on {em}" in text:
+            if em in said_25:
+                continue  # one "25 on the E/M" is enough, whichever procedure it is with
+            said_25.add(em)
         if pair is not None:
             pairs.add(pair)
         out.append(text)
@@ -167,7 +181,7 @@ def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
     if part.type == "coverage" and not any(f.data.get("answers_coverage") for f in linked):
         return GAPS["coverage"]
     if part.type == "payment":
-        kind = ctx.extraction.payer_class
+        kind = part_payer(ctx, part)
         if kind in ("commercial", "medicare_advantage", "medicaid"):
             name = ctx.extraction.payer or "this payer"
             return f"{name}'s fee schedule and contract rates are not in our sources"
@@ -195,6 +209,15 @@ def _payer_caveat(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -
     return ""
 
 
+def part_payer(ctx: RuleContext, part: QuestionPart) -> PayerClass | None:
+    """The payer class a part asks about: "Medicare's national rate" is Medicare even in a mail
+    that also asks about a commercial plan."""
+    low = part.text.lower()
+    if "medicare" in low and "advantage" not in low:
+        return "medicare"
+    return ctx.extraction.payer_class
+
+
 def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart]:
     """The mail's question parts, each with its answer (or an honest abstention)."""
     ex: Extraction = ctx.extraction
@@ -216,7 +239,8 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
             out.append(AnsweredPart(part.text, part.type, answer, answerable=False,
                                     reason=gap, finding_ids=[f.id for f in linked]))
             continue
-        sentences = _sentences(linked)
+        sentences = _sentences(linked, limit=4 if part.type in ("bill_together", "other") else 3,
+                               blocked=findings)
         if gap and not sentences:
             out.append(AnsweredPart(part.text, part.type, ABSTAIN.format(reason=gap),
                                     answerable=False, reason=gap,

@@ -51,7 +51,8 @@ def check(ctx: RuleContext) -> list[Finding]:
                            "CMS CY 2024 and CY 2025 PFS final rules (G2211), project notes",
                            0.85, {"answer": answer}))
     asked = " ".join(p.text for p in ctx.extraction.parts)
-    if re.search(r"(?i)\bnew\b|\bestablished\b|\best\.?\s+p", asked) and _NEW.search(text):
+    if re.search(r"(?i)\bnew\b|\bestablished\b|\best\.?\s+p|\b9920x|\b9921x", asked) and (
+            _NEW.search(text) or re.search(r"(?i)\b9920x|\b9921x", asked)):
         answer = ("A patient is new only with no professional service from this physician, or "
                   "another physician of the exact same specialty and subspecialty in the same "
                   "group, in the past three years; a visit with a different specialty does not "

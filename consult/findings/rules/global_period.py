@@ -45,7 +45,8 @@ _UNRELATED = re.compile(
     r"issue|complaint|condition|reason|diagnosis|dx)|\bnew\s+(?:problem|complaint|issue|"
     r"condition)|\bseparate\s+(?:problem|issue|condition|complaint)|\bfor\s+(?:a|an|her|his)\s+"
     r"(?:cold|uri|flu|cough|sore\s+throat|rash|uti|bronchitis|sinusitis|diabetes|"
-    r"hypertension|bp)\b"
+    r"hypertension|bp)\b|\b(?:also|and)\b[^.]{0,60}\b(?:bp|blood\s+pressure|hypertension|"
+    r"diabetes|blood\s+sugar|a1c|cold|cough|rash|uti|flu)\b|\bseparate\s+(?:note|problem)"
 )
 _ROUTINE = re.compile(
     r"(?i)\broutine\b|\bpost[\s-]?op(?:erative)?\s+(?:check|visit|follow|appointment|appt)|"

@@ -122,7 +122,9 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
     (a terminated code's replacement, a described service's likely code)."""
     if not ctx.asks("payment"):
         return []
-    if ctx.extraction.payer_class in ("commercial", "medicaid"):
+    medicare_asked = any(p.type == "payment" and "medicare" in p.text.lower()
+                         for p in ctx.extraction.parts)
+    if ctx.extraction.payer_class in ("commercial", "medicaid") and not medicare_asked:
         return []
     nonfac, fac = _setting(ctx)
     out = _endoscopies(ctx, nonfac, fac)

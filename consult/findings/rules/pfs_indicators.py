@@ -178,9 +178,9 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding 
                        "1": "is not paid (statutory restriction)",
                        "2": "may be paid"}[info.assistant]
             answer.append(f"An assistant at surgery on {code} {verdict} (assistant indicator "
-                          f"{info.assistant}); a PA, NP or CNS who assists reports AS, an "
-                          "assisting physician 80 (82 when no qualified resident was "
-                          "available).")
+                          f"{info.assistant}). A PA, NP or CNS who assists reports AS. An "
+                          "assisting physician reports 80, or 82 when no qualified resident "
+                          "was available.")
     if info.co_surgeons in ("0", "1", "2"):
         notes.append(f"co-surgeon indicator {info.co_surgeons}: "
                      f"{meaning('co_surgeons', info.co_surgeons)}")
