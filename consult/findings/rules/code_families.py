@@ -339,7 +339,27 @@ def repeat_lab(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> F
                     answer)
 
 
-FAMILIES: tuple[Check, ...] = (destruction, skin_biopsy, debridement, spine_levels,
+# -- codes that include their imaging guidance -------------------------------------------------
+#: (procedure, guidance) -> the code that reports both (CPT arthrocentesis codes with
+#: ultrasound guidance, 2015 on): the guidance is not added to the code without it.
+_WITH_GUIDANCE = {("20610", "76942"): "20611", ("20605", "76942"): "20606",
+                  ("20600", "76942"): "20604"}
+
+
+def with_guidance(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    for (proc, guide), combined in _WITH_GUIDANCE.items():
+        if ctx.line(proc) and ctx.line(guide) and ctx.same_claim(proc, guide):
+            answer = (f"Report {combined} alone: it is {proc} done with ultrasound guidance "
+                      f"(with a permanent recorded image and report); {guide} is not added.")
+            detail = (f"{proc} with {guide} on one claim is coded {combined}, the joint "
+                      "aspiration or injection code that includes ultrasound guidance.")
+            return _finding(index, [combined, proc, guide], "warning", detail,
+                            f"{NOTES}: arthrocentesis with ultrasound guidance "
+                            f"({proc}/{combined})", answer)
+    return None
+
+
+FAMILIES: tuple[Check, ...] = (with_guidance, destruction, skin_biopsy, debridement, spine_levels,
                                trigger_points, timed_therapy, prolonged, repeat_lab)
 
 

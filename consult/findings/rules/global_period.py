@@ -351,7 +351,11 @@ def check(ctx: RuleContext) -> list[Finding]:
                           "other"):
         listed = ", ".join(f"{s.code} {s.info.global_days} ({s.days}-day)" for s in quiet[:4])
         basis = f"Global periods in the RVU file: {listed}."
+        answer = ""
+        if ctx.asks("global_period"):
+            answer = "; ".join(f"{s.code} has a {s.days}-day global period (RVU "
+                               f"{s.info.global_days})" for s in quiet[:4]) + "."
         out.append(Finding(RULE, [s.code for s in quiet[:4]], "info", basis,
                            quiet[0].info.source, 0.9,
-                           {"answer": "", "basis": basis, "show": True}))
+                           {"answer": answer, "basis": basis, "show": True}))
     return out
