@@ -45,7 +45,7 @@ from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from db.models import MailboxState
 from workers.analysis_pool import Ahead, AnalysisPool
-from workers.imap_connect import ClientFactory, connect
+from workers.imap_connect import ClientFactory, connect, take_news
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,9 @@ class PollReport:
     moved: int = 0
     results: list[IntakeResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: the server announced new mail (EXISTS/RECENT) during the sync, after its SELECT: that
+    #: mail may not have been in the SEARCH, so sync again before waiting (IDLE or poll)
+    news: bool = False
 
     def add(self, result: IntakeResult) -> None:
         self.results.append(result)
@@ -110,6 +113,7 @@ class PollReport:
             self.add(result)
         self.moved += other.moved
         self.errors.extend(other.errors)
+        self.news = self.news or other.news
 
     @property
     def taken_in(self) -> int:
@@ -189,6 +193,7 @@ class FolderSync:
         report = PollReport()
         key = account.mailbox_key(folder)
         info = client.select_folder(folder)
+        take_news(client)  # the SELECT's own EXISTS: the SEARCH below covers those mails
         uidvalidity = int(info[b"UIDVALIDITY"])
         last_uid = self._load_last_uid(key, uidvalidity)
         if last_uid:
@@ -223,6 +228,7 @@ class FolderSync:
         finally:
             if ahead is not None:
                 ahead.close()
+        report.news = take_news(client)
         return report
 
     def _fetch_chunks(self, client: IMAPClient,
