@@ -14,7 +14,9 @@ any point loses nothing and duplicates nothing:
 
 A chunk is ingested in one transaction (the fast path). When that fails, the chunk is rolled
 back and redone one mail per transaction, so one bad message is quarantined with its raw bytes
-and never blocks the mailbox (Mailman's shunt queue, not django-helpdesk's stuck inbox).
+and never blocks the mailbox (Mailman's shunt queue, not django-helpdesk's stuck inbox). Small
+commit chunks (the IDLE watcher's) are moved together, up to ``imap_fetch_chunk`` mails per
+MOVE, still only after their commit.
 """
 
 from __future__ import annotations
@@ -124,14 +126,16 @@ class PollReport:
                 f"{self.quarantined} quarantined, {self.duplicates} duplicates")
 
 
-def _chunks_by_size(uids: Sequence[int], sizes: dict[int, int], limit: int) -> list[list[int]]:
-    """Split UIDs so each body FETCH stays under ``limit`` bytes (pure)."""
+def _chunks_by_size(uids: Sequence[int], sizes: dict[int, int], limit: int,
+                    count: int | None = None) -> list[list[int]]:
+    """Split UIDs so each body FETCH stays under ``limit`` bytes and, when given, ``count``
+    mails (pure)."""
     out: list[list[int]] = []
     current: list[int] = []
     total = 0
     for uid in uids:
         size = sizes.get(uid, 0)
-        if current and total + size > limit:
+        if current and (total + size > limit or (count is not None and len(current) >= count)):
             out.append(current)
             current, total = [], 0
         current.append(uid)
@@ -145,14 +149,17 @@ class FolderSync:
     """Takes in everything new in one folder over an open, logged-in connection.
 
     Shared by the poller (``run_once`` over all mailboxes) and the IDLE watcher (one folder,
-    called again on every EXISTS).
+    called again on every EXISTS). ``commit_chunk``: commit after this many mails at most
+    (default ``imap_fetch_chunk``); the watcher commits a burst in small chunks, so its first
+    drafts show up while the rest is still being taken in.
     """
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
                  clock: Clock, crash: CrashHook | None = None,
-                 pool: AnalysisPool | None = None) -> None:
+                 pool: AnalysisPool | None = None, commit_chunk: int | None = None) -> None:
         self.settings, self.engine, self.kb, self.clock = settings, engine, kb, clock
         self.pool = pool
+        self.commit_chunk = commit_chunk
         self.crash = crash or CrashHook(os.environ.get(CRASH_ENV))
         self._folders_made: set[str] = set()
 
@@ -202,6 +209,7 @@ class FolderSync:
         chunks = self._fetch_chunks(client, uids)
         current = next(chunks, None)
         ahead = self._start(current)
+        unmoved: list[int] = []  # committed; moved together, up to a fetch chunk at a time
         try:
             while current is not None:
                 chunk, arrivals = current
@@ -223,8 +231,12 @@ class FolderSync:
                 if fetch_error is not None:  # the next run moves this chunk and goes on
                     raise fetch_error
                 self.crash("after_commit")
-                report.moved += self._mark_processed(client, account, chunk)
-                self.crash("after_move")
+                unmoved += chunk
+                # small commit chunks share one MOVE: its round trip would delay the next draft
+                if current is None or len(unmoved) >= self.settings.imap_fetch_chunk:
+                    report.moved += self._mark_processed(client, account, unmoved)
+                    unmoved = []
+                    self.crash("after_move")
         finally:
             if ahead is not None:
                 ahead.close()
@@ -239,7 +251,7 @@ class FolderSync:
             window = uids[start:start + step]
             sizes = {uid: int(d.get(b"RFC822.SIZE", 0))
                      for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
-            for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
+            for chunk in _chunks_by_size(window, sizes, FETCH_BYTES, self.commit_chunk):
                 fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
                 yield chunk, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
                               if uid in fetched and b"BODY[]" in fetched[uid]]

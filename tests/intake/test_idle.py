@@ -19,7 +19,7 @@ from consult.kb.store import KnowledgeBase
 from db.engine import session
 from db.models import Case, Draft, Message
 from workers.imap_connect import buffered_responses, connect, parse_untagged
-from workers.imap_idle import IdleWatcher, start_watchers
+from workers.imap_idle import BURST_CHUNK, IdleWatcher, start_watchers
 from workers.imap_poller import PollReport
 
 from .helpers import count
@@ -120,6 +120,7 @@ class Hooks:
 
     def __init__(self) -> None:
         self.armed: dict[tuple[int, str, str], Callable[[], None]] = {}
+        self.every_body_fetch: Callable[[], None] | None = None
         self.lock = threading.Lock()
 
     def _fire(self, port: int, folder: str | None, point: str) -> None:
@@ -140,6 +141,8 @@ class Hooks:
         def hooked_fetch(messages, data, *a, **kw):  # type: ignore[no-untyped-def]
             out = fetch(messages, data, *a, **kw)
             if any(b"BODY" in bytes(d) for d in data):
+                if self.every_body_fetch is not None:
+                    self.every_body_fetch()
                 self._fire(account.port, selected[0] if selected else None, "after fetch")
             return out
 
@@ -256,6 +259,36 @@ def test_poll_fallback_takes_in_mail_that_landed_during_a_sync_at_once(
             thread.join(10)
     finally:
         dv.stop()
+
+
+def test_a_burst_is_committed_in_chunks_while_the_rest_is_still_being_fetched(
+        imap_settings, engine_for, starter_kb: KnowledgeBase, dovecot: Dovecot, tmp_path) -> None:
+    """60 mails at once: the first drafts are visible before the last mails are even fetched
+    (chunks of BURST_CHUNK), and every mail is drafted once."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    settings, engine = imap_settings(dovecot, url), engine_for(url)
+    hooks = Hooks()
+    drafts_at_fetch: list[int] = []
+    hooks.every_body_fetch = lambda: drafts_at_fetch.append(count(engine, Draft))
+    watcher = _watcher(settings, engine, starter_kb, client_factory=hooks.factory)
+    thread = _start(watcher)
+    try:
+        _wait_for(watcher.idling.is_set, 10, "the watcher to enter IDLE")
+        client = dovecot.client()
+        try:
+            client.multiappend("INBOX", [_question("burst", i)[1] for i in range(60)])
+        finally:
+            client.logout()
+        _wait_for(lambda: count(engine, Draft) == 60, 20, "60 drafts")
+    finally:
+        watcher.stop()
+        thread.join(10)
+    chunks = -(-60 // BURST_CHUNK)
+    assert len(drafts_at_fetch) == chunks, drafts_at_fetch
+    # the chunk after next is fetched only once the first one is committed (one ahead)
+    assert drafts_at_fetch[:3] == [0, 0, BURST_CHUNK], drafts_at_fetch
+    assert count(engine, Case) == 60 and dovecot.count("Processed") == 60
+    assert watcher.syncs <= 4  # start, burst, one more to be sure; no spinning
 
 
 @pytest.mark.parametrize("mode", ["none", "tls", "starttls"])

@@ -187,3 +187,12 @@ def test_mail_committed_but_not_moved_is_moved_next_run(
     report = poller.run_once()
     assert (report.cases, report.duplicates, report.moved) == (0, 0, 2)
     assert dovecot.count("INBOX") == 0 and dovecot.count("Processed") == 2
+
+
+def test_chunks_split_by_bytes_and_by_count() -> None:
+    from workers.imap_poller import _chunks_by_size
+
+    sizes = {uid: 10 for uid in range(1, 8)} | {4: 100}
+    assert _chunks_by_size(list(range(1, 8)), sizes, 110) == [[1, 2, 3], [4, 5], [6, 7]]
+    assert _chunks_by_size(list(range(1, 8)), sizes, 1000, 3) == [[1, 2, 3], [4, 5, 6], [7]]
+    assert _chunks_by_size([9], {9: 5000}, 1000, 3) == [[9]]  # a big mail comes alone
