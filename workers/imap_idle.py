@@ -10,8 +10,11 @@ No lost wake-ups: a server tells of a new mail once. When it lands while the wat
 another one, the news comes inside the reply to one of our commands (Dovecot: in the reply to
 the MOVE), or together with the IDLE continuation when it landed just before IDLE. So the
 watcher syncs again, before it waits, while the last sync took mail in or heard of new mail,
-and it reads what came with the continuation before it waits for more. A burst is committed
-``BURST_CHUNK`` mails at a time, so its first drafts show up within about a second.
+and it reads what came with the continuation before it waits for more.
+
+A burst is committed in growing chunks (``BURST_CHUNK`` mails, then twice as many, up to
+``imap_fetch_chunk``), so its first drafts show up within about a second, and the few extra
+commits cost no throughput.
 
 A dropped connection or a restarting server is retried with exponential backoff (with jitter,
 capped at ``imap_backoff_max_seconds``); a refused login or a configuration error stops the
@@ -44,8 +47,8 @@ Clock = Callable[[], datetime]
 BACKOFF_START = 1.0
 #: How long one idle_check waits, so ``stop()`` is honoured within about this long.
 IDLE_TICK = 1.0
-#: Mails committed together when more is waiting: the first drafts of a burst of 200 are
-#: visible after ~0.1 s of work instead of after the whole burst.
+#: The first chunk of a sync: the first drafts of a burst of 200 are visible after ~0.1 s of
+#: work instead of after the whole burst. Chunks double from there (each commit costs a few ms).
 BURST_CHUNK = 25
 #: Syncs in a row that took nothing in but heard of new mail, before waiting anyway (a server
 #: that announces EXISTS on every command must not keep the watcher spinning).
@@ -66,8 +69,7 @@ class IdleWatcher:
                  on_report: Callable[[PollReport], None] | None = None) -> None:
         self.settings, self.account, self.folder = settings, account, folder
         self.client_factory = client_factory
-        self.sync = FolderSync(settings, engine, kb, clock=clock,
-                               commit_chunk=min(BURST_CHUNK, settings.imap_fetch_chunk))
+        self.sync = FolderSync(settings, engine, kb, clock=clock, commit_chunk=BURST_CHUNK)
         self.on_report = on_report
         self._stop = threading.Event()
         self.failure: Exception | None = None  # why it stopped for good, if it did

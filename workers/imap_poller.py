@@ -15,7 +15,7 @@ any point loses nothing and duplicates nothing:
 A chunk is ingested in one transaction (the fast path). When that fails, the chunk is rolled
 back and redone one mail per transaction, so one bad message is quarantined with its raw bytes
 and never blocks the mailbox (Mailman's shunt queue, not django-helpdesk's stuck inbox). Small
-commit chunks (the IDLE watcher's) are moved together, up to ``imap_fetch_chunk`` mails per
+chunks (the IDLE watcher's first ones) are moved together, up to ``imap_fetch_chunk`` mails per
 MOVE, still only after their commit.
 """
 
@@ -126,16 +126,25 @@ class PollReport:
                 f"{self.quarantined} quarantined, {self.duplicates} duplicates")
 
 
-def _chunks_by_size(uids: Sequence[int], sizes: dict[int, int], limit: int,
-                    count: int | None = None) -> list[list[int]]:
-    """Split UIDs so each body FETCH stays under ``limit`` bytes and, when given, ``count``
-    mails (pure)."""
+def _growing(uids: Sequence[int], first: int, cap: int) -> list[list[int]]:
+    """Split UIDs into runs of ``first``, twice that, four times... at most ``cap`` (pure)."""
+    out: list[list[int]] = []
+    size, start = max(1, min(first, cap)), 0
+    while start < len(uids):
+        out.append(list(uids[start:start + size]))
+        start += size
+        size = min(cap, size * 2)
+    return out
+
+
+def _chunks_by_size(uids: Sequence[int], sizes: dict[int, int], limit: int) -> list[list[int]]:
+    """Split UIDs so each body FETCH stays under ``limit`` bytes (pure)."""
     out: list[list[int]] = []
     current: list[int] = []
     total = 0
     for uid in uids:
         size = sizes.get(uid, 0)
-        if current and (total + size > limit or (count is not None and len(current) >= count)):
+        if current and total + size > limit:
             out.append(current)
             current, total = [], 0
         current.append(uid)
@@ -149,9 +158,9 @@ class FolderSync:
     """Takes in everything new in one folder over an open, logged-in connection.
 
     Shared by the poller (``run_once`` over all mailboxes) and the IDLE watcher (one folder,
-    called again on every EXISTS). ``commit_chunk``: commit after this many mails at most
-    (default ``imap_fetch_chunk``); the watcher commits a burst in small chunks, so its first
-    drafts show up while the rest is still being taken in.
+    called again on every EXISTS). ``commit_chunk``: the first chunk's size, doubling up to
+    ``imap_fetch_chunk`` (default: that from the start); the watcher starts small, so the first
+    drafts of a burst show up while the rest is still being taken in.
     """
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
@@ -247,11 +256,10 @@ class FolderSync:
                       uids: list[int]) -> Iterator[tuple[list[int], list[Arrival]]]:
         """The new mail, fetched chunk by chunk (each FETCH under ``FETCH_BYTES``)."""
         step = max(1, self.settings.imap_fetch_chunk)
-        for start in range(0, len(uids), step):
-            window = uids[start:start + step]
+        for window in _growing(uids, self.commit_chunk or step, step):
             sizes = {uid: int(d.get(b"RFC822.SIZE", 0))
                      for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
-            for chunk in _chunks_by_size(window, sizes, FETCH_BYTES, self.commit_chunk):
+            for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
                 fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
                 yield chunk, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
                               if uid in fetched and b"BODY[]" in fetched[uid]]
