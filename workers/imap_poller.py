@@ -254,15 +254,21 @@ class FolderSync:
 
     def _fetch_chunks(self, client: IMAPClient,
                       uids: list[int]) -> Iterator[tuple[list[int], list[Arrival]]]:
-        """The new mail, fetched chunk by chunk (each FETCH under ``FETCH_BYTES``)."""
+        """The new mail in commit chunks, fetched ``imap_fetch_chunk`` mails at a time (each
+        FETCH under ``FETCH_BYTES``). With ``commit_chunk``, the first FETCH is committed in
+        growing chunks; fetching stays one round trip, as without it."""
         step = max(1, self.settings.imap_fetch_chunk)
-        for window in _growing(uids, self.commit_chunk or step, step):
+        first = self.commit_chunk or step
+        for start in range(0, len(uids), step):
+            window = uids[start:start + step]
             sizes = {uid: int(d.get(b"RFC822.SIZE", 0))
                      for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
             for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
                 fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
-                yield chunk, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
-                              if uid in fetched and b"BODY[]" in fetched[uid]]
+                for run in _growing(chunk, first, step):
+                    yield run, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in run
+                                if uid in fetched and b"BODY[]" in fetched[uid]]
+                first = step
 
     def _start(self, fetched: tuple[list[int], list[Arrival]] | None) -> Ahead | None:
         """Hand a fetched chunk to the analysis pool, if there is one."""

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 from support.mails import consultation
 from support.servers import Dovecot, start_dovecot
@@ -261,30 +262,40 @@ def test_poll_fallback_takes_in_mail_that_landed_during_a_sync_at_once(
         dv.stop()
 
 
-def test_a_burst_is_committed_in_chunks_while_the_rest_is_still_being_fetched(
+def test_a_burst_is_committed_in_growing_chunks(
         imap_settings, engine_for, starter_kb: KnowledgeBase, dovecot: Dovecot, tmp_path) -> None:
-    """100 mails at once: the first drafts are visible before the last mails are even fetched
-    (chunks of BURST_CHUNK, 2 x BURST_CHUNK, the rest), and every mail is drafted once."""
+    """100 mails at once: the first BURST_CHUNK drafts are committed (visible in the review
+    queue) while the rest is still being drafted, then twice as many, then the rest; fetched in
+    one FETCH as before, every mail drafted once, moved once."""
     url = f"sqlite:///{tmp_path / 'c.db'}"
     settings, engine = imap_settings(dovecot, url), engine_for(url)
     hooks = Hooks()
-    drafts_at_fetch: list[int] = []
-    hooks.every_body_fetch = lambda: drafts_at_fetch.append(count(engine, Draft))
+    body_fetches: list[int] = []
+    hooks.every_body_fetch = lambda: body_fetches.append(1)
     watcher = _watcher(settings, engine, starter_kb, client_factory=hooks.factory)
     thread = _start(watcher)
+    visible_at_commit: list[int] = []
+
+    def note(_conn: object) -> None:  # in the watcher's thread, as each commit starts
+        visible_at_commit.append(count(engine, Draft))
+
     try:
         _wait_for(watcher.idling.is_set, 10, "the watcher to enter IDLE")
+        body_fetches.clear()
+        event.listen(engine, "commit", note)
         client = dovecot.client()
         try:
             client.multiappend("INBOX", [_question("burst", i)[1] for i in range(100)])
         finally:
             client.logout()
         _wait_for(lambda: count(engine, Draft) == 100, 30, "100 drafts")
+        _wait_for(watcher.idling.is_set, 10, "the watcher to go back to IDLE")
     finally:
+        event.remove(engine, "commit", note)
         watcher.stop()
         thread.join(10)
-    # the chunk after next is fetched only once the first one is committed (one ahead)
-    assert drafts_at_fetch == [0, 0, BURST_CHUNK], drafts_at_fetch
+    assert visible_at_commit == [0, BURST_CHUNK, 3 * BURST_CHUNK], visible_at_commit
+    assert len(body_fetches) == 1
     assert count(engine, Case) == 100 and dovecot.count("Processed") == 100
     assert watcher.syncs <= 4  # start, burst, one more to be sure; no spinning
 
