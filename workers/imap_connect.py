@@ -4,6 +4,9 @@ django-helpdesk's best-known bug is falling back to plaintext when STARTTLS fail
 or failing STARTTLS, a certificate that does not verify, or a refused login is an exception and
 nothing is sent in the clear. An ``AuthenticationError`` means retrying cannot help, so the
 workers stop on it instead of reconnecting forever; a ``MailboxError`` may go away on a retry.
+
+Also the two places where imapclient leaves news of new mail unread (``take_news``,
+``buffered_responses``): missing either one leaves a mail waiting for the next one.
 """
 
 from __future__ import annotations
@@ -98,6 +101,62 @@ def _open(account: ImapAccount) -> IMAPClient:
 def _drop(client: IMAPClient) -> None:
     with contextlib.suppress(Exception):  # already gone
         client.shutdown()
+
+
+def take_news(client: IMAPClient) -> bool:
+    """Whether the server announced new mail (an untagged EXISTS or RECENT) in the replies read
+    since the last call or the last SELECT; forgets it.
+
+    A mail that lands while we run other commands is announced inside their replies (e.g.
+    ``* 2 EXISTS`` in the reply to our MOVE); imaplib files such lines away and nothing else
+    looks at them, and the server does not repeat the news once we go back into IDLE.
+    """
+    pending = client._imap.untagged_responses
+    found = [pending.pop(name, None) for name in ("EXISTS", "RECENT")]
+    return any(found)
+
+
+def parse_untagged(line: bytes) -> tuple[object, ...]:
+    """``b"* 5 EXISTS"`` -> ``(5, b"EXISTS")``, ``b"* BYE bye"`` -> ``(b"BYE", b"bye")``: the
+    shape of imapclient's ``idle_check`` results (pure)."""
+    body = line.rstrip(b"\r\n")
+    if body.startswith(b"* "):
+        body = body[2:]
+    first, _, rest = body.partition(b" ")
+    if first.isdigit():
+        kind, _, text = rest.partition(b" ")
+        return (int(first), kind.upper(), text) if text else (int(first), kind.upper())
+    return (first.upper(), rest) if rest else (first.upper(),)
+
+
+def _has_buffered(client: IMAPClient) -> bool:
+    """Whether a read would return data without waiting: bytes in imaplib's read buffer or the
+    TLS layer, or (one non-blocking read) on the socket."""
+    sock = client.socket()
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return bool(client._imap.file.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
+def buffered_responses(client: IMAPClient) -> list[tuple[object, ...]]:
+    """The responses already sent after IDLE's continuation and read along with it.
+
+    Dovecot checks the mailbox when IDLE starts and sends ``+ idling`` and ``* 5 EXISTS`` in one
+    packet when a mail landed since our last command. imaplib reads the socket in blocks, so the
+    EXISTS waits in its buffer, and ``idle_check`` (which polls the socket) does not see it until
+    the server sends something else. Call right after ``client.idle()``.
+    """
+    out: list[tuple[object, ...]] = []
+    while _has_buffered(client):
+        out.append(parse_untagged(client._imap._get_line()))
+    return out
 
 
 def connect(account: ImapAccount) -> IMAPClient:

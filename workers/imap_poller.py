@@ -14,7 +14,9 @@ any point loses nothing and duplicates nothing:
 
 A chunk is ingested in one transaction (the fast path). When that fails, the chunk is rolled
 back and redone one mail per transaction, so one bad message is quarantined with its raw bytes
-and never blocks the mailbox (Mailman's shunt queue, not django-helpdesk's stuck inbox).
+and never blocks the mailbox (Mailman's shunt queue, not django-helpdesk's stuck inbox). Small
+chunks (the IDLE watcher's first ones) are moved together, up to ``imap_fetch_chunk`` mails per
+MOVE, still only after their commit.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from consult.pipeline import Prepared
 from db.engine import session as new_session
 from db.models import MailboxState
 from workers.analysis_pool import Ahead, AnalysisPool, Budget
-from workers.imap_connect import ClientFactory, connect
+from workers.imap_connect import ClientFactory, connect, take_news
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,9 @@ class PollReport:
     moved: int = 0
     results: list[IntakeResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: the server announced new mail (EXISTS/RECENT) during the sync, after its SELECT: that
+    #: mail may not have been in the SEARCH, so sync again before waiting (IDLE or poll)
+    news: bool = False
 
     def add(self, result: IntakeResult) -> None:
         self.results.append(result)
@@ -111,6 +116,7 @@ class PollReport:
             self.add(result)
         self.moved += other.moved
         self.errors.extend(other.errors)
+        self.news = self.news or other.news
 
     @property
     def taken_in(self) -> int:
@@ -119,6 +125,17 @@ class PollReport:
     def summary(self) -> str:
         return (f"{self.cases} new cases, {self.followups} follow-ups, "
                 f"{self.quarantined} quarantined, {self.duplicates} duplicates")
+
+
+def _growing(uids: Sequence[int], first: int, cap: int) -> list[list[int]]:
+    """Split UIDs into runs of ``first``, twice that, four times... at most ``cap`` (pure)."""
+    out: list[list[int]] = []
+    size, start = max(1, min(first, cap)), 0
+    while start < len(uids):
+        out.append(list(uids[start:start + size]))
+        start += size
+        size = min(cap, size * 2)
+    return out
 
 
 def _chunks_by_size(uids: Sequence[int], sizes: dict[int, int], limit: int) -> list[list[int]]:
@@ -142,14 +159,17 @@ class FolderSync:
     """Takes in everything new in one folder over an open, logged-in connection.
 
     Shared by the poller (``run_once`` over all mailboxes) and the IDLE watcher (one folder,
-    called again on every EXISTS).
+    called again on every EXISTS). ``commit_chunk``: the first chunk's size, doubling up to
+    ``imap_fetch_chunk`` (default: that from the start); the watcher starts small, so the first
+    drafts of a burst show up while the rest is still being taken in.
     """
 
     def __init__(self, settings: Settings, engine: Engine, kb: KnowledgeBase, *,
                  clock: Clock, crash: CrashHook | None = None,
-                 pool: AnalysisPool | None = None) -> None:
+                 pool: AnalysisPool | None = None, commit_chunk: int | None = None) -> None:
         self.settings, self.engine, self.kb, self.clock = settings, engine, kb, clock
         self.pool = pool
+        self.commit_chunk = commit_chunk
         self.crash = crash or CrashHook(os.environ.get(CRASH_ENV))
         self._folders_made: set[str] = set()
 
@@ -190,6 +210,7 @@ class FolderSync:
         report = PollReport()
         key = account.mailbox_key(folder)
         info = client.select_folder(folder)
+        take_news(client)  # the SELECT's own EXISTS: the SEARCH below covers those mails
         uidvalidity = int(info[b"UIDVALIDITY"])
         last_uid = self._load_last_uid(key, uidvalidity)
         if last_uid:
@@ -198,6 +219,7 @@ class FolderSync:
         chunks = self._fetch_chunks(client, uids)
         current = next(chunks, None)
         ahead = self._start(current)
+        unmoved: list[int] = []  # committed; moved together, up to a fetch chunk at a time
         try:
             while current is not None:
                 chunk, arrivals = current
@@ -219,25 +241,35 @@ class FolderSync:
                 if fetch_error is not None:  # the next run moves this chunk and goes on
                     raise fetch_error
                 self.crash("after_commit")
-                report.moved += self._mark_processed(client, account, chunk)
-                self.crash("after_move")
+                unmoved += chunk
+                # small commit chunks share one MOVE: its round trip would delay the next draft
+                if current is None or len(unmoved) >= self.settings.imap_fetch_chunk:
+                    report.moved += self._mark_processed(client, account, unmoved)
+                    unmoved = []
+                    self.crash("after_move")
         finally:
             if ahead is not None:
                 ahead.close()
+        report.news = take_news(client)
         return report
 
     def _fetch_chunks(self, client: IMAPClient,
                       uids: list[int]) -> Iterator[tuple[list[int], list[Arrival]]]:
-        """The new mail, fetched chunk by chunk (each FETCH under ``FETCH_BYTES``)."""
+        """The new mail in commit chunks, fetched ``imap_fetch_chunk`` mails at a time (each
+        FETCH under ``FETCH_BYTES``). With ``commit_chunk``, the first FETCH is committed in
+        growing chunks; fetching stays one round trip, as without it."""
         step = max(1, self.settings.imap_fetch_chunk)
+        first = self.commit_chunk or step
         for start in range(0, len(uids), step):
             window = uids[start:start + step]
             sizes = {uid: int(d.get(b"RFC822.SIZE", 0))
                      for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
             for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
                 fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
-                yield chunk, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in chunk
-                              if uid in fetched and b"BODY[]" in fetched[uid]]
+                for run in _growing(chunk, first, step):
+                    yield run, [Arrival(bytes(fetched[uid][b"BODY[]"]), uid) for uid in run
+                                if uid in fetched and b"BODY[]" in fetched[uid]]
+                first = step
 
     def _start(self, fetched: tuple[list[int], list[Arrival]] | None) -> Ahead | None:
         """Hand a fetched chunk to the analysis pool, if there is one."""

@@ -187,3 +187,15 @@ def test_mail_committed_but_not_moved_is_moved_next_run(
     report = poller.run_once()
     assert (report.cases, report.duplicates, report.moved) == (0, 0, 2)
     assert dovecot.count("INBOX") == 0 and dovecot.count("Processed") == 2
+
+
+def test_chunks_grow_and_split_by_bytes() -> None:
+    from workers.imap_poller import _chunks_by_size, _growing
+
+    assert [len(c) for c in _growing(list(range(400)), 25, 200)] == [25, 50, 100, 200, 25]
+    assert [len(c) for c in _growing(list(range(30)), 25, 200)] == [25, 5]
+    assert [len(c) for c in _growing(list(range(30)), 200, 10)] == [10, 10, 10]
+    assert _growing([], 25, 200) == []
+    sizes = {uid: 10 for uid in range(1, 8)} | {4: 100}
+    assert _chunks_by_size(list(range(1, 8)), sizes, 110) == [[1, 2, 3], [4, 5], [6, 7]]
+    assert _chunks_by_size([9], {9: 5000}, 1000) == [[9]]  # a big mail comes alone
