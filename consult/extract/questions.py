@@ -57,6 +57,7 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         rf"follow|deny)|"
         rf"\bis\s+(?:{_PAYERS})\s+(?:right|correct|wrong|allowed)\s+to\b|"
         rf"\bhow\s+often\s+(?:does|do|will|can)\b|\bfrequency\s+limit|"
+        rf"\benroll(?:ed|ment)?\b|\bcredential|\bPTAN\b|\bcontract\s+with\b|"
         rf"\bper\s+(?:{_PAYERS})\b")),
     ("documentation", re.compile(
         r"(?i)\bsignatures?\b|\bsign(?:ed)?\s+(?:off|the)|\battest|\bscribe|\bco-?sign|"

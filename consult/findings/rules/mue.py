@@ -7,6 +7,8 @@ clinical: payable on appeal with documentation).
 
 from __future__ import annotations
 
+import re
+
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
 from consult.kb.model import Mue
@@ -30,9 +32,19 @@ def mai_meaning(mue: Mue) -> str:
     return MAI_MEANING.get(mue.adjudication.strip()[:1], f"adjudication {mue.adjudication}")
 
 
+_DME = re.compile(r"(?i)\bDME\b|\bsupplier\b|durable\s+medical|\bDMEPOS\b|\borthotic")
+
+
+def _setting(ctx: RuleContext) -> str:
+    """The MUE table of the mail's setting: DME supplier, outpatient hospital or practitioner."""
+    if _DME.search(f"{ctx.extraction.question} {ctx.extraction.narrative}"):
+        return "dme"
+    return ctx.setting
+
+
 def _lookup(ctx: RuleContext, code: str) -> tuple[Mue | None, str]:
     """The MUE for the setting; the practitioner MUE with a note when the setting has none."""
-    mue = ctx.kb.mue(code, ctx.setting)
+    mue = ctx.kb.mue(code, _setting(ctx))
     if mue is None and ctx.setting != "practitioner":
         mue = ctx.kb.mue(code, "practitioner")
         if mue is not None:
@@ -40,10 +52,41 @@ def _lookup(ctx: RuleContext, code: str) -> tuple[Mue | None, str]:
     return mue, ""
 
 
+def _asked(ctx: RuleContext, code: str) -> bool:
+    """A units question about this code (or about sides: one line with 50 or two units)."""
+    return any((p.type == "units" or re.search(r"(?i)\b50\b|bilat|both|\bx\s?2\b", p.text))
+               and (code in p.codes or not p.codes) for p in ctx.extraction.parts)
+
+
+def _stated_mue(ctx: RuleContext, code: str) -> Finding | None:
+    """The MUE of a code someone asks about, with the other settings' when they differ."""
+    mue, note = _lookup(ctx, code)
+    if mue is None:
+        return None
+    other = ""
+    if mue.setting == "dme":
+        prac = ctx.kb.mue(code, "practitioner")
+        if prac is not None and prac.value != mue.value:
+            other = (f"; the practitioner MUE is {prac.value}, but the DME supplier table is the "
+                     "one that applies")
+    answer = (f"The {mue.setting.replace('dme', 'DME supplier')} MUE for {code} is {mue.value} "
+              f"per {'line' if mue.adjudication.startswith('1') else 'day'} (MAI "
+              f"{mue.adjudication[:1]}){other}.")
+    basis = (f"{code}: MUE {mue.value} ({mue.setting}){note}, MAI {mue.adjudication}: "
+             f"{mai_meaning(mue)}.")
+    return Finding(RULE, [code], "info", basis, mue.source, 1.0,
+                   {"value": mue.value, "setting": mue.setting, "answer": answer,
+                    "basis": basis})
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     for m in ctx.procedures:
-        if m.units is None:
+        if m.units is None or m.units <= 1:
+            if _asked(ctx, m.code):
+                stated = _stated_mue(ctx, m.code)
+                if stated is not None:
+                    out.append(stated)
             continue
         mue, note = _lookup(ctx, m.code)
         if mue is None:

@@ -30,7 +30,7 @@ _READ = re.compile(r"(?i)\bread(?:s|ing)?\b|\binterpret|\bprofessional\s+(?:comp
                    r"\bat\s+the\s+hospital|\bfacility\s+(?:owns|does)")
 _OWN = re.compile(r"(?i)\bour\s+(?:own\s+)?(?:machine|equipment|office)|\bin\s+(?:our|the)\s+"
                   r"office|\bwe\s+(?:own|do\s+the\s+tracing)")
-_BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulders|hips|feet|"
+_BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulders|hips|feet|breasts|"
                         r"hands|wrists|ankles|legs|arms)|\bb/l\b|\bleft\s+and\s+right|\bright\s+"
                         r"and\s+left|\bRT\s*(?:and|&|/)\s*LT|\bLT\s*(?:and|&|/)\s*RT")
 _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
@@ -199,15 +199,27 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding 
                    0.9, {"answer": " ".join(answer)})
 
 
+def _codes(ctx: RuleContext) -> list[str]:
+    """The mail's procedure codes, and for a terminated one the code that replaced it (the
+    question about its modifiers is then a question about the replacement)."""
+    out = []
+    for m in ctx.procedures:
+        out.append(m.code)
+        info = ctx.kb.code(m.code)
+        if info is not None and info.status in ("terminated", "deleted"):
+            out.extend(ctx.kb.replacements(m.code, ctx.on)[:1])
+    return list(dict.fromkeys(out))
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     text = _text(ctx)
-    for m in ctx.procedures:
-        info = ctx.kb.pfs(m.code)
+    for code in _codes(ctx):
+        info = ctx.kb.pfs(code)
         if info is None:
             continue
         for judge in (_pctc, _bilateral, _surgeons):
-            f = judge(ctx, m.code, info, text)
+            f = judge(ctx, code, info, text)
             if f is not None:
                 out.append(f)
     return out
