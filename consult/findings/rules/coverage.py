@@ -69,7 +69,7 @@ def _name(d: CoverageDocument) -> str:
 
 def check(ctx: RuleContext) -> list[Finding]:
     text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
-    if not (ctx.asks("coverage") or re.search(r"(?i)\bLCD\b|\bcovered\b|\bcoverage\b", text)):
+    if not ctx.asks("coverage"):
         return []
     loaded = ctx.kb.coverage_loaded()
     if not loaded.get("documents"):
@@ -85,8 +85,8 @@ def check(ctx: RuleContext) -> list[Finding]:
         if contractor:
             pool = ctx.kb.coverage_documents(contractor=contractor, on=ctx.on,
                                              limit=5000).documents
-        if not pool:
-            for w in sorted(words):
+        if not pool:  # one title search per word: the longest (most telling) few
+            for w in sorted(words, key=lambda w: (-len(w), w))[:5]:
                 pool += ctx.kb.coverage_documents(words=w, on=ctx.on, limit=200).documents
         docs = _best(tuple(dict.fromkeys(pool)), words)
     if not docs:

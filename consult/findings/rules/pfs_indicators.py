@@ -30,8 +30,8 @@ _READ = re.compile(r"(?i)\bread(?:s|ing)?\b|\binterpret|\bprofessional\s+(?:comp
                    r"\bat\s+the\s+hospital|\bfacility\s+(?:owns|does)")
 _OWN = re.compile(r"(?i)\bour\s+(?:own\s+)?(?:machine|equipment|office)|\bin\s+(?:our|the)\s+"
                   r"office|\bwe\s+(?:own|do\s+the\s+tracing)")
-_BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulders|hips|feet|breasts|"
-                        r"hands|wrists|ankles|legs|arms)|\bb/l\b|\bleft\s+and\s+right|\bright\s+"
+_BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulders|hips|feet|"
+                        r"breasts|hands|wrists|ankles|legs|arms)|\bb/l\b|\bleft\s+and\s+right|\bright\s+"
                         r"and\s+left|\bRT\s*(?:and|&|/)\s*LT|\bLT\s*(?:and|&|/)\s*RT")
 _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
                        r"\bmod(?:ifier)?\s*-?(?:80|81|82|AS|62|66)\b")
