@@ -108,7 +108,8 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         r"\b(?:XS|XU|XE|XP)\b|\b(?:append|add|use|put|need|attach|apply)\s+(?:a\s+|the\s+)?-?"
         r"(?:2[45]|5[0-9]|7[6-9]|91|26|TC|RT|LT|PT|33|50)\b|\b(?:2[45]|5[79]|59|7[6-9]|91|26|TC|"
         r"PT|33|50)\s+on\s+(?:the\s+|a\s+|an\s+)?(?:\d{5}|[A-V]\d{4}|e/?m|visit|office|"
-        r"injection|procedure|\w+)")),
+        r"injection|procedure|\w+)|\bthe\s+-?(?:2[45]|5[79]|7[6-9]|91|XS|XU|XE|XP|26|TC|PT|33|"
+        r"50)\s+(?:ok|okay|right|correct|fine|needed|valid)\b")),
     ("diagnosis", re.compile(
         r"(?i)\bdx\b|\bdiagnos[ie]s|\bICD|\bsequenc|\bprimary\s+(?:dx|diagnosis|code)|"
         r"\bfirst[\s-]listed|\b7th\b|\bseventh\b|\bexcludes\s*[12]?|\blaterality|"

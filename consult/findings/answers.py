@@ -232,8 +232,12 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
         if part.type in ("payer_policy", "documentation"):
             # the abstention first; then only what the tables positively say (an edit, a
             # global period, a status), never a "no edit" that would read as an all-clear
-            context = _sentences([f for f in linked if f.severity != "info"
-                                  or f.rule == "global_period"], limit=2)
+            bundling = re.search(r"(?i)\bbundl|\bedit|\bmodifier|\bsame\s+day|\btogether|"
+                                 r"\bseparately|\bglobal|\bpost-?op|-\d\d\b|\b25\b", part.text)
+            context = _sentences([f for f in linked if f.rule in ("ncci_ptp", "global_period",
+                                                                   "status")
+                                  and (f.severity != "info" or f.rule == "global_period")],
+                                 limit=2) if bundling else []
             answer = ABSTAIN.format(reason=gap) + (
                 " For reference, Medicare's tables: " + " ".join(context) if context else "")
             out.append(AnsweredPart(part.text, part.type, answer, answerable=False,

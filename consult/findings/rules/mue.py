@@ -72,7 +72,7 @@ def _stated_mue(ctx: RuleContext, code: str) -> Finding | None:
     answer = (f"The {mue.setting.replace('dme', 'DME supplier')} MUE for {code} is {mue.value} "
               f"per {'line' if mue.adjudication.startswith('1') else 'day'} (MAI "
               f"{mue.adjudication[:1]}){other}.")
-    basis = (f"{code}: MUE {mue.value} ({mue.setting}){note}, MAI {mue.adjudication}: "
+    basis = (f"{code}: MUE {mue.value} ({mue.setting}){note}, MAI {mue.adjudication[:1]}: "
              f"{mai_meaning(mue)}.")
     return Finding(RULE, [code], "info", basis, mue.source, 1.0,
                    {"value": mue.value, "setting": mue.setting, "answer": answer,
@@ -93,7 +93,8 @@ def check(ctx: RuleContext) -> list[Finding]:
             continue
         data = {"value": mue.value, "units": m.units, "adjudication": mue.adjudication,
                 "setting": mue.setting, "rationale": mue.rationale, "answer": "",
-                "basis": f"{m.code}: MUE {mue.value} ({mue.setting}), MAI {mue.adjudication}: "
+                "basis": f"{m.code}: MUE {mue.value} ({mue.setting}), "
+                         f"MAI {mue.adjudication[:1]}: "
                          f"{mai_meaning(mue)}."}
         if m.units > mue.value:
             detail = (
