@@ -170,6 +170,7 @@ def read_lines(
                                 block.end())
             line.date_of_service, line.days_after = _resolve(mention, found)
             line.context = _sentence(block.text, m.start, block.lo, block.end())
+            lines.append(line)
             if mention is not None:
                 used.add((id(block), mention.start))
                 for more in _listed_after(block.text, mention, found):
@@ -178,7 +179,8 @@ def read_lines(
                                        where=m.where, context=line.context)
                     twin.date_of_service, twin.days_after = _resolve(more, found)
                     lines.append(twin)
-        lines.append(line)
+        else:
+            lines.append(line)
     written = set()
     for b in blocks:
         for d in dates.get(id(b), []):
