@@ -33,7 +33,10 @@ _GENERIC = re.compile(
     r"(?i)^\s*(?:any\s+(?:thoughts|input|ideas|help|guidance)|can\s+you\s+(?:help|weigh\s+in|"
     r"take\s+a\s+look|look|advise|review|answer)|please\s+(?:advise|help|review|let\s+me\s+know)"
     r"|thoughts|what\s+do\s+you\s+think|could\s+you\s+(?:help|weigh\s+in|take\s+a\s+look|advise)"
-    r"|thanks?|thank\s+you)\b[^?]{0,40}[?.!]?\s*$"
+    r"|thanks?|thank\s+you)\b[^?]{0,40}[?.!]?\s*$|"
+    # "I'm not sure where to point them": the forwarder's doubt about the reply, not a question
+    r"^\s*(?:i(?:'m|\s+am)\s+)?(?:not\s+sure|unsure)\s+(?:where|how|what|who)\s+to\s+"
+    r"(?:point|tell|send|answer|respond|reply|direct|say)\b[^?]{0,40}[.!]?\s*$"
 )
 _GREETING = re.compile(r"(?i)^\s*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening)|dear|"
                        r"thanks|thank\s+you|regards|best)\b[^?]*$")
@@ -60,7 +63,7 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         rf"\benroll(?:ed|ment)?\b|\bcredential|\bPTAN\b|\bcontract\s+with\b|"
         rf"\bper\s+(?:{_PAYERS})\b")),
     ("documentation", re.compile(
-        r"(?i)\bsignatures?\b|\bsign(?:ed)?\s+(?:off|the)|\battest|\bscribe|\bco-?sign|"
+        r"(?i)\bsignatures?\b|\bsign(?:ed)?\s+(?:off|the)|\b(?:be|been|is|was)\s+signed\b|\battest|\bscribe|\bco-?sign|"
         r"\baudit|\bwhat\s+(?:needs|has|must)\s+to\s+be\s+(?:in|documented)|"
         r"\btime\s+statement|\bmedical\s+record\s+requirements?|"
         r"\bdocument(?:ation)?\s+(?:requirements?|required|needed|enough|sufficient|support)|"

@@ -158,9 +158,12 @@ def _period(surgery: _Surgery) -> str:
 
 
 def _end(surgery: _Surgery) -> str:
-    if surgery.on is None:
+    """The last day of the period, only from a surgery date the mail wrote (an undated
+    surgery is taken as on the mail's date for intervals, never for a stated end date)."""
+    on = surgery.line.date_of_service
+    if on is None:
         return ""
-    end = surgery.on + timedelta(days=surgery.days)
+    end = on + timedelta(days=surgery.days)
     return f", which ends {end.isoformat()}"
 
 
@@ -343,8 +346,10 @@ def check(ctx: RuleContext) -> list[Finding]:
             f"For services during the {s.days}-day global period of {s.code}: "
             + "; ".join(f"{k} for {v}" for k, v in sorted(POSTOP_MODIFIERS.items())) + "."
         )
+        # "How many global days does 47562 have?" asks the period itself, with no dates
+        answer = f"{_period(s)}{_end(s)}." if ctx.asks("global_period") else ""
         out.append(Finding(RULE, [s.code], "info", detail, _cite(s), 0.8,
-                           {"global_days": s.info.global_days, "answer": ""}))
+                           {"global_days": s.info.global_days, "answer": answer}))
     described = {c for f in out for c in f.codes}
     quiet = [s for s in surgeries if s.code not in described]
     if quiet and ctx.asks("bill_together", "which_modifier", "which_code", "global_period",
