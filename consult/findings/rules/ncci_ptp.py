@@ -83,8 +83,9 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
         else:
             parts.append(f"For distinct services append XS, XE, XP, XU or 59 (or an anatomic "
                          f"modifier) to {c2}.")
-            answer = (f"Not without a modifier: {c2} is bundled into {c1}; a modifier on {c2} "
-                      "unbundles it only when the services were distinct.")
+            answer = (f"Not without a modifier: {c2} is bundled into {c1}. If the services "
+                      f"were distinct, the modifier goes on {c2}: XS, XE, XP or XU where one "
+                      "fits, else 59.")
         if misplaced:
             parts.append(f"The modifier belongs on {c2} (column 2), not on {c1}.")
     else:
