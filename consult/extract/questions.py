@@ -73,7 +73,9 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
     ("coverage", re.compile(
         r"(?i)\bcover(?:ed|age|s)?\b|\bLCDs?\b|\bNCDs?\b|\bmedical(?:ly)?\s+necess|\bABN\b|"
         r"\bfrequency\s+limit|\bsupport(?:s|ed)?\s+(?:medical\s+)?necessity|"
-        r"\bcovered\s+(?:dx|diagnos)|\bbilling\s+article")),
+        r"\bcovered\s+(?:dx|diagnos)|\bbilling\s+article|"
+        r"\bhow\s+many\s+(?:sessions|times|injections|visits|treatments|procedures|tests)\s+"
+        r"(?:\w+\s+){0,3}(?:a|per|each|in\s+a)\s+(?:year|month|week|lifetime|12\s+months)")),
     ("payment", re.compile(
         r"(?i)\bhow\s+much\b|\breimburse|\ballowable\b|\ballowed\s+amount|\bfee\s+schedule|"
         r"\bpay(?:s|ment)?\s+(?:amount|rate|for\s+it)|\brates?\b|\bRVUs?\b|\$\s?\d|"

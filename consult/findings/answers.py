@@ -54,8 +54,8 @@ GAPS: dict[str, str] = {
                     "our sources (we hold the CMS NCCI, MUE, PFS and HCPCS files)",
     "documentation": "documentation, signature and medical-record requirements are not in our "
                      "sources",
-    "coverage": "the covered-diagnosis lists of LCDs, NCDs and billing articles are not in our "
-                "sources",
+    "coverage": "the coverage criteria of LCDs, NCDs and billing articles (covered "
+                "diagnoses, frequency limits) are not in our sources",
 }
 ABSTAIN = "Our sources do not cover this: {reason}; the reviewer will answer it."
 
@@ -114,6 +114,10 @@ def _linked(part: QuestionPart, findings: list[Finding], used: set[str],
     return sorted(about, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _sentences(found: list[Finding], limit: int = 3,
                blocked: list[Finding] | None = None) -> list[str]:
     """Answer sentences, most severe first, one per pair of codes (a PTP edit and the global
@@ -130,9 +134,23 @@ def _sentences(found: list[Finding], limit: int = 3,
     # for an E/M with a procedure the global rule (25 vs 57, 24) says more than the pair edit
     found = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 3) if f.rule not in (
         "global_period", "ncci_ptp") else 1, f.rule != "global_period"))
+    # "64493-50, 64494-50, 64495-50 or x2?": one sentence for the codes reported with 50, and
+    # no "2 units are over the MUE" beside it (the 50 line is 1 unit)
+    fifty = [f for f in found if f.rule == "bilateral" and f.data.get("bilat") == "1"
+             and str(f.data.get("answer", "")).startswith("Report ") and f.codes
+             and f.codes[0] not in gone]
+    fifty_codes = {f.codes[0] for f in fifty}
     for f in found:
         if f.rule == "mue" and f.codes and f.codes[0] in counted and f.severity == "info":
             continue  # the dose or count decides the units: the stated units are beside it
+        if f.rule == "mue" and f.codes and f.codes[0] in fifty_codes:
+            continue
+        if len(fifty) > 1 and f in fifty:
+            if f is fifty[0]:
+                out.append(f"Report {_and([f'{x.codes[0]}-50' for x in fifty])}, each on one "
+                           "line with 1 unit: bilateral indicator 1, Medicare pays 150% of the "
+                           "one-side amount (not 2 units, not 200%).")
+            continue
         if f.rule == "status" and f.codes and f.codes[0] in chosen:
             continue  # the choice among the coder's options already says it
         if f.rule in ("pctc", "bilateral", "payment", "addon", "mue", "drug_units") and \

@@ -82,6 +82,21 @@ def _ymd_int(on: date) -> int:
     return on.year * 10000 + on.month * 100 + on.day
 
 
+_STAGE_RANGE = re.compile(r"(?i)\bstages?\s+(\d)[a-c]?\s+(?:through|to|-)\s+(?:stage\s+)?(\d)\b")
+_STAGE = re.compile(r"(?i)\bstage\s+(\d)[a-c]?\b")
+
+
+def _stages(text: str) -> set[int]:
+    """The numbered stages a text names ("stage 3a" -> {3}; "stage 1 through stage 4" ->
+    {1, 2, 3, 4}): chronic kidney disease and pressure ulcer codes differ by stage number."""
+    out: set[int] = set()
+    for m in _STAGE_RANGE.finditer(text):
+        out.update(range(int(m.group(1)), int(m.group(2)) + 1))
+    rest = _STAGE_RANGE.sub(" ", text)
+    out.update(int(m.group(1)) for m in _STAGE.finditer(rest))
+    return out
+
+
 class KnowledgeBase:
     """A read-only view of one KB file. Safe to share between threads (one connection each)."""
 
@@ -576,6 +591,7 @@ class KnowledgeBase:
         """Billable codes below ``code`` ranked by how many of the words of ``text`` their
         descriptions hold (ties keep code order): which child a mail's words point to."""
         words, negated = self._stems(text)
+        stages = _stages(text)
         kids = self.children(code, billable_only=True, limit=2000)
         scored = []
         for i, kid in enumerate(kids):
@@ -584,6 +600,10 @@ class KnowledgeBase:
             # child's "with bleeding" against a mail that says "no bleeding"
             hits = len((words - negated) & (desc - desc_neg)) + len(negated & desc_neg)
             hits -= 2 * len(desc_neg & (words - negated)) + 2 * len(negated & (desc - desc_neg))
+            # "stage 3a" picks "stage 1 through stage 4" over "stage 5" (words cannot)
+            kid_stages = _stages(kid.description)
+            if stages and kid_stages:
+                hits += 3 if stages & kid_stages else -3
             if hits > 0:
                 scored.append((-hits, i, kid))
         scored.sort(key=lambda t: (t[0], t[1]))

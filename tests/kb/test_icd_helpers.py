@@ -93,3 +93,12 @@ def test_no_combination_hint_where_the_tabular_asks_for_both(
     starter_kb: KnowledgeBase, a: str, b: str
 ) -> None:
     assert starter_kb.icd_combination_hints(a, b) == []
+
+
+def test_children_by_stage_number(starter_kb: KnowledgeBase) -> None:
+    """"Stage 3a" picks the child for stages 1 through 4, not the one for stage 5 (FY2026
+    tabular: I12.0 stage 5 or ESRD, I12.9 stage 1 through stage 4 or unspecified)."""
+    assert starter_kb.icd_children_matching(
+        "I12", "hypertension, chronic kidney disease stage 3a")[0].code == "I12.9"
+    assert starter_kb.icd_children_matching(
+        "I12", "hypertension, chronic kidney disease stage 5")[0].code == "I12.0"

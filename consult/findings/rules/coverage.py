@@ -103,11 +103,14 @@ def check(ctx: RuleContext) -> list[Finding]:
         answers = True
     else:
         answer = (f"The document{'s' if len(docs) > 1 else ''} that appl"
-                  f"{'y' if len(docs) > 1 else 'ies'}: {named}. Its covered-diagnosis list is "
-                  "not in our sources.")
+                  f"{'y' if len(docs) > 1 else 'ies'}: {named}.")
+        gap = " Its covered-diagnosis list is not in our sources."
+        detail = answer + gap
+        if not ctx.asks("coverage"):
+            answer += gap  # a coverage part says so in its own abstention
         answers = False
-    detail = answer + " Coverage documents are the MAC's; check the current version's "\
-        "covered ICD-10-CM groups before you bill."
+    detail = (detail if not answers else answer) + " Coverage documents are the MAC's; check "\
+        "the current version's covered ICD-10-CM groups before you bill."
     return [Finding(RULE, [*dx[:3], *[m.code for m in ctx.procedures][:3]], "info", detail,
                     docs[0].source, 0.8, {"answer": answer, "answers_coverage": answers,
                                           "documents": [d.doc_id for d in docs[:2]]})]

@@ -18,6 +18,7 @@ import re
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
+from consult.kb.icd_refs import ref_matches
 
 RULE = "diagnosis"
 #: The finding rule names this module emits, with their labels, in display order.
@@ -85,10 +86,24 @@ def _combinations(ctx: RuleContext, codes: list[str]) -> list[Finding]:
         for b in codes[i + 1:]:
             for hint in ctx.kb.icd_combination_hints(a, b):
                 target = hint.suggested.rstrip("-").rstrip(".")
-                kids = ctx.kb.icd_children_matching(target, ctx.extraction.narrative, limit=1)
+                # the mail's words and the two codes' own descriptions ("stage 3a") pick
+                # the child
+                words = " ".join([ctx.extraction.narrative, *(
+                    info.description for info in (ctx.kb.code(a), ctx.kb.code(b)) if info)])
+                kids = ctx.kb.icd_children_matching(target, words, limit=1)
                 pick = kids[0].code if kids else hint.suggested
-                answer = (f"Use the combination code {pick} instead of {a} + {b}: it reports "
-                          "both conditions.")
+                # a combination code may itself ask for one of the two ("use additional code
+                # to identify the stage of chronic kidney disease"): that one stays
+                kept = [c for c in (a, b) if any(
+                    n.kind == "use_additional" and not n.from_code
+                    and any(ref_matches(r, c) for r in n.refs) for n in ctx.kb.icd_notes(pick))]
+                if len(kept) == 1:
+                    gone = b if kept[0] == a else a
+                    answer = (f"Use the combination code {pick} instead of {gone}, and keep "
+                              f"{kept[0]}: {pick} says to add a code for it.")
+                else:
+                    answer = (f"Use the combination code {pick} instead of {a} + {b}: it "
+                              "reports both conditions.")
                 detail = (f"The tabular note at {hint.note_code} ({hint.kind.replace('_', ' ')}: "
                           f"\"{hint.text}\") points from {a} and {b} to {hint.suggested}; a "
                           "combination code that names both conditions is used instead of two "
