@@ -59,7 +59,6 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         rf"\b(?:do|does|will|would)\s+they\s+(?:want|require|allow|accept|cover|pay|reimburse|"
         rf"follow|deny)|"
         rf"\bis\s+(?:{_PAYERS})\s+(?:right|correct|wrong|allowed)\s+to\b|"
-        rf"\bhow\s+often\s+(?:does|do|will|can)\b|\bfrequency\s+limit|"
         rf"\benroll(?:ed|ment)?\b|\bcredential|\bPTAN\b|\bcontract\s+with\b|"
         rf"\bper\s+(?:{_PAYERS})\b")),
     ("documentation", re.compile(
@@ -74,6 +73,7 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         r"(?i)\bcover(?:ed|age|s)?\b|\bLCDs?\b|\bNCDs?\b|\bmedical(?:ly)?\s+necess|\bABN\b|"
         r"\bfrequency\s+limit|\bsupport(?:s|ed)?\s+(?:medical\s+)?necessity|"
         r"\bcovered\s+(?:dx|diagnos)|\bbilling\s+article|"
+        r"\bhow\s+often\s+(?:does|do|will|can|may|should|is|are)\b|"
         r"\bhow\s+many\s+(?:sessions|times|injections|visits|treatments|procedures|tests)\s+"
         r"(?:\w+\s+){0,3}(?:a|per|each|in\s+a)\s+(?:year|month|week|lifetime|12\s+months)")),
     ("payment", re.compile(

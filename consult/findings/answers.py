@@ -140,6 +140,8 @@ def _sentences(found: list[Finding], limit: int = 3,
              and str(f.data.get("answer", "")).startswith("Report ") and f.codes
              and f.codes[0] not in gone]
     fifty_codes = {f.codes[0] for f in fifty}
+    status_t = {f.codes[0] for f in found if f.rule == "status" and f.data.get("status") == "T"
+                and f.data.get("answer")}
     for f in found:
         if f.rule == "mue" and f.codes and f.codes[0] in counted and f.severity == "info":
             continue  # the dose or count decides the units: the stated units are beside it
@@ -157,6 +159,11 @@ def _sentences(found: list[Finding], limit: int = 3,
                 f.codes and f.codes[0] in gone:
             continue
         text = str(f.data.get("answer") or "")
+        if f.rule == "ncci_ptp" and f.data.get("column1") in status_t:
+            # the status-T code is not paid beside the visit whatever the modifier: 25 keeps
+            # the visit itself from being denied by the edit, it does not make the code pay
+            text = re.sub(r"^Yes, with (\w+) on (\w+), when", r"Put \1 on \2 so the visit "
+                          r"itself is paid, when", text)
         pair = frozenset(f.codes[:2]) if len(f.codes) >= 2 and f.rule in (
             "ncci_ptp", "global_period") else None
         if not text or text in out or (pair is not None and pair in pairs):

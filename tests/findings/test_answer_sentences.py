@@ -7,8 +7,30 @@ bilateral indicators, NCCI v30.1 rows, the FY2026 tabular notes), not from our o
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from support.servers import require
+
+from consult.kb.build import build_kb
 from consult.kb.store import KnowledgeBase
 from consult.pipeline import Analysis, analyze
+from tests.kb.conftest import MCD_DIR, MCD_LIST
+
+
+@pytest.fixture(scope="module")
+def list_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The starter KB with the real MCD document list (titles, contractors, versions) and no
+    code lists: coverage answers come from titles."""
+    listed = MCD_DIR / MCD_LIST
+    if not listed.exists():
+        require(False, f"MCD data at {listed}")
+    folder = tmp_path_factory.mktemp("mcd-list")
+    (folder / "mcd").mkdir()
+    (folder / "mcd" / MCD_LIST).symlink_to(listed)
+    path: Path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
+    build_kb(path, sources_dir=folder)
+    return KnowledgeBase(path)
 
 
 def _mail(body: str, subject: str = "coding question") -> bytes:
@@ -68,3 +90,38 @@ def test_a_combination_code_keeps_the_code_its_note_asks_for(real_kb: KnowledgeB
     assert "Use the combination code I12.9 instead of I10, and keep N18.31" in answer
     assert "Use the combination code E11.22 instead of E11.9, and keep N18.31" in answer
     assert "I12.0" not in answer
+
+
+def test_status_t_is_bundled_beside_a_visit_whatever_the_modifier(
+    real_kb: KnowledgeBase,
+) -> None:
+    # RVU25D: 94760 status T, 99214 status A; NCCI v30.1: 94760/99214 indicator 1
+    a = _run(real_kb, "94760 was denied with 99214 on 10/2/2025 (Medicare). Should we rebill "
+                      "94760 with 59 or 25 on the visit?")
+    answer = _flat(a.parts[0].answer)
+    assert "94760 is PFS status T" in answer and "no modifier (25, 59 or X)" in answer
+    assert "Put 25 on 99214 so the visit itself is paid" in answer
+    assert not answer.startswith("Yes")
+
+
+def test_a_lab_test_is_paid_outside_the_physician_fee_schedule(real_kb: KnowledgeBase) -> None:
+    # RVU25D: 82306 and 36415 status X (statutory exclusion from the PFS, e.g. clinical lab);
+    # status X is not "not covered"
+    a = _run(real_kb, "Why would 36415 not pay with 82306 for Medicare?")
+    text = _flat(a.draft.text)  # type: ignore[union-attr]
+    assert "does not pay 36415 under the physician fee schedule (PFS status X)" in text
+    assert "Clinical Laboratory Fee Schedule" in text
+    assert "does not cover 36415" not in text and "does not cover 82306" not in text
+
+
+def test_coverage_names_the_lcd_in_force_in_an_earlier_version(list_kb: KnowledgeBase) -> None:
+    # MCD list 2025-08-17: CGS LCD L33996 "Vitamin D Assay Testing", version 32 effective
+    # 2025-08-07; a mail of July 2025 asks about it (version 31 was in force then)
+    mail = (b"From: Coder <coder@clinic.example>\r\nTo: consult@consult.test\r\n"
+            b"Subject: vit D\r\nDate: Thu, 17 Jul 2025 11:22:07 -0400\r\n"
+            b"Message-ID: <vitd@clinic.example>\r\n\r\nOur MAC is CGS. Is 82306 for vitamin "
+            b"D deficiency (E55.9) covered under the CGS LCD?\r\n")
+    a = analyze(mail, list_kb, case_id=4)
+    answer = _flat(a.parts[0].answer)
+    assert "LCD L33996" in answer and "version 32 effective 2025-08-07" in answer
+    assert not a.parts[0].answerable  # the covered-diagnosis list is not in our sources

@@ -13,6 +13,7 @@ from __future__ import annotations
 from consult.extract.model import Alternative
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
+from consult.findings.rules.pfs_status import not_paid
 
 RULE = "choice"
 #: The finding rule names this module emits, with their labels, in display order.
@@ -26,7 +27,7 @@ def _blocked(ctx: RuleContext, option: tuple[str, ...], others: set[str]) -> str
     for code in option:
         info = ctx.kb.pfs(code)
         if info and info.status in UNPAID and medicare_like:
-            return f"Medicare does not pay {code} (PFS status {info.status})"
+            return not_paid(code, info.status)
     claim = [ln.code for ln in ctx.lines if ln.code not in others and ln.code not in option
              and ln.option is None]
     if not claim:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
+from consult.findings.rules.pfs_status import elsewhere
 from consult.kb.model import CodeInfo
 
 RULE = "code_status"
@@ -80,8 +81,10 @@ def _valid(ctx: RuleContext, code: str, info: CodeInfo) -> Finding:
         system = {"ICD10CM": "ICD-10-CM", "HCPCS": "HCPCS"}.get(info.system, info.system)
         pfs = ctx.kb.pfs(code) if info.system != "ICD10CM" else None
         if pfs is not None and pfs.status in ("I", "B", "N", "X", "E") and code[:1] not in "JQ":
+            where = elsewhere(code, pfs.status)
             answer = (f"{code} ({what}) is a valid {system} code, but Medicare does not pay it "
-                      f"separately (PFS status {pfs.status}).")
+                      + (f"under the physician fee schedule (PFS status {pfs.status}); {where}."
+                         if where else f"separately (PFS status {pfs.status})."))
         else:
             answer = f"{code} ({what}) is a valid, billable {system} code."
     return Finding(RULE, [code], "info", answer, _citation(ctx, info), 1.0,

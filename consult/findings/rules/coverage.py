@@ -49,10 +49,13 @@ def _topic_words(ctx: RuleContext, text: str) -> set[str]:
     return words
 
 
-def _best(docs: tuple[CoverageDocument, ...], words: set[str]) -> list[CoverageDocument]:
+def _best(docs: tuple[CoverageDocument, ...], words: set[str],
+          topic: frozenset[str] = frozenset()) -> list[CoverageDocument]:
+    """The best-titled documents: a word of the codes' own descriptions ("vitamin" for 82306)
+    counts double a word of the mail ("repeat", "monitor")."""
     def score(d: CoverageDocument) -> int:
         title = {w.lower() for w in _WORD.findall(d.title)} - _STOP
-        return len(title & words)
+        return len(title & words) + len(title & topic)
 
     ranked = sorted((d for d in docs if score(d) >= 1), key=lambda d: (-score(d), d.kind != "LCD",
                                                                        d.doc_id))
@@ -63,7 +66,9 @@ def _best(docs: tuple[CoverageDocument, ...], words: set[str]) -> list[CoverageD
 
 
 def _name(d: CoverageDocument) -> str:
-    since = f", effective {d.effective_date.isoformat()}" if d.effective_date else ""
+    since = (f", version {d.version} effective {d.effective_date.isoformat()}"
+             if d.effective_date and d.version else
+             f", effective {d.effective_date.isoformat()}" if d.effective_date else "")
     return f"{d.kind} {d.doc_id} \"{d.title}\" ({d.contractors[0].split(' (')[0]}{since})"
 
 
@@ -79,16 +84,25 @@ def check(ctx: RuleContext) -> list[Finding]:
         for m in ctx.procedures:
             docs.extend(ctx.kb.coverage_for_code(m.code, on=ctx.on).documents)
     contractor = _contractor(text)
-    words = _topic_words(ctx, text)
+    topic = frozenset(w for m in ctx.procedures if (info := ctx.kb.code(m.code))
+                      for w in _topic_words(ctx, info.description))
+    words = _topic_words(ctx, text) | topic
     if not docs and words:
         pool: tuple[CoverageDocument, ...] = ()
         if contractor:
             pool = ctx.kb.coverage_documents(contractor=contractor, on=ctx.on,
                                              limit=5000).documents
+            # the list holds current versions only: a document whose held version is newer
+            # than the mail but not its first (version 32 of L33996) was in force then in an
+            # earlier version; its title, which is all we match on, rarely changes
+            held = {d.doc_id for d in pool}
+            pool += tuple(d for d in ctx.kb.coverage_documents(
+                contractor=contractor, limit=5000).documents if d.doc_id not in held
+                and d.version.isdigit() and int(d.version) > 1 and d.retired_date is None)
         if not pool:  # one title search per word: the longest (most telling) few
             for w in sorted(words, key=lambda w: (-len(w), w))[:5]:
                 pool += ctx.kb.coverage_documents(words=w, on=ctx.on, limit=200).documents
-        docs = _best(tuple(dict.fromkeys(pool)), words)
+        docs = _best(tuple(dict.fromkeys(pool)), words, topic)
     if not docs:
         return []
     named = "; ".join(_name(d) for d in docs[:2])

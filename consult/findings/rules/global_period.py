@@ -347,9 +347,16 @@ def check(ctx: RuleContext) -> list[Finding]:
             + "; ".join(f"{k} for {v}" for k, v in sorted(POSTOP_MODIFIERS.items())) + "."
         )
         # "How many global days does 47562 have?" asks the period itself, with no dates
-        answer = f"{_period(s)}{_end(s)}." if ctx.asks("global_period") else ""
-        out.append(Finding(RULE, [s.code], "info", detail, _cite(s), 0.8,
-                           {"global_days": s.info.global_days, "answer": answer}))
+        asked = [i for i, p in enumerate(ctx.extraction.parts) if p.type == "global_period"]
+        answer = ""
+        data: dict[str, object] = {"global_days": s.info.global_days}
+        if asked:
+            later = (" A service on a later day is outside it and needs no global modifier."
+                     if s.days == 0 else "")
+            answer = f"{_period(s)}{_end(s)}.{later}"
+            data["part"] = asked[0]  # the part that asks, not an earlier modifier question
+        data["answer"] = answer
+        out.append(Finding(RULE, [s.code], "info", detail, _cite(s), 0.8, data))
     described = {c for f in out for c in f.codes}
     quiet = [s for s in surgeries if s.code not in described]
     if quiet and ctx.asks("bill_together", "which_modifier", "which_code", "global_period",

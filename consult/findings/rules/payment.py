@@ -15,6 +15,7 @@ import re
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
+from consult.findings.rules.pfs_status import elsewhere
 from consult.kb.model import PfsInfo
 
 RULE = "payment"
@@ -56,7 +57,9 @@ def _one(ctx: RuleContext, code: str, nonfac: bool, fac: bool, *,
         return None
     label = code + (f"-{info.modifier}" if info.modifier else "")
     if not info.payable:
-        answer = (f"{label} has no Medicare fee-schedule payment (PFS status {info.status}).")
+        where = elsewhere(code, info.status)
+        answer = (f"{label} has no Medicare physician fee-schedule payment (PFS status "
+                  f"{info.status})" + (f"; {where}." if where else "."))
         return Finding(RULE, [code], "info", answer, info.source, 1.0, {"answer": answer})
     pieces = []
     if nonfac:

@@ -22,10 +22,13 @@ STATUS_MEANING = {
     "B": "bundled: Medicare never pays it separately; its payment is part of other services",
     "I": "not valid for Medicare: Medicare pays another code for this service",
     "N": "not covered by Medicare",
-    "X": "excluded from Medicare by statute",
+    "X": "not a physician service by statute (clinical lab, ambulance and the like): not "
+         "paid under the physician fee schedule, though another Medicare fee schedule may pay "
+         "it",
     "R": "restricted coverage: Medicare pays it only in special circumstances",
     "T": "paid only when no other fee-schedule service is billed the same day",
-    "E": "excluded from the fee schedule by regulation",
+    "E": "excluded from the fee schedule by regulation: when covered, Medicare pays it "
+         "outside the fee schedule",
     "P": "bundled or excluded: no separate Medicare payment",
     "M": "a measurement code: reported for quality programs, no payment",
     "C": "priced by the Medicare contractor (no national amount)",
@@ -40,6 +43,35 @@ MEDICARE_INSTEAD = {
 UNPAID = frozenset({"B", "I", "N", "X", "E", "P", "M"})
 
 
+def is_lab(code: str) -> bool:
+    """A clinical lab test (80047-89398, PLA codes ending in U) or the venipuncture billed
+    with one (36415): status X, paid from the Clinical Laboratory Fee Schedule."""
+    return (code.isdigit() and 80000 <= int(code) <= 89999) or code == "36415" or (
+        len(code) == 5 and code[:4].isdigit() and code.endswith("U"))
+
+
+def elsewhere(code: str, status: str) -> str:
+    """Where Medicare pays a code the PFS does not ("" when it does not pay it at all)."""
+    if status == "X" and is_lab(code):
+        return ("it is paid from the Clinical Laboratory Fee Schedule, which is not in our "
+                "sources")
+    if status == "X":
+        return "another Medicare fee schedule (ambulance, lab, DMEPOS) may pay it"
+    if status == "E":
+        return "when covered, Medicare pays it outside the fee schedule"
+    return ""
+
+
+def not_paid(code: str, status: str) -> str:
+    """The clause for a code the PFS does not pay, without overstating it: status X and E
+    are outside the physician fee schedule, not "not covered"."""
+    where = elsewhere(code, status)
+    if where:
+        return (f"Medicare does not pay {code} under the physician fee schedule (PFS status "
+                f"{status}); {where}")
+    return f"Medicare does not pay {code} (PFS status {status})"
+
+
 def _answer(code: str, status: str) -> str:
     if status == "I":
         instead = MEDICARE_INSTEAD.get(code)
@@ -49,8 +81,10 @@ def _answer(code: str, status: str) -> str:
         return (f"{code} is PFS status B: bundled, so Medicare never pays it separately"
                 + (" (it records a post-operative visit inside the global period)."
                    if code == "99024" else "."))
-    if status in ("N", "X", "E"):
-        return f"Medicare does not cover {code} (PFS status {status})."
+    if status == "N":
+        return f"Medicare does not cover {code} (PFS status N)."
+    if status in ("X", "E"):
+        return not_paid(code, status) + "."
     return ""
 
 
@@ -63,6 +97,21 @@ def check(ctx: RuleContext) -> list[Finding]:
             continue
         if m.code[:1] in ("J", "Q") or ctx.kb.dose_unit(m.code) is not None:
             continue  # drugs are paid from the ASP file, not the PFS: its status says nothing
+        paid_beside = [o.code for o in ctx.procedures if o.code != m.code
+                       and ctx.same_claim(o.code, m.code) and (p := ctx.kb.pfs(o.code))
+                       and p.payable and o.code[:1] not in ("J", "Q")]
+        if info.status == "T" and paid_beside and medicare_like:
+            # "94760 with 59 or 25?": a status-T service billed with any other paid service
+            # that day is bundled into it, and no modifier changes that
+            others = ", ".join(paid_beside[:3])
+            answer = (f"{m.code} is PFS status T: Medicare pays it only when no other "
+                      f"fee-schedule service is billed that day, so with {others} it is bundled "
+                      "and no modifier (25, 59 or X) makes it payable.")
+            out.append(Finding(RULE, [m.code, *paid_beside[:3]], "warning",
+                               f"{m.code} has Medicare PFS status T: "
+                               f"{STATUS_MEANING['T']}.", info.source, 1.0,
+                               {"status": "T", "instead": None, "answer": answer}))
+            continue
         if info.status not in UNPAID and not ctx.asks("payment", "coverage", "which_code"):
             continue
         meaning = STATUS_MEANING[info.status]
