@@ -29,7 +29,7 @@ from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from consult.metrics import MailboxSource
 from consult.templating import page_environment
-from consult.web import api, codes, login, ops, pages
+from consult.web import api, codes, dashboard, login, ops, pages
 from consult.web.deps import LoginRequired, WebContext
 from consult.web.guards import BodyLimit, SecurityHeaders
 from consult.web.login import login_redirect
@@ -110,6 +110,8 @@ def create_app(settings: Settings, engine: Engine, *,
     app.include_router(api.router)
     app.include_router(codes.pages)
     app.include_router(codes.api)
+    app.include_router(dashboard.pages)
+    app.include_router(dashboard.api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     ops.install(app, settings, engine, kb=kb, mailboxes=mailboxes, clock=clock)
