@@ -8,10 +8,12 @@ Two kinds, on purpose:
   indexed queries. They are the same on every replica: aggregate them with ``max``, not ``sum``.
 - **Process series** (``consult_mails_received_total``, ``consult_draft_latency_seconds``,
   ``consult_imap_*``, ``process_*``) count what this process did since it started; ``sum`` them
-  over instances. They are module-level instruments because the hooks that feed them sit deep
-  in the workers (one call each: ``workers/smtp_inbound.py`` after a mail is stored,
-  ``workers/imap_poller.py`` after a chunk is committed, ``workers/scheduler.py`` after stored
-  mail is drafted); each app registers them in its own registry (``build_registry``).
+  over instances. They are fed by hooks deep in the workers (one call each:
+  ``workers/smtp_inbound.py`` after a mail is stored, ``workers/imap_poller.py`` after a chunk
+  is committed, ``workers/scheduler.py`` after stored mail is drafted), so the counters live in
+  this module, made by the first ``build_registry`` of the process. Until then the hooks return
+  at once: a ``consult poll --once`` that serves no metrics neither counts nor imports
+  prometheus_client (its start-up time is measured).
 
 No label ever carries mail content: a quarantine reason is reduced to one of
 ``QUARANTINE_CATEGORIES`` first.
@@ -21,13 +23,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -35,6 +35,9 @@ from sqlmodel import Session, col, select
 from db.models import Case, Message, Outbox
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.core import Metric
+
     from consult.intake import IntakeResult
 
 log = logging.getLogger(__name__)
@@ -42,16 +45,35 @@ log = logging.getLogger(__name__)
 #: Seconds from a mail reaching the desk to its draft waiting for review.
 LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 
-MAILS_RECEIVED = Counter(
-    "consult_mails_received_total",
-    "Inbound mails this process stored (duplicates of stored mail not counted), by transport.",
-    ["transport"], registry=None)
-DRAFT_LATENCY = Histogram(
-    "consult_draft_latency_seconds",
-    "Seconds from a mail reaching the desk (smtp: stored by our listener; imap: delivered to "
-    "the mailbox, its INTERNALDATE) to its draft committed, by transport.",
-    ["transport"], buckets=LATENCY_BUCKETS, registry=None)
-PROCESS_INSTRUMENTS = (MAILS_RECEIVED, DRAFT_LATENCY)
+
+@dataclass(frozen=True)
+class ProcessInstruments:
+    """The counters of this process (one set per process: see the module docstring)."""
+
+    received: Counter
+    latency: Histogram
+
+
+_instruments: ProcessInstruments | None = None
+
+
+def process_instruments() -> ProcessInstruments:
+    """This process's counters, made on the first call (``build_registry`` calls it)."""
+    global _instruments
+    if _instruments is None:
+        from prometheus_client import Counter, Histogram
+
+        _instruments = ProcessInstruments(
+            Counter("consult_mails_received_total",
+                    "Inbound mails this process stored (duplicates of stored mail not "
+                    "counted), by transport.", ["transport"], registry=None),
+            Histogram("consult_draft_latency_seconds",
+                      "Seconds from a mail reaching the desk (smtp: stored by our listener; "
+                      "imap: delivered to the mailbox, its INTERNALDATE) to its draft "
+                      "committed, by transport.", ["transport"], buckets=LATENCY_BUCKETS,
+                      registry=None))
+    return _instruments
+
 
 #: Quarantine reasons by category, first match wins: (category, test on the lower-case reason).
 _REASON_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
@@ -82,8 +104,8 @@ def quarantine_category(reason: str | None) -> str:
 # -- hooks ---------------------------------------------------------------------------------------
 def mail_stored(transport: str, count: int = 1) -> None:
     """Count mails stored by a transport (smtp, imap)."""
-    if count > 0:
-        MAILS_RECEIVED.labels(transport).inc(count)
+    if _instruments is not None and count > 0:
+        _instruments.received.labels(transport).inc(count)
 
 
 def _drafted(result: IntakeResult) -> bool:
@@ -102,13 +124,16 @@ def imap_chunk_committed(results: Sequence[IntakeResult], arrived: Sequence[date
     """After an IMAP chunk's commit: count the stored mails, and observe the draft latency of
     each drafted one from its INTERNALDATE (``arrived``, in the order of ``results``; None
     where the server gave none)."""
+    if _instruments is None:
+        return
     mail_stored("imap", sum(1 for r in results if r.outcome != "duplicate"))
     done = _utc(now)
     for result, at in zip(results, arrived, strict=False):
         if at is not None and _drafted(result):
             # imapclient gives naive local times, and astimezone() reads a naive time as local
             when = at.astimezone(UTC)
-            DRAFT_LATENCY.labels("imap").observe(max(0.0, (done - when).total_seconds()))
+            _instruments.latency.labels("imap").observe(
+                max(0.0, (done - when).total_seconds()))
 
 
 def stored_mail_drafted(session: Session, results: Sequence[IntakeResult], *,
@@ -116,13 +141,13 @@ def stored_mail_drafted(session: Session, results: Sequence[IntakeResult], *,
     """After stored mail (the SMTP listener's) was drafted and committed: observe the latency
     of each from the moment it was stored (one indexed query for the batch)."""
     ids = [r.message_pk for r in results if _drafted(r)]
-    if not ids:
+    if _instruments is None or not ids:
         return
     done = _utc(now)
     rows = session.exec(select(Message.source, Message.received_at)
                         .where(col(Message.id).in_(ids)))
     for source, received_at in rows:
-        DRAFT_LATENCY.labels(source or "smtp").observe(
+        _instruments.latency.labels(source or "smtp").observe(
             max(0.0, (done - _utc(received_at)).total_seconds()))
 
 
@@ -226,6 +251,8 @@ class DatabaseCollector:
         return state
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         state = self.state()
         up = GaugeMetricFamily("consult_database_up",
                                "1 when the case database answered the metrics queries.")
@@ -262,6 +289,8 @@ class MailboxCollector:
         self.source = source
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         watches = self.source() or ()
         lag = GaugeMetricFamily(
             "consult_imap_lag_seconds",
@@ -281,14 +310,17 @@ class MailboxCollector:
 
 
 def build_registry(engine: Engine, *, clock: Callable[[], datetime],
-                   mailboxes: MailboxSource = no_mailboxes,
-                   instruments: Iterable[object] = PROCESS_INSTRUMENTS) -> CollectorRegistry:
-    """A registry for one app: the database and mailbox collectors, this process's instruments
-    and the standard ``process_*`` series (memory, CPU, open files)."""
+                   mailboxes: MailboxSource = no_mailboxes) -> CollectorRegistry:
+    """A registry for one app: the database and mailbox collectors, this process's counters
+    (made now, so the hooks start counting) and the standard ``process_*`` series (memory,
+    CPU, open files)."""
+    from prometheus_client import CollectorRegistry, ProcessCollector
+
     registry = CollectorRegistry()  # no auto_describe: registering must not query the DB
     registry.register(DatabaseCollector(engine, clock=clock))  # type: ignore[arg-type]
     registry.register(MailboxCollector(mailboxes))  # type: ignore[arg-type]
-    for instrument in instruments:
-        registry.register(instrument)  # type: ignore[arg-type]
+    counters = process_instruments()
+    registry.register(counters.received)
+    registry.register(counters.latency)
     ProcessCollector(registry=registry)
     return registry

@@ -174,3 +174,17 @@ def test_watcher_state_in_readyz_and_metrics(
     finally:
         group.stop()
     assert not any(t.is_alive() for t in group.threads)
+
+
+def test_workers_load_no_prometheus_until_an_app_serves_metrics() -> None:
+    """`consult poll --once` imports the workers; its start-up time is measured (item 4), and
+    nobody scrapes a one-shot process: the hooks stay idle and cost no import."""
+    import subprocess
+    import sys
+
+    code = ("import sys, workers.imap_poller, workers.imap_idle, workers.scheduler, "
+            "workers.smtp_inbound, consult.metrics as m; m.mail_stored('smtp'); "
+            "print('prometheus_client' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "False"
