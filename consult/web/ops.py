@@ -23,6 +23,8 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,6 +74,8 @@ class OpsState:
     mailboxes: MailboxSource
     registry: CollectorRegistry
     metrics_token: str = ""
+    #: Seconds /readyz waits for the database.
+    ready_timeout: float = 3.0
 
 
 @cache
@@ -102,15 +106,24 @@ def schema_check(revisions: set[str], heads: frozenset[str], known: frozenset[st
                         "or any `consult` command that opens the database does)")
 
 
-def check_database(engine: Engine) -> Check:
+def _revisions(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+
+
+def check_database(engine: Engine, *, timeout: float = 3.0) -> Check:
+    """The schema revision, within ``timeout`` seconds: a database host that swallows packets
+    would otherwise hold the probe (and a server thread) until TCP gives up, minutes later."""
     started = time.monotonic()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="readyz-db")
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            revisions = {r[0] for r in conn.execute(text("SELECT version_num FROM "
-                                                         "alembic_version"))}
+        revisions = pool.submit(_revisions, engine).result(timeout=timeout)
+    except FutureTimeout:
+        return Check(False, f"the database did not answer within {timeout:g} s")
     except Exception as exc:  # the class only: a driver's message can carry the URL
         return Check(False, f"the database did not answer ({type(exc).__name__})")
+    finally:
+        pool.shutdown(wait=False)
     check = schema_check(revisions, *code_migrations())
     check.extra["ms"] = round((time.monotonic() - started) * 1000, 1)
     return check
@@ -139,7 +152,8 @@ def check_mailboxes(source: MailboxSource) -> Check:
 
 
 def readiness(state: OpsState) -> tuple[bool, dict[str, Any]]:
-    checks = {"database": check_database(state.engine), "kb": check_kb(state.kb),
+    checks = {"database": check_database(state.engine, timeout=state.ready_timeout),
+              "kb": check_kb(state.kb),
               "mailboxes": check_mailboxes(state.mailboxes)}
     ready = all(c.ok for c in checks.values())
     return ready, {"status": "ready" if ready else "not ready",

@@ -4,6 +4,8 @@ KB, mailboxes) and /metrics (the desk's state from the database), on SQLite and 
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,28 @@ def test_database_down_is_not_ready_but_alive_and_scrapable(
         assert not any(name == "consult_cases" for name, _ in found)
         assert client.get("/login").status_code == 404  # the ops app serves nothing else
     dead.dispose()
+
+
+def test_a_database_that_never_answers_is_not_ready_within_the_timeout(
+        make_settings: Any, starter_kb: KnowledgeBase) -> None:
+    silent = socket.socket()  # accepts the connection (the kernel does) and never says a word
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    engine = make_engine(f"postgresql+psycopg://consult@127.0.0.1:{port}/nothing")
+    app = create_ops_app(make_settings(), engine, kb=starter_kb)
+    app.state.ops.ready_timeout = 0.5
+    try:
+        with TestClient(app) as client:
+            started = time.monotonic()
+            resp = client.get("/readyz")
+            assert time.monotonic() - started < 5
+            assert resp.status_code == 503
+            assert resp.json()["checks"]["database"]["detail"] == (
+                "the database did not answer within 0.5 s")
+    finally:
+        silent.close()  # the waiting connection fails now, and its thread ends
+        engine.dispose()
 
 
 def test_broken_kb_file_is_not_ready(make_web: Any, starter_kb_path: Path,
