@@ -51,7 +51,7 @@ def charts(stats: DeskStats) -> dict[str, Markup]:
     days = [d.strftime("%m-%d") for d in stats.day_labels]
     statuses = [s for s in STATUS_ORDER if s in STATUSES and any(stats.per_day[s])]
     weeks = [w.week.strftime("%m-%d") for w in stats.weeks]
-    out = {
+    return {
         "per_day": stacked_bars(
             days, [Series(s.replace("_", " "), stats.per_day[s], f"c-{s}") for s in statuses],
             title="Cases per day by status", width=1100, height=260),
@@ -95,7 +95,6 @@ def charts(stats: DeskStats) -> dict[str, Markup]:
             title="Reviewers: cases approved, asked about and closed", label_width=190,
             width=520),
     }
-    return out
 
 
 @pages.get("/dashboard")

@@ -121,6 +121,7 @@ def test_imap_latency_runs_from_the_mailbox_internaldate(
 
 
 @pytest.mark.dovecot
+@pytest.mark.slow
 def test_watcher_state_in_readyz_and_metrics(
         make_settings: Callable[..., Settings], engine_for: Any, starter_kb: KnowledgeBase,
         dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
