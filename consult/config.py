@@ -16,7 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx", "todo", "example"}
 #: Settings that are secrets: the environment only, never the TOML file (it is not a vault).
-SECRET_SETTINGS = ("secret_key", "smtp_password", "imap_password", "imap_oauth2_token")
+SECRET_SETTINGS = ("secret_key", "smtp_password", "imap_password", "imap_oauth2_token",
+                   "metrics_token")
 #: Secret keys of an ``imap_accounts`` entry (``password_env`` names a variable instead).
 SECRET_ACCOUNT_KEYS = ("password", "oauth2_token")
 
@@ -175,6 +176,8 @@ class Settings(BaseSettings):
     login_window_minutes: float = Field(default=15.0, description="Login rate-limit window")
     login_max_delay_seconds: float = Field(
         default=300.0, description="Longest wait imposed on an account after failed logins")
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token /metrics asks for (none: open)")
     log_level: str = "INFO"
 
     @model_validator(mode="before")
@@ -207,7 +210,8 @@ class Settings(BaseSettings):
             raise ValueError("CONSULT_IMAP_SSL must be tls, starttls or none")
         return v
 
-    @field_validator("smtp_password", "imap_password", "imap_oauth2_token", "secret_key")
+    @field_validator("smtp_password", "imap_password", "imap_oauth2_token", "secret_key",
+                     "metrics_token")
     @classmethod
     def _no_placeholder(cls, v: SecretStr) -> SecretStr:
         if v.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

@@ -47,14 +47,16 @@ class QueueRow:
 
 
 def queue(
-    session: Session, *, statuses: tuple[str, ...] | None = None, limit: int = 500
+    session: Session, *, statuses: tuple[str, ...] | None = None, limit: int = 500,
+    offset: int = 0,
 ) -> list[QueueRow]:
-    """Cases, oldest first; by default everything not closed or sent."""
+    """Cases, oldest first; by default everything not closed or sent. ``limit`` rows from
+    ``offset``: page with ``consult.listing`` so a cut listing says so."""
     wanted = statuses or ("received", "awaiting_review", "awaiting_info", "approved",
                           "quarantined")
     rows = session.exec(
         select(Case).where(col(Case.status).in_(wanted))
-        .order_by(col(Case.created_at), col(Case.id)).limit(limit)
+        .order_by(col(Case.created_at), col(Case.id)).offset(offset).limit(limit)
     )
     return [QueueRow(c.id, c.status, c.subject, c.sender, c.created_at, c.assignee, c.codes,  # type: ignore[arg-type]
                      c.needs_expert) for c in rows]
@@ -343,7 +345,7 @@ def _padded_codes() -> object:
 def find_cases(
     session: Session, *, statuses: tuple[str, ...] = OPEN_STATUSES, q: str = "",
     assignee: str | None = None, sort: str = "received", descending: bool = False,
-    limit: int = 500, needs_expert: bool | None = None,
+    limit: int = 500, needs_expert: bool | None = None, offset: int = 0,
 ) -> list[Case]:
     """The queue: cases in ``statuses`` matching ``q`` (a code, or part of sender or subject);
     ``needs_expert`` keeps only the cases with (True) or without (False) a part our sources
@@ -363,7 +365,7 @@ def find_cases(
         stmt = stmt.where(Case.assignee == assignee)
     order = SORTS.get(sort, SORTS["received"])
     stmt = stmt.order_by(order.desc() if descending else order, col(Case.id))
-    return list(session.exec(stmt.limit(limit)))
+    return list(session.exec(stmt.offset(offset).limit(limit)))
 
 
 def status_counts(session: Session) -> dict[str, int]:

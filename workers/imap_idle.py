@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from consult.config import ImapAccount, Settings
 from consult.errors import AuthenticationError, ConfigError, MailboxError
 from consult.kb.store import KnowledgeBase
+from consult.metrics import MailboxWatch
 from workers.analysis_pool import AnalysisPool, Budget
 from workers.imap_connect import ClientFactory, buffered_responses, connect
 from workers.imap_poller import FolderSync, PollReport
@@ -79,6 +80,11 @@ class IdleWatcher:
         self.connects = 0
         self.syncs = 0
         self.idling = threading.Event()  # set while waiting in IDLE (tests, benchmarks)
+        # what /readyz and /metrics report (``watch()``): monotonic times and flags
+        self.started_at = time.monotonic()
+        self.last_sync_at: float | None = None
+        self.connected = False
+        self.in_sync = False
 
     @property
     def name(self) -> str:
@@ -86,6 +92,20 @@ class IdleWatcher:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def watch(self) -> MailboxWatch:
+        """This watcher's state for /readyz and /metrics (read from another thread)."""
+        since = self.last_sync_at if self.last_sync_at is not None else self.started_at
+        lag: float | None = max(0.0, time.monotonic() - since)
+        if self.failure is not None:
+            return MailboxWatch(self.name, "stopped", lag,
+                                f"{type(self.failure).__name__}: {self.failure}")
+        if self.idling.is_set():
+            return MailboxWatch(self.name, "idle", 0.0)
+        if not self.connected:
+            detail = "reconnecting" if self.connects else "not connected yet"
+            return MailboxWatch(self.name, "connecting", lag, detail)
+        return MailboxWatch(self.name, "syncing" if self.in_sync else "polling", lag)
 
     def run_forever(self) -> None:
         """Connect, sync, wait for mail; reconnect with backoff; stop on a login refusal."""
@@ -96,6 +116,7 @@ class IdleWatcher:
             try:
                 client = self.client_factory(self.account)
                 self.connects += 1
+                self.connected = True
                 self._serve(client)
                 return
             except (AuthenticationError, ConfigError) as exc:
@@ -114,6 +135,7 @@ class IdleWatcher:
                          else next_backoff(delay, self.settings.imap_backoff_max_seconds))
             finally:
                 self.idling.clear()
+                self.connected = self.in_sync = False
                 if client is not None:
                     with contextlib.suppress(Exception):
                         client.shutdown()
@@ -126,7 +148,10 @@ class IdleWatcher:
                      "IDLE disabled" if not self.settings.imap_idle else "server lacks IDLE")
         news_only = 0  # syncs in a row that heard of new mail but took nothing in
         while not self._stop.is_set():
+            self.in_sync = True
             report = self.sync.sync(client, self.account, self.folder)
+            self.in_sync = False
+            self.last_sync_at = time.monotonic()
             self.syncs += 1
             if report.taken_in:
                 log.info("IMAP %s: %s", self.name, report.summary())
@@ -177,6 +202,10 @@ class WatcherGroup:
 
     watchers: list[IdleWatcher]
     threads: list[threading.Thread] = field(default_factory=list)
+
+    def watches(self) -> list[MailboxWatch]:
+        """Each watcher's state (``consult.metrics.MailboxSource``)."""
+        return [w.watch() for w in self.watchers]
 
     def stop(self, timeout: float = 10.0) -> None:
         for watcher in self.watchers:

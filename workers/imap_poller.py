@@ -33,6 +33,7 @@ from imapclient import IMAPClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from consult import metrics
 from consult.config import ImapAccount, Settings
 from consult.intake import (
     Arrival,
@@ -172,6 +173,7 @@ class FolderSync:
         self.commit_chunk = commit_chunk
         self.crash = crash or CrashHook(os.environ.get(CRASH_ENV))
         self._folders_made: set[str] = set()
+        self._delivered: dict[int, datetime] = {}  # UID -> INTERNALDATE, for the metrics
 
     # -- state ------------------------------------------------------------------------------
     def _state(self, s: Session, key: str) -> MailboxState | None:
@@ -216,6 +218,7 @@ class FolderSync:
         if last_uid:
             self._finish_moves(client, account, last_uid, report)
         uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        self._delivered.clear()
         chunks = self._fetch_chunks(client, uids)
         current = next(chunks, None)
         ahead = self._start(current)
@@ -238,6 +241,9 @@ class FolderSync:
                         this_ahead.close()
                 for result in results:
                     report.add(result)
+                metrics.imap_chunk_committed(  # counts, and latency from INTERNALDATE
+                    results, [self._delivered.pop(a.uid or 0, None) for a in arrivals],
+                    now=self.clock())
                 if fetch_error is not None:  # the next run moves this chunk and goes on
                     raise fetch_error
                 self.crash("after_commit")
@@ -262,8 +268,10 @@ class FolderSync:
         first = self.commit_chunk or step
         for start in range(0, len(uids), step):
             window = uids[start:start + step]
-            sizes = {uid: int(d.get(b"RFC822.SIZE", 0))
-                     for uid, d in client.fetch(window, [b"RFC822.SIZE"]).items()}
+            meta = client.fetch(window, [b"RFC822.SIZE", b"INTERNALDATE"])
+            sizes = {uid: int(d.get(b"RFC822.SIZE", 0)) for uid, d in meta.items()}
+            self._delivered.update({uid: d[b"INTERNALDATE"] for uid, d in meta.items()
+                                    if isinstance(d.get(b"INTERNALDATE"), datetime)})
             for chunk in _chunks_by_size(window, sizes, FETCH_BYTES):
                 fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
                 for run in _growing(chunk, first, step):

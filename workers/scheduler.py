@@ -13,6 +13,7 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
+from consult import metrics
 from consult.config import Settings
 from consult.intake import Preparer, own_addresses, process_pending
 from consult.kb.store import KnowledgeBase
@@ -53,6 +54,7 @@ class Processor:
                     results = process_pending(s, self.kb, self.settings, now=self.clock(),
                                               prepare=self._preparer())
                     s.commit()
+                    metrics.stored_mail_drafted(s, results, now=self.clock())
                 for r in results:
                     log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
                 done += len(results)

@@ -19,6 +19,7 @@ from consult.clock import utcnow
 from consult.config import Settings
 from consult.errors import ConfigError
 from consult.kb.store import KnowledgeBase
+from consult.metrics import MailboxWatch
 from consult.web.app import create_app
 from workers.analysis_pool import AnalysisPool, Budget
 from workers.scheduler import build_scheduler
@@ -161,5 +162,12 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
         if pool is not None:
             pool.close()
 
-    app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop)
+    def mailboxes() -> list[MailboxWatch] | None:
+        """The IDLE watchers' state (None without them: no IMAP, or IDLE off and the
+        scheduler polls)."""
+        watchers = holder.get("imap")
+        return watchers.watches() if watchers is not None else None  # type: ignore[attr-defined]
+
+    app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop,
+                     mailboxes=mailboxes)
     uvicorn.Server(uvicorn_config(settings, app)).run()

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
+from consult import metrics
 from consult.config import Settings
 from consult.errors import QuotaExceeded
 from consult.intake import check_quota, store_raw
@@ -57,8 +58,10 @@ class InboundHandler:
         now = self.clock()
         with new_session(self.engine) as s:
             check_quota(s, sender, len(raw), self.settings, now=now)
-            store_raw(s, raw, source="smtp", now=now, sender=sender)
+            _, created = store_raw(s, raw, source="smtp", now=now, sender=sender)
             s.commit()
+        if created:
+            metrics.mail_stored("smtp")
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content

@@ -33,9 +33,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from consult.cli import analyze, cases, intake, kb, users
+    from consult.cli import analyze, cases, intake, kb, ops, users
 
-    for module in (intake, analyze, cases, kb, users):
+    for module in (intake, analyze, cases, kb, users, ops):
         module.register(cli)
 
 

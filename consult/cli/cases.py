@@ -9,6 +9,7 @@ import click
 
 from consult.cli.common import CliState, echo
 from consult.clock import utcnow
+from consult.listing import MAX_LIMIT
 
 
 def _actor() -> str:
@@ -21,24 +22,38 @@ def _actor() -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
 @click.option("--all", "show_all", is_flag=True, help="Include sent and closed cases.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=500, show_default=True,
+              help="List at most this many cases; when more follow, stderr says so.")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
+              help="Skip this many cases first (the next page: the offset stderr names).")
 @click.pass_obj
-def queue_cmd(state: CliState, as_json: bool, statuses: tuple[str, ...], show_all: bool) -> None:
-    """List the cases waiting for someone, oldest first."""
+def queue_cmd(state: CliState, as_json: bool, statuses: tuple[str, ...], show_all: bool,
+              limit: int, offset: int) -> None:
+    """List the cases waiting for someone, oldest first, a page at a time.
+
+    A listing cut at --limit says so on stderr (stdout stays a JSON list with --json) and names
+    the --offset of the next page.
+    """
     from consult.cases import STATUSES
+    from consult.listing import fetch_size, page_of
     from consult.review import queue
     from db.engine import session
 
     wanted = statuses or (STATUSES if show_all else None)
     with session(state.engine) as s:
-        rows = queue(s, statuses=tuple(wanted) if wanted else None)
+        rows = queue(s, statuses=tuple(wanted) if wanted else None, limit=fetch_size(limit),
+                     offset=offset)
+    page = page_of(rows, limit=limit, offset=offset)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows], indent=2))
-        return
-    if not rows:
-        echo("The queue is empty.")
-    for r in rows:
-        echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
-                   f"{r.sender[:30]:30}  {r.subject[:60]}")
+        click.echo(json.dumps([r.to_json() for r in page.items], indent=2))
+    else:
+        if not page.items:
+            echo("No cases on this page." if offset else "The queue is empty.")
+        for r in page.items:
+            echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
+                 f"{r.sender[:30]:30}  {r.subject[:60]}")
+    if page.more:
+        click.echo(page.notice(), err=True)
 
 
 @click.command("show")

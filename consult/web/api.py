@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from consult import cases, review
 from consult.errors import CaseNotFound, ConfigError, DraftConflict, InvalidTransition
+from consult.listing import fetch_size, page_of
 from consult.web import accounts
 from consult.web.deps import api_login, api_write, ctx_of
 from consult.web.sessions import Login
@@ -76,15 +77,19 @@ def me(login: Reader) -> Me:
 
 @router.get("/cases", summary="List cases (the queue)")
 def list_cases(
-    request: Request, login: Reader,
+    request: Request, response: Response, login: Reader,
     status: Annotated[list[str] | None, Query(description="Statuses; default: open ones")] = None,
     q: Annotated[str, Query(description="A code, or part of the sender or subject")] = "",
     mine: bool = False, sort: str = "received", descending: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Cases per page")] = 200,
+    offset: Annotated[int, Query(ge=0, description="Skip this many cases first")] = 0,
     needs_expert: Annotated[bool | None, Query(
         description="Only cases with (true) or without (false) a part our sources do not "
                     "cover")] = None,
 ) -> list[dict[str, Any]]:
+    """A page of cases. When more cases follow, the response has a ``Link: <...>; rel="next"``
+    header with the URL of the next page (and ``X-Next-Offset``); without it, this is the last
+    page."""
     ctx = ctx_of(request)
     wanted = tuple(status) if status else review.OPEN_STATUSES
     unknown = [x for x in wanted if x not in cases.STATUSES]
@@ -94,9 +99,15 @@ def list_cases(
         raise HTTPException(403, "Only an admin can list quarantined cases.")
     with new_session(ctx.engine) as s:
         rows = review.find_cases(s, statuses=wanted, q=q, sort=sort, descending=descending,
-                                 assignee=login.email if mine else None, limit=limit,
+                                 assignee=login.email if mine else None,
+                                 limit=fetch_size(limit), offset=offset,
                                  needs_expert=needs_expert)
-    return [i.to_json() for i in queue_items(rows, now=ctx.clock(),
+    page = page_of(rows, limit=limit, offset=offset)
+    if page.next_offset is not None:
+        following = request.url.include_query_params(offset=page.next_offset, limit=limit)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+        response.headers["X-Next-Offset"] = str(page.next_offset)
+    return [i.to_json() for i in queue_items(page.items, now=ctx.clock(),
                                              sla_hours=ctx.settings.sla_hours)]
 
 

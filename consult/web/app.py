@@ -4,7 +4,8 @@ Inbound mail is never rendered as HTML: every value goes through the autoescapin
 and the Content-Security-Policy allows only this app's own script and style files, so even a
 templating mistake could not run a mail's script. The headers and the request body caps are
 ASGI layers around the whole app (``consult.web.guards``), so error pages carry them too.
-Every route but /login, /healthz and /static needs a session (tests/web/test_auth.py walks
+Every route but /login, /static and the ops endpoints (/healthz, /readyz, /metrics:
+``consult.web.ops``) needs a session (tests/web/test_auth.py walks
 ``app.routes`` to prove it).
 """
 
@@ -26,8 +27,9 @@ from sqlalchemy.engine import Engine
 from consult.clock import utcnow
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
+from consult.metrics import MailboxSource
 from consult.templating import page_environment
-from consult.web import api, codes, login, pages
+from consult.web import api, codes, dashboard, login, ops, pages
 from consult.web.deps import LoginRequired, WebContext
 from consult.web.guards import BodyLimit, SecurityHeaders
 from consult.web.login import login_redirect
@@ -35,7 +37,7 @@ from consult.web.login import login_redirect
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 #: Routes that work without a session.
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/static"})
+PUBLIC_PATHS = frozenset({"/login", "/static"}) | ops.OPS_PATHS
 
 
 class ConsultApp(FastAPI):
@@ -62,8 +64,10 @@ def create_app(settings: Settings, engine: Engine, *,
                on_startup: Callable[[], None] | None = None,
                on_shutdown: Callable[[], None] | None = None,
                kb: KnowledgeBase | None = None,
-               clock: Callable[[], datetime] = utcnow) -> FastAPI:
-    """Build the app; background workers start and stop with its lifespan."""
+               clock: Callable[[], datetime] = utcnow,
+               mailboxes: MailboxSource | None = None) -> FastAPI:
+    """Build the app; background workers start and stop with its lifespan. ``mailboxes``: the
+    state of the IMAP watchers this process runs, for /readyz and /metrics."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -106,10 +110,9 @@ def create_app(settings: Settings, engine: Engine, *,
     app.include_router(api.router)
     app.include_router(codes.pages)
     app.include_router(codes.api)
+    app.include_router(dashboard.pages)
+    app.include_router(dashboard.api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    ops.install(app, settings, engine, kb=kb, mailboxes=mailboxes, clock=clock)
     return app

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from consult import cases, review
 from consult.errors import CaseNotFound, ConfigError, DraftConflict, InvalidTransition
+from consult.listing import fetch_size, page_of
 from consult.web import accounts
 from consult.web.deps import ctx_of, form_login, page_login
 from consult.web.highlight import diff_lines
@@ -40,6 +41,8 @@ DONE = {
     "quarantined": "Case quarantined.",
     "released": "Case released into the review queue.",
 }
+#: Cases on one page of the queue.
+QUEUE_PAGE = 500
 #: Status filters of the queue page; quarantined is for admins only.
 FILTERS = ("open", "awaiting_review", "awaiting_info", "approved", "received", "sent", "closed",
            "quarantined", "all")
@@ -60,25 +63,28 @@ def _statuses(status: str, login: Login) -> tuple[str, ...]:
 @router.get("/")
 def queue_page(request: Request, login: PageLogin, status: str = "open", q: str = "",
                sort: str = "received", dir: str = "asc", mine: bool = False,
-               expert: bool = False) -> Response:
+               expert: bool = False, offset: int = 0) -> Response:
     ctx = ctx_of(request)
     wanted = _statuses(status, login)
     sort = sort if sort in review.SORTS else "received"
+    offset = max(0, offset)
     with new_session(ctx.engine) as s:
         rows = review.find_cases(s, statuses=wanted, q=q, sort=sort, descending=dir == "desc",
                                  assignee=login.email if mine else None,
-                                 needs_expert=True if expert else None)
+                                 needs_expert=True if expert else None,
+                                 limit=fetch_size(QUEUE_PAGE), offset=offset)
         counts = review.status_counts(s)
+    listing = page_of(rows, limit=QUEUE_PAGE, offset=offset)
     counts["open"] = sum(counts[x] for x in review.OPEN_STATUSES)
     counts["all"] = sum(n for k, n in counts.items()
                         if k in cases.STATUSES and (login.is_admin or k != "quarantined"))
-    items = queue_items(rows, now=ctx.clock(), sla_hours=ctx.settings.sla_hours)
+    items = queue_items(listing.items, now=ctx.clock(), sla_hours=ctx.settings.sla_hours)
     filters = [f for f in FILTERS if f != "quarantined" or login.is_admin]
     return page(request, "pages/queue.html", login=login,
                 title="Quarantine" if status == "quarantined" else "Review queue",
                 items=items, counts=counts, filters=filters, status=status, q=q, sort=sort,
                 dir=dir, mine=mine, expert=expert, sorts=list(review.SORTS),
-                sla_hours=ctx.settings.sla_hours)
+                sla_hours=ctx.settings.sla_hours, listing=listing)
 
 
 def _load_visible(s: Session, case_id: int, login: Login) -> Case:

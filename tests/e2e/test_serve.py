@@ -59,6 +59,19 @@ def test_serve_with_demo_mail(tmp_path: Path, starter_kb_path: Path) -> None:
         assert len(rows) == demo_count >= 3
         assert {r["status"] for r in rows} == {"awaiting_review"}
         assert any("43214" in r["codes"] for r in rows)
+
+        # operations: ready, and the metrics of this very process (hooks in the listener and
+        # the processor), no session needed
+        from support.prom import samples, value
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/readyz", timeout=10) as r:
+            ready = json.load(r)
+        assert ready["status"] == "ready" and ready["checks"]["kb"]["ok"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=10) as r:
+            found = samples(r.read().decode())
+        assert value(found, "consult_mails_received_total", transport="smtp") == demo_count
+        assert value(found, "consult_draft_latency_seconds_count", transport="smtp") == demo_count
+        assert value(found, "consult_cases", status="awaiting_review") == demo_count
     finally:
         proc.send_signal(signal.SIGINT)
         try:

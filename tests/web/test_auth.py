@@ -19,7 +19,8 @@ from db.engine import session
 from db.models import AuditEvent, Case, User, WebSession
 from web.conftest import PASSWORD, WebApp, csrf_of, post_login
 
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("GET", "/readyz"),
+          ("GET", "/metrics")}
 
 
 def _flatten(routes: list[Any]) -> Iterator[Any]:
