@@ -200,6 +200,11 @@ _COMPOUND = re.compile(
 #: A question that points back at what was said before it ("Is this right?", "Which one?").
 _POINTING = re.compile(r"(?i)\b(?:this|these|that|those|it|them|lines?|claim|one|right|correct|"
                        r"ok(?:ay)?|above|below|either|both)\b")
+#: A part with no word in it: codes, dates, numbers, modifiers and a question mark.
+_BARE = re.compile(r"^[\s\d/.,:;|?()+#*x-]*(?:(?:[A-Z]\d{4}|\d{4}[0-9FTU]|[A-Z]\d[0-9A-Z](?:\.\w+)?"
+                   r"|[A-Z0-9]{2})[\s\d/.,:;|?()+#*x-]*)*$")
+#: A pointing question about the whole claim ("which lines", "these", "all of them").
+_WHOLE = re.compile(r"(?i)\b(?:lines|rows|claim|these|those|all)\b")
 _CODE_TOKEN = re.compile(r"\b(?:\d{4}[0-9FTU]|[A-V]\d{4}|[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)\b")
 
 
@@ -268,7 +273,10 @@ def _asked_sentences_strict(text: str) -> list[str]:
         if not _CODE_TOKEN.search(s) and len(s.split()) <= 8 and _POINTING.search(s):
             context = [x for x in sents[max(0, i - 3):i] if _CODE_TOKEN.search(x)
                        and not x.endswith("?")]
-            if context:
+            before = [x for x in sents[:i] if _CODE_TOKEN.search(x) and not x.endswith("?")]
+            # "Which lines should come off?" under a table points at all of it: the last two
+            # rows would narrow the question to their codes
+            if context and (len(before) <= 2 or not _WHOLE.search(s)):
                 s = " ".join([*context[-2:], s])
         merged.extend(_split_compound(s))
     return merged
@@ -307,6 +315,9 @@ def split_question(texts: list[str], subject: str = "", *, limit: int = 6) -> li
         for item in items:
             (generic if _is_generic(item) else parts).append(item)
     parts = [p for p in parts if _asks_something(p)]
+    worded = [p for p in parts if not _BARE.match(p)]
+    if worded:
+        parts = worded  # "05/20/2025 J2405 ?" is a table cell asking for the units, not a part
     if not parts:
         parts = generic
     if not parts:

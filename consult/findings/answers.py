@@ -131,6 +131,10 @@ def _sentences(found: list[Finding], limit: int = 3,
     # units or payment
     gone = {str(f.data.get("column2")) for f in (blocked or found) if f.rule == "ncci_ptp"
             and f.data.get("modifier_indicator") == "0" and not f.data.get("other_dates")}
+    # nor a code Medicare does not pay at all ("may be reported with its primary" would
+    # contradict "Medicare does not pay 96376")
+    gone |= {f.codes[0] for f in (blocked or found) if f.rule == "status" and f.codes
+             and f.severity == "warning" and f.data.get("status") in ("I", "N", "X", "E")}
     # for an E/M with a procedure the global rule (25 vs 57, 24) says more than the pair edit
     found = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 3) if f.rule not in (
         "global_period", "ncci_ptp") else 1, f.rule != "global_period"))

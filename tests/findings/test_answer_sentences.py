@@ -125,3 +125,25 @@ def test_coverage_names_the_lcd_in_force_in_an_earlier_version(list_kb: Knowledg
     answer = _flat(a.parts[0].answer)
     assert "LCD L33996" in answer and "version 32 effective 2025-08-07" in answer
     assert not a.parts[0].answerable  # the covered-diagnosis list is not in our sources
+
+
+def test_doses_by_drug_name_under_a_table_of_codes(real_kb: KnowledgeBase) -> None:
+    # HCPCS 2025: J0696 ceftriaxone per 250 mg, J2405 ondansetron per 1 mg; MUE 16 and 64.
+    # The "?" in the units column is a cell, not a question of its own.
+    a = _run(real_kb, "Office, Medicare, 5/20/2025: ceftriaxone 1 g IV infusion, then "
+                      "ondansetron 4 mg IV push, then an hour later ondansetron 4 mg IV push "
+                      "again.\n\nDOS\tCPT\tUnits\n05/20/2025\t96365\t1\n05/20/2025\tJ0696\t1\n"
+                      "05/20/2025\tJ2405\t?\n\nHow many units of J0696 and J2405?")
+    assert [p.text for p in a.parts] == ["How many units of J0696 and J2405?"]
+    answer = _flat(a.parts[0].answer)
+    assert "1 g of J0696 (per 250 mg) is 4 units, not 1" in answer
+    assert "8 mg of J2405 (per 1 mg) = 8 units" in answer
+
+
+def test_two_panels_are_not_a_repeated_test(real_kb: KnowledgeBase) -> None:
+    # NCCI v30.1: 80053/80048 modifier indicator 0 (the CMP holds every BMP test)
+    a = _run(real_kb, "cmp and bmp same draw?? 80053 80048 medicare, can i bill both w 91 or 59")
+    answer = _flat(a.parts[0].answer)
+    assert answer.startswith("No: 80048 is bundled into 80053 and no modifier")
+    assert "modifier 91 on" not in answer  # 91 is for one test repeated for a new result
+    assert "Clinical Laboratory Fee Schedule" not in answer  # nobody asked about payment

@@ -323,9 +323,12 @@ def _is_lab(code: str) -> bool:
 def repeat_lab(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     labs = [ln for ln in ctx.lines if _is_lab(ln.code)]
     repeat = re.search(r"(?i)\brepeat|\bagain\b|\bsecond\s+(?:draw|test|result|glucose|level)|"
-                       r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b|\b91\b", text)
-    if not labs or not repeat:
+                       r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b", text)
+    if not labs or not (repeat or re.search(r"\b91\b", text)):
         return None
+    if not repeat and len({ln.code for ln in labs}) > 1 and not any(
+            (ln.units or 1) > 1 for ln in labs):
+        return None  # "80053 and 80048, 91 or 59?" asks about two tests, not one repeated
     target = next((ln for ln in labs if "91" in ln.modifier_options + ln.modifiers
                    or (ln.units or 1) > 1), labs[-1])
     answer = (f"Use modifier 91 on the repeated {target.code} (the same test repeated the same "

@@ -53,6 +53,41 @@ def stated_dose(text: str) -> str | None:
     return f"{amount} {unit}"
 
 
+_GENERIC_WORDS = frozenset({
+    "injection", "sodium", "potassium", "hydrochloride", "sulfate", "acetate", "phosphate",
+    "succinate", "citrate", "tartrate", "mesylate", "maleate", "bromide", "chloride",
+    "calcium", "magnesium", "intravenous", "subcutaneous", "intramuscular", "infusion",
+    "solution", "powder", "liposomal", "extended", "release", "preservative", "free",
+    "biosimilar", "oral", "inhalation", "human", "recombinant"})
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z-]{4,}")
+
+
+def drug_name(description: str) -> str | None:
+    """The drug's name in a HCPCS descriptor ("Injection, ondansetron hydrochloride, per 1 mg"
+    -> "ondansetron")."""
+    for w in _NAME_WORD.findall(description):
+        if w.lower() not in _GENERIC_WORDS:
+            return w.lower()
+    return None
+
+
+def dose_by_name(text: str, name: str) -> str | None:
+    """The total dose of one drug a mail gives by name, over every place it names it
+    ("ondansetron 4 mg IV push, then ... ondansetron 4 mg IV push again" -> "8 mg")."""
+    doses = []
+    for m in re.finditer(rf"(?i)\b{re.escape(name)}\w*", text):
+        clause = re.split(r"[,;.\n]|\bthen\b", text[m.end():m.end() + 60], maxsplit=1)[0]
+        dose = stated_dose(clause)
+        if dose:
+            doses.append(dose)
+    if not doses:
+        return None
+    units = {d.split()[1] for d in doses}
+    if len(units) != 1:
+        return None
+    return f"{sum(float(d.split()[0]) for d in doses):g} {units.pop()}"
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     drugs = [ln for ln in ctx.lines if ctx.kb.dose_unit(ln.code) is not None]
@@ -67,6 +102,8 @@ def check(ctx: RuleContext) -> list[Finding]:
         else:
             dose = stated_dose(own) or (stated_dose(mail) if len(drugs) == 1 else None)
         info = ctx.kb.code(line.code)
+        if dose is None and info is not None and (name := drug_name(info.description)):
+            dose = dose_by_name(mail, name)  # a table of codes, the doses in the narrative
         replacement = ""
         if info is not None and info.status == "terminated" and info.end_date and (
                 ctx.on is None or ctx.on > info.end_date):

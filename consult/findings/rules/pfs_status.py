@@ -11,6 +11,8 @@ project's own words from the RVU file's record layout (RVU25D.pdf).
 
 from __future__ import annotations
 
+import re
+
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
 
@@ -23,8 +25,7 @@ STATUS_MEANING = {
     "I": "not valid for Medicare: Medicare pays another code for this service",
     "N": "not covered by Medicare",
     "X": "not a physician service by statute (clinical lab, ambulance and the like): not "
-         "paid under the physician fee schedule, though another Medicare fee schedule may pay "
-         "it",
+         "paid under the physician fee schedule",
     "R": "restricted coverage: Medicare pays it only in special circumstances",
     "T": "paid only when no other fee-schedule service is billed the same day",
     "E": "excluded from the fee schedule by regulation: when covered, Medicare pays it "
@@ -41,6 +42,11 @@ MEDICARE_INSTEAD = {
 }
 #: Status codes worth saying even when nobody asked (the claim line will not pay).
 UNPAID = frozenset({"B", "I", "N", "X", "E", "P", "M"})
+#: Of those, the ones Medicare may pay outside the fee schedule: for a lab (paid from the lab
+#: fee schedule) said when payment is asked or a denial is the question, not beside every lab.
+ELSEWHERE = frozenset({"X", "E"})
+_DENIED = re.compile(r"(?i)\bdenied|\bdenial|\bnot\s+pa(?:y|id)|\bwon'?t\s+pay|\bdidn'?t\s+pay|"
+                     r"\breject|\bno\s+payment|\bunpaid")
 
 
 def is_lab(code: str) -> bool:
@@ -55,8 +61,6 @@ def elsewhere(code: str, status: str) -> str:
     if status == "X" and is_lab(code):
         return ("it is paid from the Clinical Laboratory Fee Schedule, which is not in our "
                 "sources")
-    if status == "X":
-        return "another Medicare fee schedule (ambulance, lab, DMEPOS) may pay it"
     if status == "E":
         return "when covered, Medicare pays it outside the fee schedule"
     return ""
@@ -91,6 +95,9 @@ def _answer(code: str, status: str) -> str:
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     medicare_like = ctx.extraction.payer_class in (None, "medicare", "medicare_advantage")
+    if ctx.setting == "hospital" and not ctx.asks("payment"):
+        return out  # a facility claim is paid under OPPS: the physician fee schedule's status
+        # (X for 96376: facilities only) says nothing about it
     for m in ctx.procedures:
         info = ctx.kb.pfs(m.code)
         if info is None or info.status not in STATUS_MEANING:
@@ -112,7 +119,11 @@ def check(ctx: RuleContext) -> list[Finding]:
                                f"{STATUS_MEANING['T']}.", info.source, 1.0,
                                {"status": "T", "instead": None, "answer": answer}))
             continue
-        if info.status not in UNPAID and not ctx.asks("payment", "coverage", "which_code"):
+        asked = ctx.asks("payment", "coverage", "which_code")
+        if info.status not in UNPAID and not asked:
+            continue
+        if info.status in ELSEWHERE and is_lab(m.code) and not asked and not _DENIED.search(
+                f"{ctx.extraction.question} {ctx.extraction.narrative}"):
             continue
         meaning = STATUS_MEANING[info.status]
         detail = f"{m.code} has Medicare PFS status {info.status}: {meaning}."
