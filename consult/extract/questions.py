@@ -128,7 +128,9 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         r"incidental)|\binclusive|\bincidental")),
     ("bill_together", re.compile(
         r"(?i)^(?:.{0,200}[.:]\s+)?(?:is\s+(?:this|that|it)\s+(?:coded\s+)?(?:right|correct|ok)|"
-        r"(?:is\s+this\s+)?correct\?|ok(?:ay)?\s+to\s+(?:submit|bill|send)|any(?:thing)?\s+"
+        r"(?:is\s+this\s+)?correct\?|ok(?:ay)?\s+to\s+(?:submit|bill|send)|"
+        r"(?:is|does)\s+(?:the|this|my|our)\s+claim\s+(?:look\s+)?(?:ok(?:ay)?|right|correct|"
+        r"clean|good)|any(?:thing)?\s+"
         r"(?:problem|issue|wrong)|does\s+this\s+look\s+(?:right|ok|correct)|good\s+to\s+go)")),
     ("which_code", re.compile(
         r"(?i)\bwhich\s+(?:cpt|code|one)|\bwhat\s+(?:cpt|code|hcpcs)|\bcorrect\s+code|"
@@ -338,6 +340,8 @@ def question_parts(texts: list[str], subject: str, codes: list[str]) -> list[Que
     for text in split_question(texts, subject):
         named = [c for c in dict.fromkeys(_CODE_TOKEN.findall(text)) if c in known]
         last = sentences(text)[-1] if sentences(text) else text
+        if not _CODE_TOKEN.search(last) and _WHOLE.search(last):
+            named = []  # "... on E11.65 and I12.9. Is the claim ok?" asks about the whole claim
         kind = question_type(last)  # the question itself, not the lines it points back to
         if kind == "other":
             kind = question_type(text)

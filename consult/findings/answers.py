@@ -24,7 +24,8 @@ from consult.findings.order import SEVERITY_RANK
 _CODING = frozenset({"ncci_ptp", "global_period", "addon", "code_status", "unknown_code",
                      "modifier", "mue", "status", "choice", "endoscopy", "code_family", "pctc",
                      "bilateral", "drug_units", "surgeons", "screening", "em_rules",
-                     "payment", "diagnosis"})
+                     "payment", "diagnosis", "icd_sequencing", "icd_billable", "icd_seventh",
+                     "excludes1"})
 RELEVANT: dict[str, frozenset[str]] = {
     "bill_together": _CODING,
     "which_modifier": frozenset({"ncci_ptp", "global_period", "modifier", "mue", "choice",
@@ -32,7 +33,8 @@ RELEVANT: dict[str, frozenset[str]] = {
                                  "screening", "surgeons"}),
     "global_period": frozenset({"global_period", "ncci_ptp", "status", "choice",
                                 "code_family"}),
-    "units": frozenset({"mue", "addon", "drug_units", "choice", "code_family", "bilateral"}),
+    "units": frozenset({"mue", "addon", "drug_units", "choice", "code_family", "bilateral",
+                        "ncci_ptp", "code_status", "unknown_code"}),
     "code_validity": frozenset({"code_status", "unknown_code", "status", "choice",
                                 "drug_units", "ncci_ptp"}),
     "diagnosis": frozenset({"icd_billable", "icd_seventh", "excludes1", "excludes2",
@@ -173,7 +175,7 @@ def _sentences(found: list[Finding], limit: int = 3,
         if not text or text in out or (pair is not None and pair in pairs):
             continue
         em = next((c for c in f.codes if c.isdigit() and 99202 <= int(c) <= 99499), None)
-        if em and f.rule in ("ncci_ptp", "global_period") and f"25 on {em}" in text:
+        if em and f"25 on {em}" in text:
             if em in said_25:
                 continue  # one "25 on the E/M" is enough, whichever procedure it is with
             said_25.add(em)

@@ -101,7 +101,7 @@ def test_unanswerable_part_says_so_and_marks_the_case(real_kb: KnowledgeBase) ->
     first, second = a.parts[0], a.parts[1]
     assert first.type == "payer_policy" and not first.answerable
     assert first.answer.startswith("Our sources do not cover this")
-    assert second.answerable and "77003 is bundled into 64483" in second.answer
+    assert second.answerable and "77003 is part of 64483" in second.answer
     assert a.needs_expert and "prior-authorization" in a.expert_reason
     data = a.to_json()
     assert data["needs_expert"] is True

@@ -147,3 +147,33 @@ def test_two_panels_are_not_a_repeated_test(real_kb: KnowledgeBase) -> None:
     assert answer.startswith("No: 80048 is bundled into 80053 and no modifier")
     assert "modifier 91 on" not in answer  # 91 is for one test repeated for a new result
     assert "Clinical Laboratory Fee Schedule" not in answer  # nobody asked about payment
+
+
+def test_a_code_inside_another_by_definition(real_kb: KnowledgeBase) -> None:
+    # NCCI v30.1: 29880/29881 indicator 1, rationale "HCPCS/CPT procedure code definition"
+    a = _run(real_kb, "We coded 29881 and 29880-59 for the same knee. Correct?")
+    answer = _flat(a.parts[0].answer)
+    assert answer.startswith("Usually not: 29881 is part of 29880")
+    assert "The 59 on 29880 is on the wrong code: it belongs on 29881" in answer
+
+
+def test_a_whole_claim_question_reads_every_line(real_kb: KnowledgeBase) -> None:
+    # NCCI v30.1: G0439/99214 indicator 1; FY2026 tabular: N18 "code first" diabetic CKD
+    # (E11.22); E11.65 is a second complication, not the unspecified E11.9
+    a = _run(real_kb, "AWV plus a diabetes/CKD visit, Medicare, 6/17/2025. Our scrubber warns "
+                      "\"use additional code\" on E11.65 and I12.9. Is the claim ok?\n\n"
+                      "G0439 Z00.00\n99214-25 E11.65 Z79.4 I12.9\n93000 I12.9 N18.30\n")
+    answer = _flat(a.parts[0].answer)
+    assert "25 on 99214" in answer
+    assert "Add the combination code E11.22 and keep" in answer and "E11.65" in answer
+    assert "instead of I12.9" not in answer  # I12.9 is the combination code already
+
+
+def test_units_over_a_policy_mue_and_a_bundled_code(real_kb: KnowledgeBase) -> None:
+    # MUE 2026 Q2: 43239 practitioner 1, MAI 2; NCCI v30.1: 43239/43235 indicator 0
+    a = _run(real_kb, "Diagnostic EGD (43235) then biopsies of the antrum and the duodenum "
+                      "(43239), DOS 07/22/2025. Do we bill 43235 + 43239 x 2 since two sites "
+                      "were biopsied?")
+    answer = _flat(a.parts[0].answer)
+    assert "2 units of 43239 are over its MUE of 1 per date of service: report 43239 x1" in answer
+    assert "No: 43235 is bundled into 43239" in answer

@@ -50,7 +50,8 @@ def make_desk(web: WebApp) -> Desk:
 
     _at(web, MONDAY + timedelta(days=1, hours=1))
     knee = web.ingest(consultation(message_id="knee@x", subject="Knee injection units",
-                                   body="Can we bill 20610 with J1030 x 2?\n\nLee",
+                                   body="Can we bill 20610 with J1030 x 2? Does Aetna need a prior "
+                                        "auth for it?\n\nLee",
                                    sender="lee@ortho.example", name="Lee Park"))
     _at(web, MONDAY + timedelta(days=2, hours=7))  # 30 h after it arrived
     with session(web.engine) as s:
@@ -88,8 +89,9 @@ def make_desk(web: WebApp) -> Desk:
                                    extra_headers={"Auto-Submitted": "auto-replied"}))
     _at(web, MONDAY + timedelta(days=10))  # Nov 5: waits past the SLA
     units = web.ingest(consultation(message_id="units@x", subject="units",
-                                    body="How many units of 96372 can we bill per day for "
-                                         "Medicare?\n\nKim", sender="kim@clinic.example"))
+                                    body="How many units of 96372 can we bill per day, and "
+                                         "does Humana require a prior authorization?\n\nKim",
+                                    sender="kim@clinic.example"))
     closed = web.ingest(consultation(message_id="dup@x", subject="never mind",
                                      body="Can we bill 43214 with 43200?\n\nDana"))
     _at(web, web.clock() + timedelta(hours=1))

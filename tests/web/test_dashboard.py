@@ -113,7 +113,7 @@ def test_dashboard_figures_of_a_fortnight(make_web: Any, db_url: str) -> None:
     assert codes["43214"] == 2 and codes["43200"] == 2 and codes["20610"] == 1
     assert data["top_codes"][0]["cases"] == 2
     types = {t["type"]: t["cases"] for t in data["top_question_types"]}
-    assert types["bill_together"] == 3 and types["units"] == 2 and types["payer_policy"] == 1
+    assert types["bill_together"] == 3 and types["units"] == 2 and types["payer_policy"] == 3
 
     assert data["reviewers"] == [
         {"reviewer": RITA, "approved": 2, "asked": 0, "closed": 1, "edited": 0},

@@ -80,6 +80,14 @@ def _seventh(ctx: RuleContext, code: str, text: str) -> Finding | None:
                    0.85, {"chosen": chosen.code, "answer": answer})
 
 
+_UNSPECIFIED = re.compile(r"(?i)\bwithout\s+complications?\b|\bunspecified\b|\bNOS\b")
+
+
+def _description(ctx: RuleContext, code: str) -> str:
+    info = ctx.kb.code(code)
+    return info.description if info else ""
+
+
 def _combinations(ctx: RuleContext, codes: list[str]) -> list[Finding]:
     out = []
     for i, a in enumerate(codes):
@@ -92,12 +100,21 @@ def _combinations(ctx: RuleContext, codes: list[str]) -> list[Finding]:
                     info.description for info in (ctx.kb.code(a), ctx.kb.code(b)) if info)])
                 kids = ctx.kb.icd_children_matching(target, words, limit=1)
                 pick = kids[0].code if kids else hint.suggested
+                if pick in (a, b) or any(c.startswith(target) for c in (a, b)):
+                    continue  # I12.9 with N18.30: the combination code is already there
                 # a combination code may itself ask for one of the two ("use additional code
                 # to identify the stage of chronic kidney disease"): that one stays
                 kept = [c for c in (a, b) if any(
                     n.kind == "use_additional" and not n.from_code
                     and any(ref_matches(r, c) for r in n.refs) for n in ctx.kb.icd_notes(pick))]
-                if len(kept) == 1:
+                # a specific complication code of the same category (E11.65 beside E11.22)
+                # is a second complication, not the unspecified code the combination replaces
+                kept += [c for c in (a, b) if c not in kept and c[:3] == pick[:3]
+                         and not _UNSPECIFIED.search(_description(ctx, c))]
+                if len(kept) == 2:
+                    answer = (f"Add the combination code {pick} and keep {kept[0]} and "
+                              f"{kept[1]}: the tabular links the two conditions.")
+                elif len(kept) == 1:
                     gone = b if kept[0] == a else a
                     answer = (f"Use the combination code {pick} instead of {gone}, and keep "
                               f"{kept[0]}: {pick} says to add a code for it.")

@@ -54,8 +54,11 @@ def _lookup(ctx: RuleContext, code: str) -> tuple[Mue | None, str]:
 
 def _asked(ctx: RuleContext, code: str) -> bool:
     """A units question about this code (or about sides: one line with 50 or two units)."""
+    counted = {m.code for m in ctx.procedures if (m.units or 1) > 1}
     return any((p.type == "units" or re.search(r"(?i)\b50\b|bilat|both|\bx\s?2\b", p.text))
-               and (code in p.codes or not p.codes) for p in ctx.extraction.parts)
+               and (code in p.codes or not p.codes)
+               # "20610 with J1030 x 2?": the units asked are J1030's, not 20610's
+               and not (counted & set(p.codes or counted)) for p in ctx.extraction.parts)
 
 
 def _stated_mue(ctx: RuleContext, code: str) -> Finding | None:
@@ -102,11 +105,14 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{mue.setting} setting. MAI {mue.adjudication}: {mai_meaning(mue)}. "
                 f"MUE rationale: {mue.rationale}."
             )
+            by_date = mue.adjudication.strip()[:1] in ("2", "3")
             data["answer"] = (
                 f"{m.units} units of {m.code} are over its MUE of {mue.value} per "
-                f"{'line' if mue.adjudication.startswith('1') else 'date of service'}."
+                f"{'date of service' if by_date else 'line'}"
+                + (f": report {m.code} x{mue.value}." if mue.adjudication.startswith("2")
+                   and mue.value else ": units above it are paid only on appeal with the "
+                   "record." if by_date else ".")
             )
-            by_date = mue.adjudication.strip()[:1] in ("2", "3")
             severity: Severity = "error" if by_date else "warning"
             out.append(Finding(RULE, [m.code], severity, detail, mue.source, 1.0, data))
         elif m.units > 1:

@@ -46,6 +46,12 @@ _X_MEANING = {"XE": "separate encounter", "XS": "separate structure or organ",
               "XP": "separate practitioner", "XU": "unusual non-overlapping service"}
 
 
+#: Edit rationales saying the column 1 code includes the column 2 service by its own
+#: definition: a modifier is the exception, not the way to bill both.
+_PART_OF = frozenset({"hcpcs/cpt procedure code definition", "cpt separate procedure definition",
+                      "more extensive procedure", "laboratory panel"})
+
+
 def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[str]]:
     """Advice on the sender's modifiers, applied or offered ("59 or XS?"), for this edit;
     returns (detail, answer, used)."""
@@ -83,11 +89,20 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
         else:
             parts.append(f"For distinct services append XS, XE, XP, XU or 59 (or an anatomic "
                          f"modifier) to {c2}.")
-            answer = (f"Not without a modifier: {c2} is bundled into {c1}. If the services "
-                      f"were distinct, the modifier goes on {c2}: XS, XE, XP or XU where one "
-                      "fits, else 59.")
+            if edit.rationale.lower() in _PART_OF:
+                # 93010 inside 93000, 29881 inside 29880: the column 1 code already holds it
+                answer = (f"Usually not: {c2} is part of {c1} "
+                          f"({_lower(edit.rationale)}). Only a separate session, site or "
+                          f"lesion justifies a modifier on {c2}: XS, XE, XP or XU where one "
+                          "fits, else 59.")
+            else:
+                answer = (f"Not without a modifier: {c2} is bundled into {c1}. If the "
+                          f"services were distinct, the modifier goes on {c2}: XS, XE, XP or "
+                          "XU where one fits, else 59.")
         if misplaced:
             parts.append(f"The modifier belongs on {c2} (column 2), not on {c1}.")
+            answer += (f" The {', '.join(dict.fromkeys(misplaced))} on {c1} is on the wrong "
+                       f"code: it belongs on {c2}, if anywhere.")
     else:
         answer = ""
     return " ".join(parts), answer, named + misplaced
