@@ -161,6 +161,9 @@ def _sentences(found: list[Finding], limit: int = 3,
             continue
         if f.rule == "status" and f.codes and f.codes[0] in chosen:
             continue  # the choice among the coder's options already says it
+        if f.rule == "suggestion" and any(g.data.get("chosen") and g.data.get("answer")
+                                          for g in found):
+            continue  # the codes the mail names were answered: a guess beside them is noise
         if f.rule in ("pctc", "bilateral", "payment", "addon", "mue", "drug_units") and \
                 f.codes and f.codes[0] in gone:
             continue

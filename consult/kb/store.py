@@ -590,6 +590,11 @@ class KnowledgeBase:
     def icd_children_matching(self, code: str, text: str, *, limit: int = 5) -> list[CodeInfo]:
         """Billable codes below ``code`` ranked by how many of the words of ``text`` their
         descriptions hold (ties keep code order): which child a mail's words point to."""
+        return [kid for _hits, kid in self.icd_children_scored(code, text)[:limit]]
+
+    def icd_children_scored(self, code: str, text: str) -> list[tuple[int, CodeInfo]]:
+        """(score, code) for the billable codes below ``code`` the words of ``text`` point to,
+        best first (ties keep code order): a caller can tell a clear pick from a tie."""
         words, negated = self._stems(text)
         stages = _stages(text)
         kids = self.children(code, billable_only=True, limit=2000)
@@ -607,7 +612,7 @@ class KnowledgeBase:
             if hits > 0:
                 scored.append((-hits, i, kid))
         scored.sort(key=lambda t: (t[0], t[1]))
-        return [k for _h, _i, k in scored[:limit]]
+        return [(-h, k) for h, _i, k in scored]
 
     _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
     _NEGATION = re.compile(r"\b(?:without|no|not|denies|negative for)\s+([A-Za-z]+)", re.I)

@@ -177,3 +177,17 @@ def test_units_over_a_policy_mue_and_a_bundled_code(real_kb: KnowledgeBase) -> N
     answer = _flat(a.parts[0].answer)
     assert "2 units of 43239 are over its MUE of 1 per date of service: report 43239 x1" in answer
     assert "No: 43235 is bundled into 43239" in answer
+
+
+def test_a_header_diagnosis_gets_the_child_the_words_point_to(real_kb: KnowledgeBase) -> None:
+    # FY2026 tabular: Z86.010 has subcodes Z86.0100-Z86.0109 (no 7th-character extension);
+    # M54.5 has M54.50 (unspecified), M54.51 (vertebrogenic), M54.59 (other)
+    a = _run(real_kb, "Two rejections, both invalid diagnosis:\n\n1) surveillance colonoscopy, "
+                      "pt has personal history of tubular adenoma - coded Z86.010\n2) PT eval "
+                      "for low back pain, no radiculopathy, no other detail - coded M54.5\n\n"
+                      "What should they be?")
+    answer = _flat(a.parts[-1].answer)
+    assert "Z86.010 is a header, not billable: from your words, Z86.0101" in answer
+    assert "M54.5 is a header, not billable: from your words, M54.50" in answer
+    assert "7th character" not in _flat(a.draft.text)  # type: ignore[union-attr]
+    assert "likely code" not in answer  # no guess beside the codes the mail names
