@@ -62,16 +62,36 @@ class Area:
 def areas(text: str) -> list[Area]:
     """Wound areas ("25 sq cm", "5 x 4 cm"), each with the depth named in its sentence."""
     out: list[Area] = []
-    for m in _AREA.finditer(text):
+    found = list(_AREA.finditer(text))
+    for i, m in enumerate(found):
         size = (float(m.group("a")) if m.group("a")
                 else float(m.group("l")) * float(m.group("w")))
-        lo = max(text.rfind(".", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+        lo = s_lo = max(text.rfind(".", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
         hi_dot = text.find(".", m.end())
-        hi = len(text) if hi_dot < 0 else hi_dot
-        sentence = text[lo:hi]
-        depth = next((name for name, rx in _DEPTHS if rx.search(sentence)), "")
+        hi = s_hi = len(text) if hi_dot < 0 else hi_dot
+        # "the 12 sq cm muscle wound and the 18 sq cm subq wound": each area takes the depth
+        # named nearest to it, between its neighbours in the sentence
+        if i and found[i - 1].end() > lo:
+            lo = found[i - 1].end()
+        if i + 1 < len(found) and found[i + 1].start() < hi:
+            hi = found[i + 1].start()
+        depth = _nearest_depth(text, lo, hi, m.start(), m.end())
+        if not depth:  # "debrided to muscle, 5 x 4 cm and 3 x 3 cm": the sentence's one depth
+            named = {name for name, rx in _DEPTHS if rx.search(text, s_lo, s_hi)}
+            depth = named.pop() if len(named) == 1 else ""
         out.append(Area(size, depth, m.start()))
     return out
+
+
+def _nearest_depth(text: str, lo: int, hi: int, start: int, end: int) -> str:
+    """The depth word closest to the area within text[lo:hi] ("" when none)."""
+    best: tuple[int, str] | None = None
+    for name, rx in _DEPTHS:
+        for d in rx.finditer(text, lo, hi):
+            gap = start - d.end() if d.end() <= start else d.start() - end
+            if best is None or max(gap, 0) < best[0]:
+                best = (max(gap, 0), name)
+    return best[1] if best else ""
 
 
 def minutes(text: str) -> list[tuple[int, int]]:

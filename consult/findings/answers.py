@@ -138,8 +138,10 @@ def _sentences(found: list[Finding], limit: int = 3,
     gone |= {f.codes[0] for f in (blocked or found) if f.rule == "status" and f.codes
              and f.severity == "warning" and f.data.get("status") in ("I", "N", "X", "E")}
     # for an E/M with a procedure the global rule (25 vs 57, 24) says more than the pair edit
-    found = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 3) if f.rule not in (
-        "global_period", "ncci_ptp") else 1, f.rule != "global_period"))
+    # a finding made for this very part (the areas it adds up) first, then by severity
+    found = sorted(found, key=lambda f: ("part" not in f.data, SEVERITY_RANK.get(
+        f.severity, 3) if f.rule not in ("global_period", "ncci_ptp") else 1,
+        f.rule != "global_period"))
     # "64493-50, 64494-50, 64495-50 or x2?": one sentence for the codes reported with 50, and
     # no "2 units are over the MUE" beside it (the 50 line is 1 unit)
     fifty = [f for f in found if f.rule == "bilateral" and f.data.get("bilat") == "1"

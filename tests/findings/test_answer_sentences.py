@@ -153,7 +153,7 @@ def test_a_code_inside_another_by_definition(real_kb: KnowledgeBase) -> None:
     # NCCI v30.1: 29880/29881 indicator 1, rationale "HCPCS/CPT procedure code definition"
     a = _run(real_kb, "We coded 29881 and 29880-59 for the same knee. Correct?")
     answer = _flat(a.parts[0].answer)
-    assert answer.startswith("Usually not: 29881 is part of 29880")
+    assert answer.startswith("29881 is part of 29880 by definition")
     assert "The 59 on 29880 is on the wrong code: it belongs on 29881" in answer
 
 
@@ -191,3 +191,26 @@ def test_a_header_diagnosis_gets_the_child_the_words_point_to(real_kb: Knowledge
     assert "M54.5 is a header, not billable: from your words, M54.50" in answer
     assert "7th character" not in _flat(a.draft.text)  # type: ignore[union-attr]
     assert "likely code" not in answer  # no guess beside the codes the mail names
+
+
+def test_wound_areas_add_up_only_within_one_depth(real_kb: KnowledgeBase) -> None:
+    # CPT debridement rules: areas of one depth are added; 11043 muscle, 11042 subcutaneous,
+    # 97597/97598 selective (first 20 sq cm, then each further 20 sq cm or part)
+    a = _run(real_kb, "Medicare, 4 wounds on 12/08/2025:\n\n11043 sacrum, muscle, 12 sq cm\n"
+                      "11042 L lower leg, subq, 18 sq cm\n97597 R shin, selective, 15 sq cm\n"
+                      "97597 R calf, selective, 14 sq cm\n\nCan we add the 12 sq cm muscle wound "
+                      "and the 18 sq cm subq wound together? Do the two selective ones become "
+                      "97597 x2?")
+    first, second = (_flat(p.answer) for p in a.parts[:2])
+    assert first.startswith("muscle 12 sq cm = 11043 x1; subcutaneous 18 sq cm = 11042 x1")
+    assert "selective 29 sq cm = 97597 x1 + 97598 x1" in second
+    assert "24 sq cm" not in second  # the wounds the question restates are not counted twice
+
+
+def test_a_panel_test_on_the_same_draw_is_not_a_91_repeat(real_kb: KnowledgeBase) -> None:
+    # NCCI v30.1: 80053/82947 indicator 1, rationale "Laboratory panel"
+    a = _run(real_kb, "Medicaid. 80053 and a separate 82947 glucose, same draw, same time. "
+                      "can the glucose go on w/ 91?")
+    answer = _flat(a.parts[0].answer)
+    assert answer.startswith("No: 82947 is one of the tests in the 80053 panel")
+    assert "Not 91: it marks the same test repeated later the same day" in answer

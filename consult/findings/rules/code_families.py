@@ -136,9 +136,18 @@ _DEBRIDEMENT = {"subcutaneous": ("11042", "11045"), "muscle": ("11043", "11046")
 _DEPTH_OF = {code: depth for depth, pair in _DEBRIDEMENT.items() for code in pair}
 
 
+def _in_question(text: str, pos: int) -> bool:
+    """Whether the sentence holding ``pos`` ends with a question mark."""
+    end = re.search(r"[.?!\n]", text[pos:])
+    return bool(end) and end.group() == "?"  # type: ignore[union-attr]
+
+
 def debridement(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _DEPTH_OF if ctx.line(c)]
     found = areas(text)
+    stated = [a for a in found if not _in_question(text, a.start)]
+    if stated and len(stated) < len(found):
+        found = stated  # "can we add the 12 sq cm ... ?" restates wounds the table lists
     if not found or not (named or re.search(r"(?i)debrid", text)):
         return None
     default = _DEPTH_OF[named[0]] if len({_DEPTH_OF[c] for c in named}) == 1 and named else ""
@@ -326,20 +335,24 @@ def repeat_lab(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> F
                        r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b", text)
     if not labs or not (repeat or re.search(r"\b91\b", text)):
         return None
-    if not repeat and len({ln.code for ln in labs}) > 1 and not any(
-            (ln.units or 1) > 1 for ln in labs):
-        return None  # "80053 and 80048, 91 or 59?" asks about two tests, not one repeated
     target = next((ln for ln in labs if "91" in ln.modifier_options + ln.modifiers
                    or (ln.units or 1) > 1), labs[-1])
+    if not repeat and len({ln.code for ln in labs}) > 1 and not any(
+            (ln.units or 1) > 1 for ln in labs):
+        # "80053 and a separate 82947, same draw: 91?" asks about two tests, not one repeated
+        answer = (f"Not 91: it marks the same test repeated later the same day for a new "
+                  f"result, not {target.code} run beside another test from the same draw.")
+        return _finding(index, [target.code], "warning", _REPEAT_91, _REPEAT_SOURCE, answer)
     answer = (f"Use modifier 91 on the repeated {target.code} (the same test repeated the same "
               "day for a new result), not 59, 76 or 77.")
-    detail = ("Modifier 91 marks a clinical lab test repeated on the same day to get a later "
+    return _finding(index, [target.code], "warning", _REPEAT_91, _REPEAT_SOURCE, answer)
+
+
+_REPEAT_91 = ("Modifier 91 marks a clinical lab test repeated on the same day to get a later "
               "result; 59 is for distinct procedures and 76/77 for repeated procedures by a "
               "physician. 91 does not apply to a rerun to confirm a result or because of a "
               "specimen or equipment problem.")
-    return _finding(index, [target.code], "warning", detail,
-                    f"{NOTES}: CPT modifier 91; NCCI Policy Manual ch. X (pathology and lab)",
-                    answer)
+_REPEAT_SOURCE = f"{NOTES}: CPT modifier 91; NCCI Policy Manual ch. X (pathology and lab)"
 
 
 # -- codes that include their imaging guidance -------------------------------------------------

@@ -89,12 +89,14 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
         else:
             parts.append(f"For distinct services append XS, XE, XP, XU or 59 (or an anatomic "
                          f"modifier) to {c2}.")
-            if edit.rationale.lower() in _PART_OF:
+            if edit.rationale.lower() == "laboratory panel":
+                answer = (f"No: {c2} is one of the tests in the {c1} panel; it is not billed "
+                          "beside the panel for the same specimen.")
+            elif edit.rationale.lower() in _PART_OF:
                 # 93010 inside 93000, 29881 inside 29880: the column 1 code already holds it
-                answer = (f"Usually not: {c2} is part of {c1} "
-                          f"({_lower(edit.rationale)}). Only a separate session, site or "
-                          f"lesion justifies a modifier on {c2}: XS, XE, XP or XU where one "
-                          "fits, else 59.")
+                answer = (f"{c2} is part of {c1} by definition ({_lower(edit.rationale)}): "
+                          f"bill both only for a separate session, site or lesion, with the "
+                          f"modifier on {c2}: XS, XE, XP or XU where one fits, else 59.")
             else:
                 answer = (f"Not without a modifier: {c2} is bundled into {c1}. If the "
                           f"services were distinct, the modifier goes on {c2}: XS, XE, XP or "
