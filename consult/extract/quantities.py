@@ -85,13 +85,15 @@ def areas(text: str) -> list[Area]:
 
 def _nearest_depth(text: str, lo: int, hi: int, start: int, end: int) -> str:
     """The depth word closest to the area within text[lo:hi] ("" when none)."""
-    best: tuple[int, str] | None = None
+    best: tuple[bool, int, str] | None = None
     for name, rx in _DEPTHS:
         for d in rx.finditer(text, lo, hi):
-            gap = start - d.end() if d.end() <= start else d.start() - end
-            if best is None or max(gap, 0) < best[0]:
-                best = (max(gap, 0), name)
-    return best[1] if best else ""
+            gap = max(start - d.end() if d.end() <= start else d.start() - end, 0)
+            # a code (97597) says the depth less surely than a word: it may be the next row's
+            coded = d.group()[:1].isdigit()
+            if best is None or (coded, gap) < best[:2]:
+                best = (coded, gap, name)
+    return best[2] if best else ""
 
 
 def minutes(text: str) -> list[tuple[int, int]]:
