@@ -10,7 +10,9 @@ from sqlmodel import col, select
 from support.mails import consultation
 from support.servers import Dovecot, start_dovecot
 
-import consult.intake
+import consult.intake.batch
+import consult.intake.process
+import consult.intake.thread
 from consult.clock import utcnow
 from consult.kb.store import KnowledgeBase
 from db.engine import session
@@ -116,14 +118,16 @@ def test_one_bad_message_never_blocks_the_mailbox(
         monkeypatch: pytest.MonkeyPatch) -> None:
     settings = imap_settings(dovecot, db_url, max_message_bytes=20_000, imap_fetch_chunk=50)
     engine = engine_for(db_url)
-    real = consult.intake.process_parsed
+    real = consult.intake.thread.find_thread
 
-    def buggy(session, msg, mail, *a, **kw):  # type: ignore[no-untyped-def]
+    def buggy(session, mail, *a, **kw):  # type: ignore[no-untyped-def]
         if "TRIGGER-BUG" in mail.subject:  # a bug outside the parse/analysis guards
             raise RuntimeError("simulated intake bug")
-        return real(session, msg, mail, *a, **kw)
+        return real(session, mail, *a, **kw)
 
-    monkeypatch.setattr(consult.intake, "process_parsed", buggy)
+    # both paths: the chunk (consult.intake.batch) and one mail at a time (.process)
+    monkeypatch.setattr(consult.intake.batch, "find_thread", buggy)
+    monkeypatch.setattr(consult.intake.process, "find_thread", buggy)
     oversize = _mail(90, body="Is 43239 ok? " + "x" * 30_000)
     bad = {
         "oversize": oversize,

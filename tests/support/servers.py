@@ -8,6 +8,7 @@ report green for a test that did not run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import shutil
@@ -18,14 +19,17 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from support.paths import REPO
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get("CONSULT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -307,22 +311,75 @@ def pg_available() -> bool:
         return False
 
 
+def _template_name() -> str:
+    """The template's name: a hash of the migrations, so a changed migration gets its own."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "db" / "migrations").rglob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"consult_tpl_{digest.hexdigest()[:16]}"
+
+
+def _ensure_template(admin: Any) -> str:
+    """A database migrated to head, made once (by whichever test worker comes first, under an
+    advisory lock) and kept between runs while the migrations are the same."""
+    from sqlalchemy import text
+
+    from db.engine import make_engine, upgrade
+
+    name = _template_name()
+    with admin.connect() as c:
+        c.execute(text("SELECT pg_advisory_lock(1515)"))
+        try:
+            if c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                         {"n": name}).first() is None:
+                building = f"{name}_new"
+                c.execute(text(f'DROP DATABASE IF EXISTS "{building}"'))
+                c.execute(text(f'CREATE DATABASE "{building}"'))
+                engine = make_engine(_url_of(building))
+                try:
+                    upgrade(engine)
+                finally:
+                    engine.dispose()
+                c.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+        finally:
+            c.execute(text("SELECT pg_advisory_unlock(1515)"))
+    return name
+
+
+def _url_of(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def pg_databases() -> Iterator[Callable[[], str]]:
+    """``make()`` -> the URL of a fresh PostgreSQL database, already migrated (a clone of the
+    template), dropped after the test."""
     require(pg_available(), "PostgreSQL on 127.0.0.1:5432")
     from sqlalchemy import create_engine, text
 
-    name = f"consult_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
+    made: list[str] = []
+
+    def make() -> str:
+        template = _ensure_template(admin)
+        name = f"consult_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        made.append(name)
+        return _url_of(name)
+
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield make
     finally:
         with admin.connect() as c:
-            c.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            for name in made:
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = :n"), {"n": name})
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_databases: Callable[[], str]) -> str:
+    """A fresh, migrated PostgreSQL database for one test, dropped afterwards."""
+    return pg_databases()
