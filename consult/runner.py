@@ -54,6 +54,9 @@ class Runner(Generic[Item, Result]):
     boundary: Callable[[], AbstractContextManager[Any]] | None = None
     stops_run: Callable[[Exception], bool] = lambda _exc: False
     expected: tuple[type[Exception], ...] = ()
+    #: Records a handled item (e.g. marks an outbox row sent), outside the failure boundary:
+    #: an error here propagates, since the item's effect (a delivered mail) cannot be undone.
+    on_success: Callable[[Item, Result], None] | None = None
 
     def _guard(self) -> AbstractContextManager[Any]:
         return self.boundary() if self.boundary is not None else contextlib.nullcontext()
@@ -67,7 +70,7 @@ class Runner(Generic[Item, Result]):
     def _run_one(self, item: Item) -> tuple[Result, Exception | None]:
         try:
             with self._guard():
-                return self.handle(item), None
+                result = self.handle(item)
         except Exception as exc:
             if not isinstance(exc, self.expected):
                 # the class in the message; the traceback goes through the redacting formatter
@@ -75,6 +78,9 @@ class Runner(Generic[Item, Result]):
                           type(exc).__name__, exc_info=exc)
             with self._guard():
                 return self.on_failure(item, exc), exc
+        if self.on_success is not None:
+            self.on_success(item, result)
+        return result, None
 
     def run(self, items: Iterable[Item]) -> RunReport[Item, Result]:
         """Every item once, in order, until one fails in a way that ``stops_run``."""

@@ -43,6 +43,7 @@ from consult.intake import (
 )
 from consult.kb.store import KnowledgeBase
 from consult.pipeline import Prepared
+from consult.runner import Runner
 from db.engine import session as new_session
 from db.models import MailboxState
 from workers.analysis_pool import Ahead, AnalysisPool, Budget
@@ -264,35 +265,37 @@ class FolderSync:
             # and the start of each raw mail
             log.warning("%s: a chunk of %s mails failed as a whole (%s); taking them in one at "
                         "a time", key, len(arrivals), type(exc).__name__)
-        results = []
-        for arrival in arrivals:
-            prepared = None
-            if self.pool is not None:  # still within the budget when done one at a time
-                prepared = next(self.pool.prepare([arrival.raw], own_addresses(self.settings)))
-            results.append(self._commit_one(key, uidvalidity, arrival, prepared))
+        runner: Runner[Arrival, IntakeResult] = Runner(
+            f"IMAP {key}", handle=lambda arrival: self._commit_one(key, uidvalidity, arrival),
+            on_failure=lambda arrival, exc: self._quarantine_one(key, uidvalidity, arrival, exc),
+            label=lambda arrival: f"UID {arrival.uid}")
+        results = runner.run(arrivals).results
         with new_session(self.engine) as s:
             self._save_state(s, key, uidvalidity, last_uid)
             s.commit()
         return results
 
-    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival,
-                    prepared: Prepared | None = None) -> IntakeResult:
-        now = self.clock()
-        try:
-            with new_session(self.engine) as s:
-                result = ingest(s, arrival.raw, self.kb, self.settings, source="imap", now=now,
-                                mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid,
-                                prepared=prepared)
-                self._save_state(s, key, uidvalidity, arrival.uid or 0)
-                s.commit()
-                return result
-        except Exception as exc:
-            log.exception("%s: UID %s failed on its own; keeping its bytes in quarantine", key,
-                          arrival.uid)
-            reason = f"intake failed: {type(exc).__name__}: {str(exc)[:500]}"
-        with new_session(self.engine) as s:  # if even this fails, the database is down: raise
-            result = quarantine_raw(s, arrival.raw, reason, source="imap", now=now, mailbox=key,
-                                    uidvalidity=uidvalidity, uid=arrival.uid)
+    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival) -> IntakeResult:
+        """One mail in its own transaction (still within the budget, with a pool)."""
+        prepared: Prepared | None = None
+        if self.pool is not None:
+            prepared = next(self.pool.prepare([arrival.raw], own_addresses(self.settings)))
+        with new_session(self.engine) as s:
+            result = ingest(s, arrival.raw, self.kb, self.settings, source="imap",
+                            now=self.clock(), mailbox=key, uidvalidity=uidvalidity,
+                            uid=arrival.uid, prepared=prepared)
+            self._save_state(s, key, uidvalidity, arrival.uid or 0)
+            s.commit()
+            return result
+
+    def _quarantine_one(self, key: str, uidvalidity: int, arrival: Arrival,
+                        exc: Exception) -> IntakeResult:
+        """A mail that failed even on its own: its bytes kept in quarantine with the reason
+        (if even this fails, the database is down: the error propagates)."""
+        reason = f"intake failed: {type(exc).__name__}: {str(exc)[:500]}"
+        with new_session(self.engine) as s:
+            result = quarantine_raw(s, arrival.raw, reason, source="imap", now=self.clock(),
+                                    mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid)
             self._save_state(s, key, uidvalidity, arrival.uid or 0)
             s.commit()
             return result

@@ -66,7 +66,7 @@ def process_cmd(state: CliState) -> None:
     """Process mail the SMTP listener stored but has not drafted yet (each mail within the
     analysis budget, in worker processes)."""
     from workers.analysis_pool import AnalysisPool, Budget
-    from workers.scheduler import Processor
+    from workers.processor import Processor
 
     settings = state.settings
     pool = (AnalysisPool(state.kb.path, workers=settings.analysis_workers,
