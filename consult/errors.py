@@ -23,8 +23,17 @@ class SourceDownloadError(KnowledgeBaseError):
     CONSULT_KB_BASE_URL and the network, then run it again (the current KB is kept)."""
 
 
-class MailParseError(ConsultError):
-    """A message could not be parsed at all; it is quarantined with this reason, bytes kept."""
+class MissingExtra(ConsultError):
+    """An optional part of consult is not installed; the message names the pip extra."""
+
+    def __init__(self, extra: str, package: str, needed_for: str) -> None:
+        super().__init__(f"{needed_for} needs {package}, which is not installed: "
+                         f"pip install 'consult[{extra}]'")
+
+
+class InputError(ConsultError):
+    """What the user typed or sent is not acceptable (an unknown account to assign a case to);
+    the message says what would be."""
 
 
 class CaseNotFound(ConsultError):
