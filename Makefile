@@ -59,9 +59,11 @@ test: test-deps lint
 wheel-check: | $(BIN)/python
 	PYTHON=$(PYTHON) .ci/wheel-check
 
+## lint: style and types, the layers (import-linter), dead code (vulture), dependencies (deptry)
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(VENV)/.installed-test
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -323,6 +323,11 @@ def replies(session: Session, case_id: int) -> list[Outbox]:
     ))
 
 
+def outbox(session: Session) -> list[Outbox]:
+    """Every outbound mail (replies and questions) and its delivery state, oldest first."""
+    return list(session.exec(select(Outbox).order_by(col(Outbox.id))))
+
+
 # -- the queue -----------------------------------------------------------------------------------
 OPEN_STATUSES = ("received", "awaiting_review", "awaiting_info", "approved")
 SORTS = {

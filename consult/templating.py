@@ -18,7 +18,6 @@ from markupsafe import Markup
 from consult.display import neutralize
 
 
-
 def templates_dir() -> Path:
     """The templates folder: the top-level ``templates`` package, shipped in the wheel (a
     checkout and an editable install find the same folder)."""

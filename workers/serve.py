@@ -53,7 +53,7 @@ def ensure_demo_user(engine: Engine) -> str | None:
 
     from sqlmodel import func, select
 
-    from consult.web.accounts import add_user
+    from consult.accounts import add_user
     from db.engine import session as new_session
     from db.models import User
 

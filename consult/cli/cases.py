@@ -118,13 +118,11 @@ def close_cmd(state: CliState, case_id: int, reason: str) -> None:
 @click.pass_obj
 def outbox_cmd(state: CliState, as_json: bool) -> None:
     """List outbound replies: queued, sent, failed (and the local Maildir when no relay)."""
-    from sqlmodel import col, select
-
+    from consult import review
     from db.engine import session
-    from db.models import Outbox
 
     with session(state.engine) as s:
-        rows = list(s.exec(select(Outbox).order_by(col(Outbox.id))))
+        rows = review.outbox(s)
     data = [{"id": r.id, "case_id": r.case_id, "to": r.to_addr, "status": r.status,
              "message_id": r.message_id, "attempts": r.attempts, "last_error": r.last_error,
              "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in rows]

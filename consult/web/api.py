@@ -18,9 +18,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from consult import cases, review
+from consult import accounts, cases, review
 from consult.errors import CaseNotFound, ConfigError, DraftConflict, InvalidTransition
-from consult.web import accounts
 from consult.web.deps import api_login, api_write, ctx_of
 from consult.web.sessions import Login
 from consult.web.views import case_view, queue_items

@@ -34,8 +34,6 @@ from consult.web.login import login_redirect
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-#: Routes that work without a session.
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/static"})
 
 
 class ConsultApp(FastAPI):

@@ -17,9 +17,9 @@ from itsdangerous import URLSafeTimedSerializer
 from jinja2 import Environment
 from sqlalchemy.engine import Engine
 
+from consult import accounts
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
-from consult.web import accounts
 from consult.web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,

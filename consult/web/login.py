@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature
 
-from consult.web import accounts
+from consult import accounts
 from consult.web.deps import ctx_of, form_login
 from consult.web.render import page
 from consult.web.sessions import (

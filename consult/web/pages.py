@@ -16,9 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from consult import cases, review
+from consult import accounts, cases, review
 from consult.errors import CaseNotFound, ConfigError, DraftConflict, InvalidTransition
-from consult.web import accounts
 from consult.web.deps import ctx_of, form_login, page_login
 from consult.web.highlight import diff_lines
 from consult.web.render import page

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
-from consult.web.accounts import digest
+from consult.accounts import digest
 from db.models import LoginAttempt, User, WebSession
 
 SESSION_COOKIE = "consult_session"

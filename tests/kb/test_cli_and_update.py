@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -226,3 +227,45 @@ def test_update_reports_a_missing_file(tmp_path: Path, env: dict[str, str],
                          str(manifest), "--out", str(out_kb)], env)
     assert code != 0 and "HTTP 404" in err
     assert not out_kb.exists()
+
+
+def _old_kb(path: Path, starter_kb_path: Path, *, version: str) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(starter_kb_path.read_bytes())
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'kb_version'", (version,))
+    return path.read_bytes()
+
+
+def test_the_default_kb_is_never_downgraded_to_the_starter_set(
+        tmp_path: Path, starter_kb_path: Path, make_settings: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreadable KB built from the CMS files stays as it is (an error says how to rebuild
+    it); an old starter KB, or an empty file, is rebuilt: nothing is lost."""
+    from consult.kb.locate import ensure_kb
+
+    builds: list[Path] = []
+
+    def build(path: Path) -> None:  # the starter build itself is tested elsewhere
+        builds.append(path)
+        path.write_bytes(starter_kb_path.read_bytes())
+
+    monkeypatch.setattr("consult.kb.build.build_kb", build)
+    settings = make_settings(home=tmp_path / "home", kb_path=None)
+    default = settings.resolved_kb_path
+    said: list[str] = []
+    cms = _old_kb(default, starter_kb_path, version="cms-2025-11-02-9src")
+    with pytest.raises(ConsultError) as err:
+        ensure_kb(settings, notify=said.append)
+    assert "`consult kb build --from DIR`" in str(err.value)
+    assert "`consult kb update`" in str(err.value)
+    assert default.read_bytes() == cms and builds == [] and said == []
+
+    _old_kb(default, starter_kb_path, version="starter-2025.09")
+    assert ensure_kb(settings, notify=said.append).version.startswith("starter-")
+    assert builds == [default] and "older version" in said[0]
+
+    default.write_bytes(b"")
+    ensure_kb(settings, notify=said.append)
+    assert len(builds) == 2
