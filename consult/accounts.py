@@ -124,6 +124,16 @@ def user_for_token(session: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def assignable(session: Session, email: str | None) -> str | None:
+    """The address of the active account a case may be assigned to (None: unassign)."""
+    if email is None:
+        return None
+    user = get_user(session, email)
+    if user is None or not user.active:
+        raise InputError(f"No active account {email!r} to assign the case to.")
+    return user.email
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.email))))
 

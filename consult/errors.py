@@ -50,7 +50,16 @@ class ConcurrentChange(InvalidTransition):
 
 
 class DraftConflict(ConsultError):
-    """Someone else saved the draft since you opened it; reload and apply your edit again."""
+    """Someone else saved the draft since you opened it; reload and apply your edit again.
+    ``current_version``: the draft's version now, when known."""
+
+    def __init__(self, message: str, *, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class Forbidden(ConsultError):
+    """Your role does not allow this (the quarantine and its actions are for admins)."""
 
 
 class QuotaExceeded(ConsultError):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from consult.config import Settings
-from consult.intake import Preparer, own_addresses, process_pending
+from consult.intake import BatchAnalyzer, own_addresses, process_pending
 from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from workers.analysis_pool import AnalysisPool
@@ -41,11 +41,11 @@ class Processor:
         self._lock = threading.Lock()
         self.scheduler: BaseScheduler | None = None
 
-    def _preparer(self) -> Preparer | None:
+    def _preparer(self) -> BatchAnalyzer | None:
         pool, own = self.pool, own_addresses(self.settings)
         if pool is None:
             return None
-        return lambda raws: pool.prepare(raws, own)
+        return lambda raws: pool.analyze(raws, own)
 
     def run_once(self, *, batches: int = 20) -> int:
         """Draft what is stored, a batch (and a commit) at a time; how many mails."""

@@ -16,7 +16,7 @@ from consult.kb.store import KnowledgeBase
 from workers.analysis_pool import AnalysisPool
 from workers.imap_poller import ImapPoller
 from workers.processor import Processor
-from workers.sender import Sender
+from workers.sender import SEND_INTERVAL, Sender
 
 
 def build_scheduler(settings: Settings, engine: Engine, kb: KnowledgeBase, *,
@@ -29,7 +29,7 @@ def build_scheduler(settings: Settings, engine: Engine, kb: KnowledgeBase, *,
     processor.scheduler = scheduler
     scheduler.add_job(processor.run_once, "interval", seconds=2, id="process")
     sender = Sender(settings, engine, clock=clock)
-    scheduler.add_job(sender.run_once, "interval", seconds=5, id="send")
+    scheduler.add_job(sender.run_once, "interval", seconds=SEND_INTERVAL, id="send")
     if settings.imap_all_accounts and not settings.imap_idle:
         # with IDLE on, workers.imap_idle watchers take the mail in (and poll by themselves
         # when a server lacks IDLE); serve starts them

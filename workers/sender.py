@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 SmtpFactory = Callable[[Settings], smtplib.SMTP]
+#: Seconds between runs (`consult serve`'s scheduler, `consult send` without --once).
+SEND_INTERVAL = 5
 #: Backoff after the n-th failed attempt: 30 s doubling, at most an hour.
 BACKOFF_START, BACKOFF_MAX = 30, 3600
 

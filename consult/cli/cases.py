@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from consult.cli.common import CliState, echo
 from consult.clock import utcnow
+
+if TYPE_CHECKING:
+    from db.models import Case
 
 
 def _actor() -> str:
@@ -25,20 +29,28 @@ def _actor() -> str:
 def queue_cmd(state: CliState, as_json: bool, statuses: tuple[str, ...], show_all: bool) -> None:
     """List the cases waiting for someone, oldest first."""
     from consult.cases import STATUSES
-    from consult.review import queue
+    from consult.review import WAITING_STATUSES, find_cases
     from db.engine import session
 
-    wanted = statuses or (STATUSES if show_all else None)
+    wanted = statuses or (STATUSES if show_all else WAITING_STATUSES)
     with session(state.engine) as s:
-        rows = queue(s, statuses=tuple(wanted) if wanted else None)
+        rows = find_cases(s, statuses=tuple(wanted))
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        click.echo(json.dumps([_queue_json(c) for c in rows], indent=2))
         return
     if not rows:
         echo("The queue is empty.")
-    for r in rows:
-        echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
-                   f"{r.sender[:30]:30}  {r.subject[:60]}")
+    for c in rows:
+        echo(f"#{c.id:<5} {c.status:16} {c.created_at:%Y-%m-%d %H:%M}  "
+             f"{c.sender[:30]:30}  {c.subject[:60]}")
+
+
+def _queue_json(case: Case) -> dict[str, object]:
+    """A case as `consult queue --json` lists it."""
+    return {"id": case.id, "status": case.status, "subject": case.subject,
+            "sender": case.sender, "received_at": case.created_at.isoformat(),
+            "assignee": case.assignee, "codes": case.codes.split(),
+            "needs_expert": case.needs_expert}
 
 
 @click.command("show")

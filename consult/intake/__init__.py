@@ -16,7 +16,7 @@ worker and never an automatic answer. Callers own the transaction (commit after 
 from consult.intake.batch import Arrival, ingest_batch
 from consult.intake.plan import IntakeResult, NewCase, Outcome, plan_new_case
 from consult.intake.process import (
-    Preparer,
+    BatchAnalyzer,
     in_process,
     ingest,
     own_addresses,
@@ -29,6 +29,7 @@ from consult.intake.store import check_quota, pending, store_raw, stored_bytes
 
 __all__ = [
     "Arrival",
+    "BatchAnalyzer",
     "IntakeResult",
     "NewCase",
     "Outcome",
@@ -47,3 +48,7 @@ __all__ = [
     "store_raw",
     "stored_bytes",
 ]
+
+#: The old name of ``BatchAnalyzer``, still used by workers/imap_poller.py (issue 16 is changing
+#: that file); goes when it says ``BatchAnalyzer``.
+Preparer = BatchAnalyzer

@@ -32,7 +32,7 @@ from consult.intake.plan import (
     unanswerable_reason,
 )
 from consult.intake.process import (
-    Preparer,
+    BatchAnalyzer,
     RemoteFailure,
     analysis_of,
     in_process,
@@ -47,8 +47,7 @@ from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, split_head
 from consult.mail.message import ParsedMail
 from consult.mail.parse import parse_headers
-from consult.pipeline import Prepared
-from consult.pipeline import prepare as prepare_mail
+from consult.pipeline import AnalyzedMail, analyze_raw
 from db.models import AuditEvent, Case, Draft, Message
 
 log = logging.getLogger(__name__)
@@ -156,7 +155,7 @@ def ingest_batch(
     mailbox: str | None = None,
     uidvalidity: int | None = None,
     after_each: Callable[[int], None] | None = None,
-    prepare: Preparer | None = None,
+    prepare: BatchAnalyzer | None = None,
 ) -> list[IntakeResult]:
     """Take a chunk in within the caller's transaction: one fingerprint query, no savepoints.
 
@@ -229,7 +228,8 @@ def ingest_batch(
 
 def _analyze_ahead(arrivals: Sequence[Arrival], fps: list[str],
                    known: dict[str, tuple[int, int | None, bool]], kb: KnowledgeBase,
-                   settings: Settings, prepare: Preparer | None) -> dict[int, Prepared | None]:
+                   settings: Settings,
+                   prepare: BatchAnalyzer | None) -> dict[int, AnalyzedMail | None]:
     """Parse and analyse every mail of the chunk that needs it before the first write (the
     pool's workers in parallel, or here), so no write lock is held while a slow mail is
     analysed: chunk index -> result, for the first copy of each such mail."""
@@ -252,7 +252,7 @@ def _analyze_ahead(arrivals: Sequence[Arrival], fps: list[str],
 
 def _new_mail(session: Session, index: int, msg: Message, writer: NewCaseWriter,
               kb: KnowledgeBase, settings: Settings, *, now: datetime,
-              prepared: Prepared | None, usage: dict[str, int]) -> IntakeResult | None:
+              prepared: AnalyzedMail | None, usage: dict[str, int]) -> IntakeResult | None:
     """A mail the database has not seen: planned into ``writer`` (None), or a follow-up
     written the ORM way (its result).
 
@@ -266,7 +266,7 @@ def _new_mail(session: Session, index: int, msg: Message, writer: NewCaseWriter,
         refused = oversize_reason(msg.size, settings.max_message_bytes)
     else:
         if prepared is None:
-            prepared = prepare_mail(msg.raw, kb, own_addresses=own)
+            prepared = analyze_raw(msg.raw, kb, own_addresses=own)
         if prepared.over_budget:
             refused = prepared.over_budget
         elif prepared.mail is None:

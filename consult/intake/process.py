@@ -5,8 +5,8 @@ that stops the worker and never an automatic answer: each mail runs in the per-m
 (``consult.runner``) inside its own savepoint. Callers own the transaction (commit after a
 mail or a batch).
 
-Parsing and analysis happen before the first write of a mail (``Prepared``, made by a
-``Preparer``: the budgeted worker processes of ``workers.analysis_pool``, or in process), so a
+Parsing and analysis happen before the first write of a mail (``AnalyzedMail``, made by a
+``BatchAnalyzer``: the budgeted worker processes of ``workers.analysis_pool``, or in process), so a
 slow mail never holds the database's write lock. A new case's rows come from
 ``consult.intake.plan.plan_new_case``, as in the batch path; a follow-up updates its case here.
 
@@ -48,7 +48,7 @@ from consult.mail.auth_results import AuthVerdict
 from consult.mail.fingerprint import fingerprint
 from consult.mail.message import ParsedMail
 from consult.mail.parse import parse_headers
-from consult.pipeline import Analysis, Prepared, analyze_mail, prepare
+from consult.pipeline import Analysis, AnalyzedMail, analyze_mail, analyze_raw
 from consult.runner import Runner
 from db.models import AuditEvent, Case, Draft, Message, Reopen
 
@@ -59,7 +59,7 @@ REOPENING = frozenset({"approved", "sent", "closed"})
 
 #: Parse, extract and evaluate new mails ahead (``ingest_batch(prepare=...)``): one result per
 #: raw message, in order, None where the intake should do it itself.
-Preparer = Callable[[Sequence[bytes]], Iterator[Prepared | None]]
+BatchAnalyzer = Callable[[Sequence[bytes]], Iterator[AnalyzedMail | None]]
 
 
 def own_addresses(settings: Settings) -> frozenset[str]:
@@ -67,13 +67,13 @@ def own_addresses(settings: Settings) -> frozenset[str]:
     return frozenset({settings.from_address.lower()})
 
 
-def in_process(kb: KnowledgeBase, settings: Settings) -> Preparer:
-    """A ``Preparer`` that parses and analyses here, one mail after the other (no budget)."""
+def in_process(kb: KnowledgeBase, settings: Settings) -> BatchAnalyzer:
+    """A ``BatchAnalyzer`` that parses and analyses here, one mail after the other (no budget)."""
     own = own_addresses(settings)
 
-    def run(raws: Sequence[bytes]) -> Iterator[Prepared | None]:
+    def run(raws: Sequence[bytes]) -> Iterator[AnalyzedMail | None]:
         for raw in raws:
-            yield prepare(raw, kb, own_addresses=own)
+            yield analyze_raw(raw, kb, own_addresses=own)
 
     return run
 
@@ -83,7 +83,7 @@ class RemoteFailure(Exception):
 
 
 def analysis_of(mail: ParsedMail, kb: KnowledgeBase,
-                prepared: Prepared | None) -> tuple[Analysis | None, str, BaseException | None]:
+                prepared: AnalyzedMail | None) -> tuple[Analysis | None, str, BaseException | None]:
     """The mail's analysis (no draft), reusing a prepared one: (analysis, "", None), or
     (None, the exception's ``repr``, the exception) when it failed here or where prepared."""
     if prepared is not None and prepared.mail is not None:
@@ -142,7 +142,7 @@ def quarantine_stored(session: Session, msg: Message, reason: str, kb: Knowledge
 
 def process_message(
     session: Session, msg: Message, kb: KnowledgeBase, settings: Settings, *, now: datetime,
-    prepared: Prepared | None = None,
+    prepared: AnalyzedMail | None = None,
 ) -> IntakeResult:
     """Parse, thread, analyse and queue one stored message. Never raises for a bad mail.
 
@@ -155,7 +155,7 @@ def process_message(
                                  settings.max_message_bytes), kb, now=now, own=own)
     if prepared is None or (prepared.mail is None and not prepared.parse_error
                             and not prepared.over_budget):
-        prepared = prepare(msg.raw, kb, own_addresses=own)
+        prepared = analyze_raw(msg.raw, kb, own_addresses=own)
     if prepared.over_budget:
         return quarantine_stored(session, msg, prepared.over_budget, kb, now=now, own=own)
     if prepared.mail is None:
@@ -169,11 +169,12 @@ def process_message(
 
 def process_parsed(
     session: Session, msg: Message, mail: ParsedMail, kb: KnowledgeBase, settings: Settings, *,
-    now: datetime, prepared: Prepared | None = None,
+    now: datetime, prepared: AnalyzedMail | None = None,
 ) -> IntakeResult:
     """Thread, analyse and queue a stored message that is already parsed.
 
-    ``prepared`` (from ``consult.pipeline.prepare``) saves extracting and evaluating again.
+    ``prepared`` (from ``consult.pipeline.analyze_raw``) saves extracting and evaluating
+    again.
     """
     for name, value in message_fields(mail).items():
         setattr(msg, name, value)
@@ -194,7 +195,7 @@ def process_parsed(
 
 def process_followup(
     session: Session, msg: Message, mail: ParsedMail, thread: Thread, auth: AuthVerdict,
-    kb: KnowledgeBase, settings: Settings, *, now: datetime, prepared: Prepared | None = None,
+    kb: KnowledgeBase, settings: Settings, *, now: datetime, prepared: AnalyzedMail | None = None,
 ) -> IntakeResult:
     """A mail that joins ``thread.case``: noted on the case, re-drafted, back in the queue
     (unless it is automatic mail, the case is quarantined or the reopen cap is reached)."""
@@ -284,7 +285,7 @@ def _reopens(session: Session, case: Case, sender: str) -> int:
 
 
 def _runner(session: Session, kb: KnowledgeBase, settings: Settings, *, now: datetime,
-            prepared: Callable[[Message], Prepared | None]) -> Runner[Message, IntakeResult]:
+            prepared: Callable[[Message], AnalyzedMail | None]) -> Runner[Message, IntakeResult]:
     """The per-message runner of stored mail: each in a savepoint; a failure outside the
     parse and analysis guards (a bug, a constraint) quarantines the mail with the reason."""
     own = own_addresses(settings)
@@ -310,7 +311,7 @@ def ingest(
     mailbox: str | None = None,
     uidvalidity: int | None = None,
     uid: int | None = None,
-    prepared: Prepared | None = None,
+    prepared: AnalyzedMail | None = None,
 ) -> IntakeResult:
     """Store and process one mail in the caller's transaction.
 
@@ -322,7 +323,7 @@ def ingest(
     if known is not None and known[2]:
         return IntakeResult(known[0], known[1], "duplicate")  # type: ignore[arg-type]
     if prepared is None and len(raw) <= settings.max_message_bytes:
-        prepared = prepare(raw, kb, own_addresses=own_addresses(settings))
+        prepared = analyze_raw(raw, kb, own_addresses=own_addresses(settings))
     msg, created = store_raw(session, raw, source=source, now=now, mailbox=mailbox,
                              uidvalidity=uidvalidity, uid=uid)
     if not created and msg.processed:
@@ -357,7 +358,7 @@ def quarantine_raw(
 
 def process_pending(
     session: Session, kb: KnowledgeBase, settings: Settings, *, now: datetime, limit: int = 200,
-    prepare: Preparer | None = None, max_bytes: int | None = PENDING_BATCH_BYTES,
+    prepare: BatchAnalyzer | None = None, max_bytes: int | None = PENDING_BATCH_BYTES,
 ) -> list[IntakeResult]:
     """Process a batch of stored mail (``limit`` mails, about ``max_bytes`` of them), each in
     the per-message runner, so one failure never blocks the rest; the caller commits and calls
@@ -372,7 +373,7 @@ def process_pending(
     here = in_process(kb, settings)
     small = [m for m in msgs if m.size <= settings.max_message_bytes]
     got = list((prepare or here)([m.raw for m in small])) if small else []
-    ahead: dict[int, Prepared | None] = {id(m): p for m, p in zip(small, got, strict=True)}
+    ahead: dict[int, AnalyzedMail | None] = {id(m): p for m, p in zip(small, got, strict=True)}
     for m in small:
         if ahead[id(m)] is None:  # the pool could not do it
             ahead[id(m)] = next(iter(here([m.raw])))

@@ -17,8 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
@@ -27,10 +26,9 @@ from consult.clock import utcnow
 from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from consult.templating import page_environment
-from consult.web import api, codes, login, pages
-from consult.web.deps import LoginRequired, WebContext
+from consult.web import api, codes, errors, login, pages
+from consult.web.deps import WebContext
 from consult.web.guards import BodyLimit, SecurityHeaders
-from consult.web.login import login_redirect
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -84,20 +82,7 @@ def create_app(settings: Settings, engine: Engine, *,
         signer=URLSafeTimedSerializer(_secret(settings), salt="consult-web"),
     )
 
-    @app.exception_handler(LoginRequired)
-    async def to_login(_request: Request, exc: LoginRequired) -> Response:
-        return login_redirect(exc.next_path)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/") or exc.status_code == 401:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=exc.headers)
-        html = app.state.ctx.env.get_template("pages/error.html").render(
-            title=f"Error {exc.status_code}", status_code=exc.status_code, detail=exc.detail,
-            login=None, csrf_field="", csrf_token="", path=request.url.path)
-        return Response(html, status_code=exc.status_code, media_type="text/html",
-                        headers=exc.headers)
+    errors.install(app)
 
     app.include_router(login.router)
     app.include_router(pages.router)

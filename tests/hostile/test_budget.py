@@ -33,7 +33,7 @@ def test_each_budget_stops_its_mail_and_the_next_mail_is_fine(
     ]
     for budget, raw, why in cases:
         pool = make_pool(**budget)
-        hostile_result, after = list(pool.prepare([raw, consultation()], own))
+        hostile_result, after = list(pool.analyze([raw, consultation()], own))
         assert hostile_result is not None and hostile_result.mail is None
         assert why in hostile_result.over_budget, hostile_result.over_budget
         assert "CONSULT_ANALYSIS_" in hostile_result.over_budget

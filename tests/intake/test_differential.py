@@ -23,7 +23,7 @@ from support.paths import TESTS
 from consult.intake import Arrival, ingest, ingest_batch, own_addresses
 from consult.kb.store import KnowledgeBase
 from consult.mail.reply_token import reply_address
-from consult.pipeline import Prepared, prepare
+from consult.pipeline import AnalyzedMail, analyze_raw
 from db.engine import session
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -118,7 +118,7 @@ def test_ingest_and_ingest_batch_write_identical_tables(
                              trusted_authserv_ids=MX, max_message_bytes=60_000)
     own = own_addresses(settings)
     # both paths get the same parse and analysis (done once here): the point is the writes
-    ahead: dict[bytes, Prepared] = {raw: prepare(raw, starter_kb, own_addresses=own)
+    ahead: dict[bytes, AnalyzedMail] = {raw: analyze_raw(raw, starter_kb, own_addresses=own)
                                     for raw in dict.fromkeys(mails)}
     dumps, outcomes = [], []
     for path in ("one by one", "batch"):
