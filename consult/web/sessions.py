@@ -104,13 +104,6 @@ def login_wait(session: Session, email: str, ip: str, *, now: datetime, max_fail
     return max(0.0, wait)
 
 
-def login_blocked(session: Session, email: str, ip: str, *, now: datetime, max_failures: int,
-                  window_minutes: float, max_delay: float = 300.0) -> bool:
-    """True while ``login_wait`` is not over."""
-    return login_wait(session, email, ip, now=now, max_failures=max_failures,
-                      window_minutes=window_minutes, max_delay=max_delay) > 0
-
-
 def record_failure(session: Session, email: str, ip: str, *, now: datetime) -> None:
     session.add(LoginAttempt(email=email[:320], ip=ip[:64], at=now))
 
