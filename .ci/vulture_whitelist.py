@@ -47,6 +47,7 @@ _.author_name
 
 # pytest reads these by name; uvicorn's server flag
 _.pytest_plugins
+_.pytest_collection_modifyitems
 _.pytestmark
 _.should_exit
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlmodel import select
 from support.mails import consultation
-from support.servers import Dovecot, start_dovecot
+from support.servers import Dovecot
 
 from consult.clock import utcnow
 from consult.config import ImapAccount
@@ -86,8 +86,8 @@ def test_refused_login_stops_with_a_clear_error(
 
 
 def test_polls_when_the_server_lacks_idle(imap_settings, engine_for, starter_kb: KnowledgeBase,
-                                          tmp_path) -> None:
-    dv = start_dovecot()
+                                          tmp_path, dovecots) -> None:
+    dv = dovecots()
     try:
         with dv.conf.open("a") as fh:
             fh.write("imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS MOVE\n")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import col, select
 from support.mails import consultation
-from support.servers import Dovecot, start_dovecot
+from support.servers import Dovecot
 
 import consult.intake.batch
 import consult.intake.process
@@ -55,9 +55,9 @@ def test_backfills_everything_above_the_last_uid_read_or_not(
 
 
 def test_several_folders_and_accounts(imap_settings, engine_for, starter_kb: KnowledgeBase,
-                                      dovecot: Dovecot, tmp_path, monkeypatch) -> None:
+                                      dovecot: Dovecot, tmp_path, monkeypatch, dovecots) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    other = start_dovecot()
+    other = dovecots()
     try:
         monkeypatch.setenv("OTHER_IMAP_PASSWORD", other.password)
         accounts = [{"host": "127.0.0.1", "port": other.port, "user": other.user,
@@ -158,8 +158,9 @@ def test_one_bad_message_never_blocks_the_mailbox(
 
 
 def test_copy_expunge_when_the_server_lacks_move(imap_settings, engine_for,
-                                                 starter_kb: KnowledgeBase, tmp_path) -> None:
-    dv = start_dovecot()
+                                                 starter_kb: KnowledgeBase, tmp_path,
+                                                 dovecots) -> None:
+    dv = dovecots()
     try:
         with dv.conf.open("a") as fh:
             fh.write("imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS\n")

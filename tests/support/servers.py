@@ -101,7 +101,8 @@ class Dovecot:
     password: str = "s3cret-test-pass"
     proc: subprocess.Popen[bytes] | None = None
     run_as: tuple[int, int] | None = None
-    #: set by start_dovecot(ssl=...): the implicit-TLS port and the self-signed certificate
+    #: set by start_dovecot(ssl=...): the implicit-TLS port, and the certificate of the test CA
+    #: that signed the server's (trust it to verify the server)
     imaps_port: int | None = None
     cert: Path | None = None
 
@@ -201,20 +202,24 @@ class Dovecot:
             c.logout()
 
 
-def self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for localhost / 127.0.0.1 (openssl CLI), and its key."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True)
-    return cert, key
+def test_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate it signed for localhost / 127.0.0.1 (trustme):
+    (CA certificate, server certificate chain, server key), as PEM files."""
+    import trustme
+
+    ca = trustme.CA()
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    ca_pem, chain, key = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    server.private_key_pem.write_to_path(str(key))
+    for n, blob in enumerate(server.cert_chain_pems):
+        blob.write_to_path(str(chain), append=n > 0)
+    return ca_pem, chain, key
 
 
 def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Dovecot:
-    """A private Dovecot. ``ssl="required"`` (or ``"yes"``) adds a self-signed certificate
-    (``Dovecot.cert``), STARTTLS on ``port`` and implicit TLS on ``imaps_port``;
+    """A private Dovecot. ``ssl="required"`` (or ``"yes"``) adds a certificate from a test CA
+    (``Dovecot.cert`` is the CA's), STARTTLS on ``port`` and implicit TLS on ``imaps_port``;
     ``mechanisms`` are the SASL mechanisms (``"plain login xoauth2"`` for OAuth2 tests: Dovecot
     2.3 checks an XOAUTH2 token against the passdb like a password)."""
     require(os.access("/usr/lib/dovecot/imap", os.X_OK), "Dovecot (Debian package dovecot-imapd)")
@@ -237,10 +242,9 @@ def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Doveco
     conf = DOVECOT_CONF.format(root=root, port=port, user=user, group=group)
     conf = conf.replace("auth_mechanisms = plain login", f"auth_mechanisms = {mechanisms}")
     if ssl != "no":
-        require(shutil.which("openssl") is not None, "the openssl command")
-        dv.cert, key = self_signed_cert(root)
+        dv.cert, chain, key = test_certificates(root)
         dv.imaps_port = free_port()
-        conf = conf.replace("ssl = no", f"ssl = {ssl}\nssl_cert = <{dv.cert}\nssl_key = <{key}")
+        conf = conf.replace("ssl = no", f"ssl = {ssl}\nssl_cert = <{chain}\nssl_key = <{key}")
         conf = conf.replace("  inet_listener imaps {\n    port = 0",
                             f"  inet_listener imaps {{\n    address = 127.0.0.1\n"
                             f"    port = {dv.imaps_port}")
@@ -253,13 +257,28 @@ def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Doveco
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    dv = start_dovecot()
+def dovecots() -> Iterator[Callable[..., Dovecot]]:
+    """``start(**kw)`` -> another private Dovecot (``start_dovecot``'s options), stopped and
+    removed after the test. Tests that need Dovecot use this or ``dovecot`` (the markers come
+    from these fixtures)."""
+    started: list[Dovecot] = []
+
+    def start(**kw: Any) -> Dovecot:
+        dv = start_dovecot(**kw)
+        started.append(dv)
+        return dv
+
     try:
-        yield dv
+        yield start
     finally:
-        dv.stop()
-        shutil.rmtree(dv.root, ignore_errors=True)
+        for dv in started:
+            dv.stop()
+            shutil.rmtree(dv.root, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot(dovecots: Callable[..., Dovecot]) -> Dovecot:
+    return dovecots()
 
 
 # -- SMTP sink -------------------------------------------------------------------------------------
