@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= var
 DEB_PACKAGES := dovecot-imapd chromium
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --dist worksteal
 
 .PHONY: run test venv test-deps debs lint bench kb clean wheel-check
 

@@ -125,13 +125,15 @@ def test_ingest_and_ingest_batch_write_identical_tables(
         url = db_url if path == "one by one" else _second_database(db_url, tmp_path, request)
         engine = engine_for(url)
         results = []
-        if path == "one by one":
-            for n, raw in enumerate(mails, 1):
-                with session(engine) as s:
+        if path == "one by one":  # each mail in its own savepoint, committed now and then
+            with session(engine) as s:
+                for n, raw in enumerate(mails, 1):
                     results.append(ingest(s, raw, starter_kb, settings, source="imap", now=NOW,
                                           mailbox="box", uidvalidity=7, uid=n,
                                           prepared=ahead.get(raw)))
-                    s.commit()
+                    if n % 25 == 0:
+                        s.commit()
+                s.commit()
         else:
             for start in range(0, len(mails), CHUNK):
                 chunk = [Arrival(raw, n) for n, raw in
