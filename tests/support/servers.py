@@ -62,6 +62,8 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# no pause after a refused login (a real server's brute-force brake; tests refuse on purpose)
+auth_failure_delay = 0
 mail_location = maildir:{root}/mail/%u
 mail_fsync = never
 default_internal_user = {user}
