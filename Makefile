@@ -7,16 +7,17 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= var
 DEB_PACKAGES := dovecot-imapd chromium
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --dist worksteal
 
-.PHONY: run test venv test-deps debs lint bench kb clean
+.PHONY: run test venv test-deps debs lint bench kb clean wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# the `kb` extra: make run builds the starter KB (ICD-10-CM comes from simple-icd-10-cm)
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[kb]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
@@ -46,13 +47,25 @@ debs:
 
 test-deps: $(VENV)/.installed-test debs
 
-## make test: the whole suite, in parallel
+## make test: lint, the whole suite in parallel, and the wheel check (at the same time)
 test: test-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory wheel-check > $(VENV)/wheel-check.log 2>&1 & wheel=$$!; \
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if wait $$wheel; then tail -1 $(VENV)/wheel-check.log; \
+	else cat $(VENV)/wheel-check.log; echo "wheel-check failed"; status=1; fi; \
+	exit $$status
 
+## wheel-check: `pip install .` (not editable) into a fresh venv drafts a demo mail
+wheel-check: | $(BIN)/python
+	PYTHON=$(PYTHON) .ci/wheel-check
+
+## lint: style and types, the layers (import-linter), dead code (vulture), dependencies (deptry)
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
+	$(BIN)/deptry .
 
 bench: $(VENV)/.installed-test
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from consult.extract import extract
-from consult.extract.scoring import SYSTEMS, Tally, load_corpus, score_mail
-from consult.kb.store import KnowledgeBase
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path.insert(0, str(TESTS))  # the scoring is test support, shared with the corpus tests
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+from support.scoring import SYSTEMS, Tally, load_corpus, score_mail  # noqa: E402
+
+from consult.extract import extract  # noqa: E402
+from consult.kb.store import KnowledgeBase  # noqa: E402
+
+DATA = TESTS / "data"
 CORPORA = {"main": DATA / "extraction" / "mails", "holdout": DATA / "extraction_holdout" / "mails"}
 
 

@@ -12,6 +12,7 @@ approved once and answered once.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,15 +21,9 @@ from sqlmodel import Session
 from consult.errors import ConcurrentChange, InvalidTransition
 from db.models import AuditEvent, Case
 
-STATUSES = (
-    "received",
-    "awaiting_review",
-    "awaiting_info",
-    "approved",
-    "sent",
-    "closed",
-    "quarantined",
-)
+Status = Literal["received", "awaiting_review", "awaiting_info", "approved", "sent", "closed",
+                 "quarantined"]
+STATUSES: tuple[str, ...] = get_args(Status)
 
 ALLOWED: dict[str, frozenset[str]] = {
     "received": frozenset({"awaiting_review", "quarantined", "closed"}),

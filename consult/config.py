@@ -2,17 +2,34 @@
 
 Build a ``Settings`` once in ``main()`` / ``create_app()`` and pass it down; nothing reads the
 environment at import time. Secrets come only from the environment, never from the repository.
+The sources, strongest first: keyword arguments, the environment, the TOML file named by
+``config_file`` / ``CONSULT_CONFIG_FILE`` (pydantic-settings' ``TomlConfigSettingsSource``).
+Choices are ``Literal`` types (case-insensitive); each validator checks one rule.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from consult.errors import ConfigError
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx", "todo", "example"}
 #: Settings that are secrets: the environment only, never the TOML file (it is not a vault).
@@ -26,18 +43,43 @@ def _refuse_secrets(table: dict[str, Any], path: str) -> None:
     """Raise when the TOML file holds a secret; the message names the variable to use."""
     for key in SECRET_SETTINGS:
         if table.get(key):
-            raise ValueError(f"{key} is a secret and is not read from the settings file {path}: "
+            raise ConfigError(f"{key} is a secret and is not read from the settings file {path}: "
                              f"remove it there and set CONSULT_{key.upper()} in the environment")
     for number, account in enumerate(table.get("imap_accounts") or [], 1):
         for key in SECRET_ACCOUNT_KEYS:
             if isinstance(account, dict) and account.get(key):
-                raise ValueError(f"imap_accounts entry {number} has a {key} in the settings "
+                raise ConfigError(f"imap_accounts entry {number} has a {key} in the settings "
                                  f"file {path}: use password_env (the name of an environment "
                                  "variable holding it) instead")
     url = str(table.get("database_url") or "")
     if "://" in url and ":" in url.split("://", 1)[1].split("@", 1)[0] and "@" in url:
-        raise ValueError(f"database_url in the settings file {path} holds a password: set "
+        raise ConfigError(f"database_url in the settings file {path} holds a password: set "
                          "CONSULT_DATABASE_URL in the environment instead")
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """The TOML settings file: keys without the prefix, optionally under a ``[consult]`` table;
+    a file holding a secret is refused (``_refuse_secrets``)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        table = data.get("consult", data)
+        _refuse_secrets(table, str(file_path))
+        return table  # type: ignore[no-any-return]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+ImapSsl = Annotated[Literal["tls", "starttls", "none"], BeforeValidator(_lower)]
+ImapAuth = Annotated[Literal["password", "xoauth2"], BeforeValidator(_lower)]
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                     BeforeValidator(_upper)]
 
 
 def _hostport(value: str, what: str) -> tuple[str, int]:
@@ -59,25 +101,11 @@ class ImapAccount(BaseModel):
     password_env: str = ""
     folders: list[str] = Field(default_factory=lambda: ["INBOX"])
     processed_folder: str = ""
-    ssl: str = "tls"
-    auth: str = "password"
+    ssl: ImapSsl = "tls"
+    auth: ImapAuth = "password"
     oauth2_token: SecretStr = SecretStr("")
     oauth2_token_command: str = ""
     ca_file: Path | None = None
-
-    @field_validator("ssl")
-    @classmethod
-    def _ssl_mode(cls, v: str) -> str:
-        if v.lower() not in {"tls", "starttls", "none"}:
-            raise ValueError("an IMAP account's ssl must be tls, starttls or none")
-        return v.lower()
-
-    @field_validator("auth")
-    @classmethod
-    def _auth_mode(cls, v: str) -> str:
-        if v.lower() not in {"password", "xoauth2"}:
-            raise ValueError("an IMAP account's auth must be password or xoauth2")
-        return v.lower()
 
     def secret_password(self) -> str:
         """The password, from ``password_env`` when set (read when connecting, not at import)."""
@@ -130,14 +158,14 @@ class Settings(BaseSettings):
     imap_password: SecretStr = SecretStr("")
     imap_folder: str = "INBOX"
     imap_processed_folder: str = Field(default="", description="Move processed mail here")
-    imap_ssl: str = Field(default="tls", description="tls | starttls | none (loopback tests)")
+    imap_ssl: ImapSsl = Field(default="tls", description="tls | starttls | none (loopback tests)")
     imap_poll_seconds: int = 30
     imap_folders: str = Field(
         default="", description="Comma-separated folders of the account (default: imap_folder)")
     imap_accounts: list[ImapAccount] = Field(
         default_factory=list,
         description="More IMAP accounts: a JSON list in the env, [[consult.imap_accounts]] in TOML")
-    imap_auth: str = Field(default="password", description="password | xoauth2")
+    imap_auth: ImapAuth = Field(default="password", description="password | xoauth2")
     imap_oauth2_token: SecretStr = Field(default=SecretStr(""), description="XOAUTH2 token")
     imap_oauth2_token_command: str = Field(
         default="", description="Command printing a fresh XOAUTH2 access token on stdout")
@@ -178,37 +206,24 @@ class Settings(BaseSettings):
         default=300.0, description="Longest wait imposed on an account after failed logins")
     metrics_token: SecretStr = Field(
         default=SecretStr(""), description="Bearer token /metrics asks for (none: open)")
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
 
-    @model_validator(mode="before")
     @classmethod
-    def _merge_toml(cls, data: Any) -> Any:
-        """Values from the TOML file fill what the environment leaves unset."""
-        path = (data or {}).get("config_file") or os.environ.get("CONSULT_CONFIG_FILE")
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment, then the TOML file (if one is named)."""
+        named = (init_settings.init_kwargs.get("config_file")
+                 if isinstance(init_settings, InitSettingsSource) else None)
+        path = named or os.environ.get("CONSULT_CONFIG_FILE")
         if not path:
-            return data
-        with open(path, "rb") as fh:
-            loaded = tomllib.load(fh)
-        table = loaded.get("consult", loaded)
-        _refuse_secrets(table, str(path))
-        merged = {k: v for k, v in table.items()}
-        merged.update(data or {})
-        return merged
-
-    @field_validator("imap_auth")
-    @classmethod
-    def _imap_auth(cls, v: str) -> str:
-        if v.lower() not in {"password", "xoauth2"}:
-            raise ValueError("CONSULT_IMAP_AUTH must be password or xoauth2")
-        return v.lower()
-
-    @field_validator("imap_ssl")
-    @classmethod
-    def _ssl_mode(cls, v: str) -> str:
-        v = v.lower()
-        if v not in {"tls", "starttls", "none"}:
-            raise ValueError("CONSULT_IMAP_SSL must be tls, starttls or none")
-        return v
+            return init_settings, env_settings
+        if not Path(path).is_file():
+            raise ConfigError(f"CONSULT_CONFIG_FILE names {path}, which is not a file: create "
+                              "it or unset the variable.")
+        return init_settings, env_settings, _TomlFile(settings_cls, toml_file=Path(path))
 
     @field_validator("smtp_password", "imap_password", "imap_oauth2_token", "secret_key",
                      "metrics_token")
@@ -276,5 +291,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment (and TOML file), with explicit overrides on top."""
-    return Settings(**overrides)
+    """Settings from the environment (and TOML file), with explicit overrides on top; an
+    invalid value is a ConfigError that names the variable (the CLI prints it, no traceback)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CONSULT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors())
+        raise ConfigError(f"Invalid settings: {problems}") from exc

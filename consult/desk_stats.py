@@ -267,14 +267,6 @@ class DeskStats:
     top_types: list[tuple[str, int]]
     reviewers: list[ReviewerWork]
 
-    @property
-    def unedited_share(self) -> float | None:
-        return self.unedited / self.replies if self.replies else None
-
-    @property
-    def expert_share(self) -> float | None:
-        return self.needs_expert / self.cases if self.cases else None
-
     def to_json(self) -> dict[str, object]:
         def hours(v: float | None) -> float | None:
             return None if v is None else round(v, 2)

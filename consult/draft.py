@@ -37,7 +37,6 @@ MAX_DRAFT_CHARS = 20_000
 PATIENT_KINDS = frozenset({"name", "dob", "mrn", "ssn"})
 
 
-
 @dataclass(frozen=True, slots=True)
 class DraftText:
     """A rendered draft: the two MIME parts and the KB version it was drafted from."""
@@ -77,11 +76,6 @@ def _short(text: str, limit: int = QUESTION_LIMIT) -> str:
     if len(text) > limit:
         text = text[: limit - 3].rsplit(" ", 1)[0] + "..."
     return text
-
-
-def safe_question(mail: ParsedMail, extraction: Extraction) -> str:
-    """The extracted question, PHI masked, one line, shortened to QUESTION_LIMIT characters."""
-    return _short(mask_phi(" ".join(extraction.question.split()), _phi_texts(mail, extraction)))
 
 
 def names_patient(extraction: Extraction) -> bool:

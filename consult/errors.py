@@ -23,8 +23,17 @@ class SourceDownloadError(KnowledgeBaseError):
     CONSULT_KB_BASE_URL and the network, then run it again (the current KB is kept)."""
 
 
-class MailParseError(ConsultError):
-    """A message could not be parsed at all; it is quarantined with this reason, bytes kept."""
+class MissingExtra(ConsultError):
+    """An optional part of consult is not installed; the message names the pip extra."""
+
+    def __init__(self, extra: str, package: str, needed_for: str) -> None:
+        super().__init__(f"{needed_for} needs {package}, which is not installed: "
+                         f"pip install 'consult[{extra}]'")
+
+
+class InputError(ConsultError):
+    """What the user typed or sent is not acceptable (an unknown account to assign a case to);
+    the message says what would be."""
 
 
 class CaseNotFound(ConsultError):
@@ -41,7 +50,16 @@ class ConcurrentChange(InvalidTransition):
 
 
 class DraftConflict(ConsultError):
-    """Someone else saved the draft since you opened it; reload and apply your edit again."""
+    """Someone else saved the draft since you opened it; reload and apply your edit again.
+    ``current_version``: the draft's version now, when known."""
+
+    def __init__(self, message: str, *, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class Forbidden(ConsultError):
+    """Your role does not allow this (the quarantine and its actions are for admins)."""
 
 
 class QuotaExceeded(ConsultError):

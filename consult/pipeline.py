@@ -85,7 +85,7 @@ def analyze(
 
 
 @dataclass
-class Prepared:
+class AnalyzedMail:
     """The part of intake that needs only the raw bytes and the KB, done ahead (maybe elsewhere).
 
     A process pool runs it so the intake keeps only the database work and the draft (which
@@ -105,15 +105,15 @@ class Prepared:
     over_budget: str = ""
 
 
-def prepare(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str]) -> Prepared:
+def analyze_raw(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str]) -> AnalyzedMail:
     """Parse, extract and evaluate one mail; never raises for a bad mail."""
     try:
         mail = parse_message(raw, own_addresses=own_addresses)
     except Exception as exc:
-        return Prepared(None, parse_error=repr(exc), trace=traceback.format_exc())
+        return AnalyzedMail(None, parse_error=repr(exc), trace=traceback.format_exc())
     if mail.unusable or mail.kind in UNANSWERABLE_KINDS or not mail.from_addr:
-        return Prepared(mail)
+        return AnalyzedMail(mail)
     try:
-        return Prepared(mail, analyze_mail(mail, kb, with_draft=False))
+        return AnalyzedMail(mail, analyze_mail(mail, kb, with_draft=False))
     except Exception as exc:
-        return Prepared(mail, analysis_error=repr(exc), trace=traceback.format_exc())
+        return AnalyzedMail(mail, analysis_error=repr(exc), trace=traceback.format_exc())

@@ -21,47 +21,6 @@ from consult.mail.compose import ReplyEnvelope, build_reply, new_message_id, rep
 from consult.mail.reply_token import reply_address
 from db.models import AuditEvent, Case, Draft, Message, Outbox
 
-
-@dataclass(frozen=True)
-class QueueRow:
-    id: int
-    status: str
-    subject: str
-    sender: str
-    received_at: datetime
-    assignee: str | None
-    codes: str
-    needs_expert: bool = False
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "subject": self.subject,
-            "sender": self.sender,
-            "received_at": self.received_at.isoformat(),
-            "assignee": self.assignee,
-            "codes": self.codes.split(),
-            "needs_expert": self.needs_expert,
-        }
-
-
-def queue(
-    session: Session, *, statuses: tuple[str, ...] | None = None, limit: int = 500,
-    offset: int = 0,
-) -> list[QueueRow]:
-    """Cases, oldest first; by default everything not closed or sent. ``limit`` rows from
-    ``offset``: page with ``consult.listing`` so a cut listing says so."""
-    wanted = statuses or ("received", "awaiting_review", "awaiting_info", "approved",
-                          "quarantined")
-    rows = session.exec(
-        select(Case).where(col(Case.status).in_(wanted))
-        .order_by(col(Case.created_at), col(Case.id)).offset(offset).limit(limit)
-    )
-    return [QueueRow(c.id, c.status, c.subject, c.sender, c.created_at, c.assignee, c.codes,  # type: ignore[arg-type]
-                     c.needs_expert) for c in rows]
-
-
 #: Case ids are 64-bit signed integers in both databases.
 MAX_CASE_ID = 2**63 - 1
 
@@ -122,7 +81,8 @@ def save_draft(
     return draft
 
 
-def _first_inbound(session: Session, case_id: int) -> Message:
+def _last_inbound(session: Session, case_id: int) -> Message:
+    """The case's newest inbound mail: the reply threads on it."""
     msgs = [m for m in thread(session, case_id) if m.direction == "in"]
     if not msgs:
         raise InvalidTransition(f"Case #{case_id} has no inbound mail to answer.")
@@ -166,7 +126,7 @@ def _queue_mail(
 ) -> Outbox:
     """Render a mail to the case's sender (or the ``recipient`` the reviewer chose among
     ``reply_options``), threaded on their last mail, into the outbox."""
-    original = _first_inbound(session, case.id)  # type: ignore[arg-type]
+    original = _last_inbound(session, case.id)  # type: ignore[arg-type]
     from consult.mail.parse import parse_message
 
     to_address = case.sender
@@ -237,8 +197,8 @@ def _check_version(session: Session, case_id: int, expected_version: int | None)
         raise DraftConflict(
             f"Case #{case_id}: draft version {current.version} was saved by {current.author} "
             f"after you opened version {expected_version}; nothing was overwritten or sent. "
-            "Compare your text with the current draft and apply your edit to it again."
-        )
+            "Compare your text with the current draft and apply your edit to it again.",
+            current_version=current.version)
     return current
 
 
@@ -325,8 +285,15 @@ def replies(session: Session, case_id: int) -> list[Outbox]:
     ))
 
 
+def outbox(session: Session) -> list[Outbox]:
+    """Every outbound mail (replies and questions) and its delivery state, oldest first."""
+    return list(session.exec(select(Outbox).order_by(col(Outbox.id))))
+
+
 # -- the queue -----------------------------------------------------------------------------------
 OPEN_STATUSES = ("received", "awaiting_review", "awaiting_info", "approved")
+#: What `consult queue` lists by default: everything waiting for someone, quarantine included.
+WAITING_STATUSES = (*OPEN_STATUSES, "quarantined")
 SORTS = {
     "received": col(Case.created_at),
     "updated": col(Case.updated_at),
@@ -347,7 +314,8 @@ def find_cases(
     assignee: str | None = None, sort: str = "received", descending: bool = False,
     limit: int = 500, needs_expert: bool | None = None, offset: int = 0,
 ) -> list[Case]:
-    """The queue: cases in ``statuses`` matching ``q`` (a code, or part of sender or subject);
+    """The queue, for the pages, the API and the CLI: cases in ``statuses`` matching ``q`` (a
+    code, or part of sender or subject), oldest first unless ``sort`` says otherwise;
     ``needs_expert`` keeps only the cases with (True) or without (False) a part our sources
     do not cover."""
     stmt = select(Case).where(col(Case.status).in_(statuses))
@@ -414,7 +382,7 @@ def related_cases(session: Session, case: Case, *, limit: int = 5,
     if not include_quarantined:
         stmt = stmt.where(col(Case.status) != "quarantined")
     found: dict[int, RelatedCase] = {}
-    mine = set(codes)
+    case_codes = set(codes)
     for other, row in session.exec(stmt):
         if other.id in found:
             continue
@@ -423,7 +391,7 @@ def related_cases(session: Session, case: Case, *, limit: int = 5,
             id=other.id,  # type: ignore[arg-type]
             subject=other.subject,
             status=other.status,
-            shared_codes=tuple(c for c in other.codes.split() if c in mine),
+            shared_codes=tuple(c for c in other.codes.split() if c in case_codes),
             answered_at=row.sent_at or row.created_at,
             answer=draft.body_text if draft else "",
         )

@@ -8,6 +8,7 @@ characters shows them as visible markers instead of reordering or hiding the tex
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,18 @@ from markupsafe import Markup
 
 from consult.display import neutralize
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+def templates_dir() -> Path:
+    """The templates folder: the top-level ``templates`` package, shipped in the wheel (a
+    checkout and an editable install find the same folder)."""
+    return Path(str(resources.files("templates")))
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Autoescape for .html/.html.j2 templates; text templates render as written."""
     return Environment(
-        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=FileSystemLoader(str(templates_dir())),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "htm")),
         undefined=StrictUndefined,
         trim_blocks=True,

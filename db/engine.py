@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from consult.errors import MissingExtra
 from consult.private import private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,7 +39,12 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    try:
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    except ModuleNotFoundError as exc:  # the driver is an extra
+        if url.startswith("postgresql"):
+            raise MissingExtra("postgres", "psycopg", "A PostgreSQL database") from exc
+        raise
 
 
 def upgrade(engine: Engine) -> None:

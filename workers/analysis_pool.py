@@ -9,7 +9,7 @@ there: each mail goes to a worker process with
 - an address-space limit (``RLIMIT_AS``: what the worker had after start-up plus the budget),
 - a wall-clock limit, enforced here: a worker still busy at the deadline is killed.
 
-A mail over budget comes back as ``Prepared(None, over_budget=<why>)``; the intake quarantines
+A mail over budget comes back as ``AnalyzedMail(None, over_budget=<why>)``; the intake quarantines
 it with that reason (raw bytes kept) and goes on, and the worker is replaced. A worker that dies
 on a mail (a crash in a C parser) counts the same way: the mail is quarantined, never retried in
 the intake's own process. The pool never decides anything else: when it cannot start (three
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from consult.config import Settings
-from consult.pipeline import Prepared
+from consult.pipeline import AnalyzedMail
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _cpu_used() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _memory_error(result: Prepared) -> bool:
+def _memory_error(result: AnalyzedMail) -> bool:
     """Whether a MemoryError was caught on the way (the parser turns errors into text)."""
     texts = [result.parse_error, result.analysis_error]
     if result.mail is not None:
@@ -115,15 +115,15 @@ def _memory_error(result: Prepared) -> bool:
 
 
 def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
-    """Open the KB, set the limits, then prepare mails until the pipe closes.
+    """Open the KB, set the limits, then analyse mails until the pipe closes.
 
-    Sends ("ready", pid) once, then ("done", job_id, Prepared, leaving) per mail; ``leaving``
+    Sends ("ready", pid) once, then ("done", job_id, AnalyzedMail, leaving) per mail; ``leaving``
     says this worker exits after the mail (it went over budget or grew too big), so the
     dispatcher starts a fresh one.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from consult.kb.store import KnowledgeBase
-    from consult.pipeline import prepare
+    from consult.pipeline import analyze_raw
 
     kb = KnowledgeBase(kb_path)
     memory = budget.memory_mb * 1024 * 1024
@@ -143,7 +143,7 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
             return
         except MemoryError:  # the mail itself does not fit: it is the head of our queue
             with contextlib.suppress(Exception):
-                conn.send(("done", None, Prepared(None, over_budget=budget.reason("memory")),
+                conn.send(("done", None, AnalyzedMail(None, over_budget=budget.reason("memory")),
                            True))
             return
         if job is None:
@@ -156,15 +156,15 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
         try:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard_cpu))
             try:
-                result = prepare(raw, kb, own_addresses=own)
+                result = analyze_raw(raw, kb, own_addresses=own)
             finally:
                 resource.setrlimit(resource.RLIMIT_CPU, (hard_cpu, hard_cpu))
             if _memory_error(result):
-                result, leaving = Prepared(None, over_budget=budget.reason("memory")), True
+                result, leaving = AnalyzedMail(None, over_budget=budget.reason("memory")), True
         except _OverCpu:
-            result, leaving = Prepared(None, over_budget=budget.reason("cpu")), True
+            result, leaving = AnalyzedMail(None, over_budget=budget.reason("cpu")), True
         except MemoryError:
-            result, leaving = Prepared(None, over_budget=budget.reason("memory")), True
+            result, leaving = AnalyzedMail(None, over_budget=budget.reason("memory")), True
         if not leaving and _statm()[1] > base_rss + memory // 2:
             leaving = True  # fragmented after a big mail: start afresh
         try:
@@ -181,7 +181,7 @@ class _Job:
     id: int
     raw: bytes
     own: frozenset[str]
-    future: Future[Prepared | None]
+    future: Future[AnalyzedMail | None]
     deadline: float = 0.0
 
 
@@ -198,8 +198,9 @@ class AnalysisPool:
     """Prepares mail in ``workers`` budgeted processes; see the module docstring.
 
     ``start(raws, own)`` queues a chunk and returns at once (the workers run ahead while the
-    caller fetches and writes); ``prepare`` is ``start`` plus every result, in order, as a
-    ``consult.intake.Preparer``. Thread-safe: the processor and every IMAP watcher may share one.
+    caller fetches and writes); ``analyze`` is ``start`` plus every result, in order, as a
+    ``consult.intake.BatchAnalyzer``. Thread-safe: the processor and every IMAP watcher may
+    share one.
     """
 
     def __init__(self, kb_path: Path | str, *, workers: int = 2, min_batch: int = MIN_BATCH,
@@ -225,13 +226,13 @@ class AnalysisPool:
         self._ctx: Any = None
 
     # -- public ---------------------------------------------------------------------------------
-    def start(self, raws: Sequence[bytes], own: frozenset[str]) -> Ahead:
+    def start(self, raws: Sequence[bytes], own: frozenset[str]) -> QueuedChunk:
         """Queue a chunk; never raises for a pool problem (the chunk is then done in process)."""
-        futures: list[Future[Prepared | None]] = []
+        futures: list[Future[AnalyzedMail | None]] = []
         if len(raws) >= self.min_batch and not self.broken:
             with self._lock:
                 for raw in raws:
-                    future: Future[Prepared | None] = Future()
+                    future: Future[AnalyzedMail | None] = Future()
                     self._next_id += 1
                     self._queue.append(_Job(self._next_id, raw, own, future))
                     futures.append(future)
@@ -239,10 +240,10 @@ class AnalysisPool:
                 self._ensure_thread()
             except Exception as exc:
                 self.fail(exc)
-        return Ahead(self, raws if futures else [], futures)
+        return QueuedChunk(self, raws if futures else [], futures)
 
-    def prepare(self, raws: Sequence[bytes], own: frozenset[str]) -> Iterator[Prepared | None]:
-        """``start`` and take every result, in order (a ``consult.intake.Preparer``)."""
+    def analyze(self, raws: Sequence[bytes], own: frozenset[str]) -> Iterator[AnalyzedMail | None]:
+        """``start`` and take every result, in order (a ``consult.intake.BatchAnalyzer``)."""
         ahead = self.start(raws, own)
         try:
             yield from ahead.results(raws)
@@ -325,7 +326,7 @@ class AnalysisPool:
         if worker in self._pool:
             self._pool.remove(worker)
 
-    def _drain(self, value: Prepared | None) -> None:
+    def _drain(self, value: AnalyzedMail | None) -> None:
         """Answer every queued (not yet sent) mail with ``value``."""
         with self._lock:
             jobs, self._queue = list(self._queue), deque()
@@ -340,7 +341,7 @@ class AnalysisPool:
                     return job
         return None
 
-    def _finish(self, job: _Job, result: Prepared | None) -> None:
+    def _finish(self, job: _Job, result: AnalyzedMail | None) -> None:
         if result is not None and result.over_budget and not job.future.done():
             self.over_budget += 1
         if not job.future.done():
@@ -358,7 +359,7 @@ class AnalysisPool:
                 rest = jobs  # not the mail's fault
             else:
                 log.warning("analysis worker %s: %s", worker.proc.pid, why)
-                self._finish(head, Prepared(None, over_budget=why))
+                self._finish(head, AnalyzedMail(None, over_budget=why))
             with self._lock:
                 self._queue.extendleft(reversed(rest))
         self._stop(worker, kill=True)
@@ -454,17 +455,17 @@ class AnalysisPool:
             self._lost(worker, "replaced", charge=False)
 
 
-class Ahead:
+class QueuedChunk:
     """One chunk queued in the pool: its results, looked up by the mail's bytes."""
 
     def __init__(self, pool: AnalysisPool, raws: Sequence[bytes],
-                 futures: list[Future[Prepared | None]]) -> None:
+                 futures: list[Future[AnalyzedMail | None]]) -> None:
         self.pool, self.futures = pool, futures
         self.where: dict[bytes, int] = {}
         for pos, raw in enumerate(raws):
             self.where.setdefault(raw, pos)
 
-    def results(self, raws: Sequence[bytes]) -> Iterator[Prepared | None]:
+    def results(self, raws: Sequence[bytes]) -> Iterator[AnalyzedMail | None]:
         """One result per mail of ``raws``, in order; None for a mail the pool was not given
         or could not do (the caller does it itself)."""
         for raw in raws:

@@ -37,18 +37,19 @@ from consult import metrics
 from consult.config import ImapAccount, Settings
 from consult.intake import (
     Arrival,
+    BatchAnalyzer,
     IntakeResult,
-    Preparer,
     ingest,
     ingest_batch,
     own_addresses,
     quarantine_raw,
 )
 from consult.kb.store import KnowledgeBase
-from consult.pipeline import Prepared
+from consult.pipeline import AnalyzedMail
+from consult.runner import Runner
 from db.engine import session as new_session
 from db.models import MailboxState
-from workers.analysis_pool import Ahead, AnalysisPool, Budget
+from workers.analysis_pool import AnalysisPool, Budget, QueuedChunk
 from workers.imap_connect import ClientFactory, connect, take_news
 
 log = logging.getLogger(__name__)
@@ -279,17 +280,17 @@ class FolderSync:
                                 if uid in fetched and b"BODY[]" in fetched[uid]]
                 first = step
 
-    def _start(self, fetched: tuple[list[int], list[Arrival]] | None) -> Ahead | None:
+    def _start(self, fetched: tuple[list[int], list[Arrival]] | None) -> QueuedChunk | None:
         """Hand a fetched chunk to the analysis pool, if there is one."""
         if fetched is None or self.pool is None:
             return None
         return self.pool.start([a.raw for a in fetched[1]], own_addresses(self.settings))
 
     def _commit(self, key: str, uidvalidity: int, arrivals: list[Arrival],
-                last_uid: int, ahead: Ahead | None = None) -> list[IntakeResult]:
+                last_uid: int, ahead: QueuedChunk | None = None) -> list[IntakeResult]:
         """Ingest a chunk and advance the last UID in one transaction; one mail at a time when
         the chunk as a whole fails. ``ahead``: the chunk's analysis, started in the pool."""
-        prepare: Preparer | None = None if ahead is None else ahead.results
+        prepare: BatchAnalyzer | None = None if ahead is None else ahead.results
         try:
             with new_session(self.engine) as s:
                 results = ingest_batch(s, arrivals, self.kb, self.settings, source="imap",
@@ -304,35 +305,37 @@ class FolderSync:
             # and the start of each raw mail
             log.warning("%s: a chunk of %s mails failed as a whole (%s); taking them in one at "
                         "a time", key, len(arrivals), type(exc).__name__)
-        results = []
-        for arrival in arrivals:
-            prepared = None
-            if self.pool is not None:  # still within the budget when done one at a time
-                prepared = next(self.pool.prepare([arrival.raw], own_addresses(self.settings)))
-            results.append(self._commit_one(key, uidvalidity, arrival, prepared))
+        runner: Runner[Arrival, IntakeResult] = Runner(
+            f"IMAP {key}", handle=lambda arrival: self._commit_one(key, uidvalidity, arrival),
+            on_failure=lambda arrival, exc: self._quarantine_one(key, uidvalidity, arrival, exc),
+            label=lambda arrival: f"UID {arrival.uid}")
+        results = runner.run(arrivals).results
         with new_session(self.engine) as s:
             self._save_state(s, key, uidvalidity, last_uid)
             s.commit()
         return results
 
-    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival,
-                    prepared: Prepared | None = None) -> IntakeResult:
-        now = self.clock()
-        try:
-            with new_session(self.engine) as s:
-                result = ingest(s, arrival.raw, self.kb, self.settings, source="imap", now=now,
-                                mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid,
-                                prepared=prepared)
-                self._save_state(s, key, uidvalidity, arrival.uid or 0)
-                s.commit()
-                return result
-        except Exception as exc:
-            log.exception("%s: UID %s failed on its own; keeping its bytes in quarantine", key,
-                          arrival.uid)
-            reason = f"intake failed: {type(exc).__name__}: {str(exc)[:500]}"
-        with new_session(self.engine) as s:  # if even this fails, the database is down: raise
-            result = quarantine_raw(s, arrival.raw, reason, source="imap", now=now, mailbox=key,
-                                    uidvalidity=uidvalidity, uid=arrival.uid)
+    def _commit_one(self, key: str, uidvalidity: int, arrival: Arrival) -> IntakeResult:
+        """One mail in its own transaction (still within the budget, with a pool)."""
+        prepared: AnalyzedMail | None = None
+        if self.pool is not None:
+            prepared = next(self.pool.analyze([arrival.raw], own_addresses(self.settings)))
+        with new_session(self.engine) as s:
+            result = ingest(s, arrival.raw, self.kb, self.settings, source="imap",
+                            now=self.clock(), mailbox=key, uidvalidity=uidvalidity,
+                            uid=arrival.uid, prepared=prepared)
+            self._save_state(s, key, uidvalidity, arrival.uid or 0)
+            s.commit()
+            return result
+
+    def _quarantine_one(self, key: str, uidvalidity: int, arrival: Arrival,
+                        exc: Exception) -> IntakeResult:
+        """A mail that failed even on its own: its bytes kept in quarantine with the reason
+        (if even this fails, the database is down: the error propagates)."""
+        reason = f"intake failed: {type(exc).__name__}: {str(exc)[:500]}"
+        with new_session(self.engine) as s:
+            result = quarantine_raw(s, arrival.raw, reason, source="imap", now=self.clock(),
+                                    mailbox=key, uidvalidity=uidvalidity, uid=arrival.uid)
             self._save_state(s, key, uidvalidity, arrival.uid or 0)
             s.commit()
             return result
@@ -420,12 +423,6 @@ class ImapPoller:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def mailbox_key(self) -> str:
-        """The state key of the first configured mailbox."""
-        account = self.accounts[0]
-        return account.mailbox_key(account.folders[0])
 
     def poll_account(self, account: ImapAccount) -> PollReport:
         """Connect to one account and take in each of its folders."""

@@ -28,6 +28,7 @@ from consult.config import Settings
 from consult.errors import ConcurrentChange, DeliveryError
 from consult.mail.compose import ascii_domain, needs_smtputf8
 from consult.mail.fingerprint import fingerprint
+from consult.runner import Runner
 from db.engine import session as new_session
 from db.models import Case, Message, Outbox
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 SmtpFactory = Callable[[Settings], smtplib.SMTP]
+#: Seconds between runs (`consult serve`'s scheduler, `consult send` without --once).
+SEND_INTERVAL = 5
 #: Backoff after the n-th failed attempt: 30 s doubling, at most an hour.
 BACKOFF_START, BACKOFF_MAX = 30, 3600
 
@@ -153,7 +156,8 @@ class Sender:
 
     # -- the run -----------------------------------------------------------------------------
     def run_once(self, limit: int = 50) -> SendReport:
-        """Every due row once (oldest first); never raises for a row."""
+        """Every due row once (oldest first), each in the per-message runner; never raises for
+        a row. After a failure of the relay itself the rest wait for the next run."""
         report = SendReport()
         now = self.clock()
         with new_session(self.engine) as s:
@@ -162,26 +166,25 @@ class Sender:
                                      col(Outbox.next_attempt_at) <= now)
                 .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit)
             ))
-            for number, row in enumerate(due):
-                try:
-                    self._deliver(row)
-                except Exception as exc:  # every error stays with its row
-                    self._failed(s, row, exc, now, report)
-                    if isinstance(exc, _RelayTrouble):
-                        report.deferred += len(due) - number - 1
-                        log.warning("outbox: the relay failed (%s); %s more due rows wait for "
-                                    "the next run", type(exc).__name__, report.deferred)
-                        break
-                    continue
-                self._sent(s, row, now, report)
+            runner: Runner[Outbox, None] = Runner(
+                "outbox", handle=self._deliver,
+                on_success=lambda row, _none: self._sent(s, row, now, report),
+                on_failure=lambda row, exc: self._failed(s, row, exc, now, report),
+                label=lambda row: f"outbox #{row.id}",
+                stops_run=lambda exc: isinstance(exc, _RelayTrouble),
+                expected=(DeliveryError,))
+            left = runner.run(due).left
+            if left:
+                report.deferred += len(left)
+                log.warning("outbox: the relay failed; %s more due rows wait for the next run",
+                            report.deferred)
         return report
 
     def _failed(self, s: Session, row: Outbox, exc: Exception, now: datetime,
                 report: SendReport) -> None:
+        """Count the attempt; retry a temporary failure (anything unexpected counts as one)
+        until the row's deadline, fail a permanent one now."""
         permanent = isinstance(exc, DeliveryError) and exc.permanent
-        if not isinstance(exc, DeliveryError):
-            log.error("outbox #%s: unexpected %s while sending; retried until the deadline",
-                      row.id, type(exc).__name__, exc_info=exc)
         text = str(exc) if isinstance(exc, DeliveryError) else (
             f"unexpected {type(exc).__name__}: {exc}")
         row.attempts += 1

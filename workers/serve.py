@@ -10,7 +10,9 @@ import logging
 import smtplib
 import threading
 import time
+from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -24,6 +26,11 @@ from consult.web.app import create_app
 from workers.analysis_pool import AnalysisPool, Budget
 from workers.scheduler import build_scheduler
 from workers.smtp_inbound import start_listener
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+
+    from workers.imap_idle import WatcherGroup
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ def ensure_demo_user(engine: Engine) -> str | None:
 
     from sqlmodel import func, select
 
-    from consult.web.accounts import add_user
+    from consult.accounts import add_user
     from db.engine import session as new_session
     from db.models import User
 
@@ -110,6 +117,14 @@ def check_secret(settings: Settings, *, demo: bool) -> None:
             "print(secrets.token_urlsafe(32))'`), or run `consult serve --demo` to try it out.")
 
 
+@dataclass
+class Running:
+    """What serve started beside the web app, stopped with it."""
+
+    smtp: Controller | None = None
+    imap: WatcherGroup | None = None
+
+
 def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool = False) -> None:
     from consult.logs import configure
     from consult.private import make_private
@@ -121,17 +136,17 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
                          budget=Budget.from_settings(settings))
             if settings.analysis_workers > 0 else None)
     scheduler, processor = build_scheduler(settings, engine, kb, clock=utcnow, pool=pool)
-    holder: dict[str, object] = {}
+    running = Running()
 
     def start() -> None:
         if pool is not None:
             pool.warm_up()
-        holder["smtp"] = start_listener(settings, engine, clock=utcnow, on_stored=processor.wake)
+        running.smtp = start_listener(settings, engine, clock=utcnow, on_stored=processor.wake)
         scheduler.start()
         if settings.imap_all_accounts and settings.imap_idle:
             from workers.imap_idle import start_watchers
 
-            holder["imap"] = start_watchers(settings, engine, kb, clock=utcnow, pool=pool)
+            running.imap = start_watchers(settings, engine, kb, clock=utcnow, pool=pool)
         if demo:
             password = ensure_demo_user(engine)
 
@@ -153,20 +168,17 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
 
     def stop() -> None:
         scheduler.shutdown(wait=False)
-        watchers = holder.get("imap")
-        if watchers is not None:
-            watchers.stop()  # type: ignore[attr-defined]
-        smtp = holder.get("smtp")
-        if smtp is not None:
-            smtp.stop()  # type: ignore[attr-defined]
+        if running.imap is not None:
+            running.imap.stop()
+        if running.smtp is not None:
+            running.smtp.stop()
         if pool is not None:
             pool.close()
 
     def mailboxes() -> list[MailboxWatch] | None:
         """The IDLE watchers' state (None without them: no IMAP, or IDLE off and the
         scheduler polls)."""
-        watchers = holder.get("imap")
-        return watchers.watches() if watchers is not None else None  # type: ignore[attr-defined]
+        return running.imap.watches() if running.imap is not None else None
 
     app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop,
                      mailboxes=mailboxes)

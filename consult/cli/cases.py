@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from consult.cli.common import CliState, echo
 from consult.clock import utcnow
 from consult.listing import MAX_LIMIT
+
+if TYPE_CHECKING:
+    from db.models import Case
 
 
 def _actor() -> str:
@@ -36,24 +40,31 @@ def queue_cmd(state: CliState, as_json: bool, statuses: tuple[str, ...], show_al
     """
     from consult.cases import STATUSES
     from consult.listing import fetch_size, page_of
-    from consult.review import queue
+    from consult.review import WAITING_STATUSES, find_cases
     from db.engine import session
 
-    wanted = statuses or (STATUSES if show_all else None)
+    wanted = statuses or (STATUSES if show_all else WAITING_STATUSES)
     with session(state.engine) as s:
-        rows = queue(s, statuses=tuple(wanted) if wanted else None, limit=fetch_size(limit),
-                     offset=offset)
+        rows = find_cases(s, statuses=tuple(wanted), limit=fetch_size(limit), offset=offset)
     page = page_of(rows, limit=limit, offset=offset)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in page.items], indent=2))
+        click.echo(json.dumps([_queue_json(c) for c in page.items], indent=2))
     else:
         if not page.items:
             echo("No cases on this page." if offset else "The queue is empty.")
-        for r in page.items:
-            echo(f"#{r.id:<5} {r.status:16} {r.received_at:%Y-%m-%d %H:%M}  "
-                 f"{r.sender[:30]:30}  {r.subject[:60]}")
+        for c in page.items:
+            echo(f"#{c.id:<5} {c.status:16} {c.created_at:%Y-%m-%d %H:%M}  "
+                 f"{c.sender[:30]:30}  {c.subject[:60]}")
     if page.more:
         click.echo(page.notice(), err=True)
+
+
+def _queue_json(case: Case) -> dict[str, object]:
+    """A case as `consult queue --json` lists it."""
+    return {"id": case.id, "status": case.status, "subject": case.subject,
+            "sender": case.sender, "received_at": case.created_at.isoformat(),
+            "assignee": case.assignee, "codes": case.codes.split(),
+            "needs_expert": case.needs_expert}
 
 
 @click.command("show")
@@ -133,13 +144,11 @@ def close_cmd(state: CliState, case_id: int, reason: str) -> None:
 @click.pass_obj
 def outbox_cmd(state: CliState, as_json: bool) -> None:
     """List outbound replies: queued, sent, failed (and the local Maildir when no relay)."""
-    from sqlmodel import col, select
-
+    from consult import review
     from db.engine import session
-    from db.models import Outbox
 
     with session(state.engine) as s:
-        rows = list(s.exec(select(Outbox).order_by(col(Outbox.id))))
+        rows = review.outbox(s)
     data = [{"id": r.id, "case_id": r.case_id, "to": r.to_addr, "status": r.status,
              "message_id": r.message_id, "attempts": r.attempts, "last_error": r.last_error,
              "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in rows]

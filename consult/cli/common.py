@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,7 +26,6 @@ class CliState:
     _settings: Settings | None = None
     _kb: KnowledgeBase | None = None
     _engine: Engine | None = None
-    _extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -42,7 +41,9 @@ class CliState:
         if self._kb is None:
             from consult.kb.locate import ensure_kb
 
-            self._kb = ensure_kb(self.settings)
+            self._kb = ensure_kb(self.settings,
+                                 notify=lambda message: click.echo(f"consult: {message}",
+                                                                   err=True))
         return self._kb
 
     @property

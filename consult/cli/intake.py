@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -66,7 +67,7 @@ def process_cmd(state: CliState) -> None:
     """Process mail the SMTP listener stored but has not drafted yet (each mail within the
     analysis budget, in worker processes)."""
     from workers.analysis_pool import AnalysisPool, Budget
-    from workers.scheduler import Processor
+    from workers.processor import Processor
 
     settings = state.settings
     pool = (AnalysisPool(state.kb.path, workers=settings.analysis_workers,
@@ -82,14 +83,23 @@ def process_cmd(state: CliState) -> None:
 
 
 @click.command("send")
-@click.option("--once", is_flag=True, default=True, help="Deliver what is due, then exit.")
+@click.option("--once", is_flag=True,
+              help="Deliver what is due, then exit (without: keep delivering until Ctrl-C).")
 @click.pass_obj
 def send_cmd(state: CliState, once: bool) -> None:
     """Deliver approved replies waiting in the outbox."""
-    from workers.sender import Sender
+    from workers.sender import SEND_INTERVAL, Sender
 
-    report = Sender(state.settings, state.engine, clock=utcnow).run_once()
-    click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed")
+    sender = Sender(state.settings, state.engine, clock=utcnow)
+    while True:
+        report = sender.run_once()
+        click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed")
+        if once:
+            return
+        try:
+            time.sleep(SEND_INTERVAL)
+        except KeyboardInterrupt:
+            return
 
 
 @click.command("serve")

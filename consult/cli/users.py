@@ -29,7 +29,7 @@ def user_group() -> None:
 @click.pass_obj
 def add_cmd(state: CliState, email: str, role: str) -> None:
     """Create an account; the password is asked for (or read from stdin when piped)."""
-    from consult.web import accounts
+    from consult import accounts
     from db.engine import session
 
     password = _read_password()
@@ -44,7 +44,7 @@ def add_cmd(state: CliState, email: str, role: str) -> None:
 @click.pass_obj
 def passwd_cmd(state: CliState, email: str) -> None:
     """Set a new password (asked for, or read from stdin when piped)."""
-    from consult.web import accounts
+    from consult import accounts
     from db.engine import session
 
     password = _read_password()
@@ -58,7 +58,7 @@ def passwd_cmd(state: CliState, email: str) -> None:
 @click.pass_obj
 def list_cmd(state: CliState) -> None:
     """List the accounts, their roles, and whether they have an API token."""
-    from consult.web import accounts
+    from consult import accounts
     from db.engine import session
 
     with session(state.engine) as s:
@@ -75,7 +75,7 @@ def list_cmd(state: CliState) -> None:
 @click.pass_obj
 def token_cmd(state: CliState, email: str) -> None:
     """Issue a new API token for EMAIL (replaces the old one); printed once, store it safely."""
-    from consult.web import accounts
+    from consult import accounts
     from db.engine import session
 
     with session(state.engine) as s:
@@ -101,7 +101,7 @@ def enable_cmd(state: CliState, email: str) -> None:
 
 
 def _set_active(state: CliState, email: str, *, active: bool) -> None:
-    from consult.web import accounts
+    from consult import accounts
     from db.engine import session
 
     with session(state.engine) as s:

@@ -54,11 +54,6 @@ class Forwarded:
     def contains(self, start: int) -> bool:
         return any(a <= start < b for a, b in self.spans())
 
-    def date_at(self, start: int) -> date | None:
-        for m, d in zip(self.messages, self.dates, strict=True):
-            if m.start <= start < m.body_end:
-                return d
-        return None
 
     def text(self, quoted: str) -> str:
         """The forwarded messages' own text, ``>`` marks removed, header lines kept short."""

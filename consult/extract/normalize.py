@@ -34,19 +34,9 @@ def is_cpt_category1(code: str) -> bool:
     return 100 <= n <= 1999 or 10004 <= n <= 99607
 
 
-def is_cpt_lettered(code: str) -> bool:
-    """Category II (``3074F``), Category III (``0275T``) and PLA (``0001U``) codes."""
-    return bool(_CPT_LETTERED.fullmatch(code))
-
-
 def is_hcpcs(code: str) -> bool:
     """HCPCS Level II: a letter A-V then four digits (``J1100``)."""
     return bool(_HCPCS.fullmatch(code))
-
-
-def is_icd10cm(code: str) -> bool:
-    """A normalised ICD-10-CM code (dot after the third character, upper case)."""
-    return bool(_ICD_CM.fullmatch(code))
 
 
 def is_icd10pcs(code: str) -> bool:

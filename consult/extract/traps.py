@@ -140,16 +140,6 @@ class TrapMap:
             return self.kinds[i][0]
         return None
 
-    def kinds_in(self, start: int, end: int) -> set[str]:
-        """Kinds of every trap overlapping ``[start, end)``."""
-        lo = max(bisect_right(self.starts, start) - 1, 0)
-        hi = bisect_right(self.starts, end)
-        out: set[str] = set()
-        for i in range(lo, hi):
-            if self.ends[i] > start:
-                out.update(self.kinds[i])
-        return out
-
 
 def find_traps(text: str, low: str | None = None) -> TrapMap:
     """Every trap span in ``text``; overlapping spans are merged. ``low`` is

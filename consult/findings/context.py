@@ -100,8 +100,6 @@ class RuleContext:
         """The first line of ``code`` (a code the mail dates twice has two lines)."""
         return next((ln for ln in self.lines if ln.code == code), None)
 
-    def lines_of(self, code: str) -> list[ServiceLine]:
-        return [ln for ln in self.lines if ln.code == code]
 
     @property
     def visits(self) -> list[Visit]:

@@ -18,6 +18,7 @@ import re
 import sqlite3
 from importlib import metadata
 
+from consult.errors import MissingExtra
 from consult.kb.icd_refs import parse_refs
 from consult.kb.model import SourceVersion
 
@@ -64,7 +65,10 @@ def load_icd10cm(
     that only add a 7th character: the index leaves those out (51,000 near-duplicates would
     make a search for "fracture" slow and crowd out the codes a coder picks from).
     """
-    import simple_icd_10_cm as cm
+    try:
+        import simple_icd_10_cm as cm
+    except ImportError as exc:
+        raise MissingExtra("kb", "simple-icd-10-cm", "Building a knowledge base") from exc
 
     codes = []
     tree = []

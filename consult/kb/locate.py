@@ -1,20 +1,35 @@
-"""Find the KB for a command, building the starter KB once when there is none."""
+"""Find the KB for a command: build the starter KB once when there is none, never downgrade.
+
+Library code: what it does is said through ``notify`` (the CLI prints it on stderr), never
+printed here.
+"""
 
 from __future__ import annotations
 
-import sys
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 
 from consult.config import Settings
 from consult.errors import KnowledgeBaseError
 from consult.kb.store import KnowledgeBase
 
 
-def ensure_kb(settings: Settings) -> KnowledgeBase:
+def _quiet(_message: str) -> None:
+    """The default ``notify``: say nothing."""
+
+
+def ensure_kb(settings: Settings, *, notify: Callable[[str], None] = _quiet) -> KnowledgeBase:
     """Open the configured KB; with none configured or present, build the starter KB first.
 
     An explicitly configured ``CONSULT_KB_PATH`` that does not exist is an error (a typo should
     not silently give answers from the starter set); only the default location is auto-built.
+    A KB at the default location that this version cannot read is rebuilt only when nothing is
+    lost (it was a starter KB, or an empty file); a KB built from the CMS files is never
+    replaced by the starter set: that is an error that says how to rebuild it.
     """
+    from consult.kb.build import build_kb
+
     path = settings.resolved_kb_path
     if not path.exists():
         if settings.kb_path is not None:
@@ -22,21 +37,36 @@ def ensure_kb(settings: Settings) -> KnowledgeBase:
                 f"CONSULT_KB_PATH points to {path}, which does not exist. "
                 "Build it with `consult kb build --out PATH` or unset CONSULT_KB_PATH."
             )
-        from consult.kb.build import build_kb
-
-        print(f"consult: no knowledge base yet; building the starter KB at {path} ...",
-              file=sys.stderr)
+        notify(f"no knowledge base yet; building the starter KB at {path} ...")
         build_kb(path)
     try:
         return KnowledgeBase(path)
-    except KnowledgeBaseError:
-        if settings.kb_path is not None:
-            raise
-    # the default KB was built by an older version of consult: rebuild the starter KB
-    from consult.kb.build import build_kb
-
-    print(f"consult: the knowledge base at {path} is from an older version; rebuilding the "
-          "starter KB (run `consult kb build --from DIR` again for the CMS files, or "
-          "`consult kb update` to download them) ...", file=sys.stderr)
+    except KnowledgeBaseError as exc:
+        if settings.kb_path is not None or built_from(path) not in ("starter", "nothing"):
+            raise KnowledgeBaseError(
+                f"{exc} It is kept as it is (the starter KB would lose what it was built "
+                "from): run `consult kb build --from DIR` with the CMS files it was built "
+                "from, or `consult kb update` to download the current ones."
+            ) from exc
+    notify(f"the knowledge base at {path} is a starter KB from an older version; rebuilding "
+           "it ...")
     build_kb(path)
     return KnowledgeBase(path)
+
+
+def built_from(path: Path) -> str:
+    """What an existing KB file holds, as far as any version can tell: "starter" (the set the
+    project ships), "cms" (built from CMS files), "nothing" (an empty file) or "unknown"."""
+    if path.stat().st_size == 0:
+        return "nothing"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'kb_version'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "unknown"
+    if row is None:
+        return "unknown"
+    return "starter" if str(row[0]).startswith("starter-") else "cms"

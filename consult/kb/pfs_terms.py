@@ -119,14 +119,6 @@ TEAM = {
     "9": "the team surgery concept does not apply",
 }
 
-#: The separate-row modifiers of the RVU file.
-ROW_MODIFIERS = {
-    "": "global (whole) service",
-    "26": "professional component",
-    "TC": "technical component",
-    "53": "discontinued procedure (own RVUs for a few colonoscopy codes)",
-}
-
 TABLES = {
     "status": STATUS,
     "pctc": PCTC,
@@ -147,6 +139,3 @@ def meaning(indicator: str, value: str) -> str:
     """
     return TABLES.get(indicator, {}).get(value, "")
 
-
-CITATION = ("CMS National Physician Fee Schedule Relative Value File record layout (RVU25D), "
-            "indicator meanings in the project's words")

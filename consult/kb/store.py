@@ -42,7 +42,6 @@ from consult.kb.model import (
     UnitConversion,
 )
 
-PTP_SETTINGS = {"practitioner": "ncci_ptp_practitioner", "hospital": "ncci_ptp_hospital"}
 MUE_SETTINGS = {"practitioner": "mue_practitioner", "hospital": "mue_hospital", "dme": "mue_dme"}
 SCHEMA_VERSION = "3"
 
@@ -137,7 +136,6 @@ class KnowledgeBase:
         self._rvu_citation = self.citation("rvu")
         rvu = self._sources.get("rvu")
         self._rvu_version = rvu.version.removeprefix("starter-") if rvu else ""
-        self._hcpcs_citation = self.citation("hcpcs")
         self._mcd_docs = bool(conn.execute("SELECT 1 FROM mcd_documents LIMIT 1").fetchone())
         self._mcd_lists = "mcd_articles" in self._sources
 

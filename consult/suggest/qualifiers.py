@@ -45,9 +45,6 @@ _NEW = re.compile(r"\bnew\s+(?:patient|pt)\b|\bnp\b")
 _EST = re.compile(r"\bestablished\b|\best\.?\s+(?:patient|pt)\b")
 _INITIAL = re.compile(r"\binitial\b|\badmission\b|\badmit\s+h&p\b|\bh&p\b")
 _SUBSEQUENT = re.compile(r"\bsubsequent\b|\bsubseq\b|\brounding\b|\bday\s+\d\b|\bdaily\b")
-_MDM = {"straightforward": 2, "low": 3, "moderate": 4, "high": 5}
-_MDM_RX = re.compile(r"\b(straightforward|low|moderate|high)\s+(?:complexity|mdm|decision|"
-                     r"medical\s+decision|level)")
 
 
 @dataclass
@@ -56,7 +53,6 @@ class Facts:
 
     numbers: dict[str, float] = field(default_factory=dict)  # mm, cm, sqcm, count, min, ...
     flags: set[str] = field(default_factory=set)  # new, est, initial, subsequent
-    mdm: int | None = None  # office-visit level implied by the decision-making words
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +139,6 @@ def read_facts(text: str) -> Facts:
         facts.flags.add("initial")
     if _SUBSEQUENT.search(low):
         facts.flags.add("subsequent")
-    if m := _MDM_RX.search(low):
-        facts.mdm = _MDM[m.group(1)]
     return facts
 
 

@@ -115,9 +115,7 @@ def lexicon() -> dict[tuple[str, ...], LexEntry]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _longest_phrase() -> int:
-    return max(len(k) for k in lexicon())
+_JOINED = re.compile(r"[&/']")
 
 
 def _tokens(text: str, whole: set[str] | frozenset[str]) -> list[str]:
@@ -129,7 +127,7 @@ def _tokens(text: str, whole: set[str] | frozenset[str]) -> list[str]:
         tok = m.group()
         if tok == "&":
             out.append("and")
-        elif tok in whole or tok in abbrev or not re.search(r"[&/']", tok):
+        elif tok in whole or tok in abbrev or not _JOINED.search(tok):
             out.append(tok)
         elif "'" in tok:
             out.append(tok.split("'")[0])
@@ -218,29 +216,43 @@ def expand_abbreviations(tokens: Iterable[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _phrase_lengths() -> dict[str, tuple[int, ...]]:
+    """The first word of each lexicon phrase -> the lengths of the phrases it starts, longest
+    first (so a token tries only the phrases that can start with it)."""
+    lengths: dict[str, set[int]] = {}
+    for key in lexicon():
+        lengths.setdefault(key[0], set()).add(len(key))
+    return {word: tuple(sorted(ns, reverse=True)) for word, ns in lengths.items()}
+
+
 def apply_lexicon(tokens: list[str]) -> tuple[list[str], list[str]]:
     """Replace coders' phrases by their words, longest first. Returns the words and the kinds
     of the phrases that matched (P, D, F) in order."""
     lex = lexicon()
-    longest = _longest_phrase()
+    starts = _phrase_lengths()
     out: list[str] = []
     kinds: list[str] = []
     i = 0
     while i < len(tokens):
-        for n in range(min(longest, len(tokens) - i), 0, -1):
-            key = tuple(tokens[i:i + n])
-            entry = lex.get(key)
-            if entry is None and n == 1 and len(key[0]) > 3 and key[0].endswith("s"):
-                entry = lex.get((key[0][:-1],))  # "hemoclips", "polyps"
-            if entry is not None:
-                out.extend(entry.words)
-                if entry.kind:
-                    kinds.append(entry.kind)
-                i += n
-                break
+        tok = tokens[i]
+        entry, n = None, 1
+        for n in starts.get(tok, ()):
+            if n <= len(tokens) - i:
+                entry = lex.get(tuple(tokens[i:i + n]))
+                if entry is not None:
+                    break
+        if entry is None:
+            n = 1
+            if len(tok) > 3 and tok.endswith("s"):
+                entry = lex.get((tok[:-1],))  # "hemoclips", "polyps"
+        if entry is None:
+            out.append(tok)
         else:
-            out.append(tokens[i])
-            i += 1
+            out.extend(entry.words)
+            if entry.kind:
+                kinds.append(entry.kind)
+        i += n
     return out, kinds
 
 

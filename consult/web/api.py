@@ -12,24 +12,26 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from consult import cases, review
-from consult.errors import CaseNotFound, ConfigError, DraftConflict, InvalidTransition
+from consult import accounts, cases, review
 from consult.listing import fetch_size, page_of
-from consult.web import accounts
-from consult.web.deps import api_login, api_write, ctx_of
+from consult.web.deps import (
+    AdminWriter,
+    DbSession,
+    Reader,
+    Writer,
+    ctx_of,
+    visible_case,
+    visible_statuses,
+)
+from consult.web.errors import run_action
 from consult.web.sessions import Login
 from consult.web.views import case_view, queue_items
-from db.engine import session as new_session
 
 router = APIRouter(prefix="/api", tags=["cases"])
-Reader = Annotated[Login, Depends(api_login)]
-Writer = Annotated[Login, Depends(api_write)]
 
 
 class DraftIn(BaseModel):
@@ -77,10 +79,13 @@ def me(login: Reader) -> Me:
 
 @router.get("/cases", summary="List cases (the queue)")
 def list_cases(
-    request: Request, response: Response, login: Reader,
-    status: Annotated[list[str] | None, Query(description="Statuses; default: open ones")] = None,
+    request: Request, response: Response, login: Reader, s: DbSession,
+    status: Annotated[list[cases.Status] | None,
+                      Query(description="Statuses; default: open ones")] = None,
     q: Annotated[str, Query(description="A code, or part of the sender or subject")] = "",
-    mine: bool = False, sort: str = "received", descending: bool = False,
+    assigned_to_me: Annotated[bool, Query(alias="mine",
+                                          description="Only cases assigned to me")] = False,
+    sort: str = "received", descending: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000, description="Cases per page")] = 200,
     offset: Annotated[int, Query(ge=0, description="Skip this many cases first")] = 0,
     needs_expert: Annotated[bool | None, Query(
@@ -92,16 +97,10 @@ def list_cases(
     page."""
     ctx = ctx_of(request)
     wanted = tuple(status) if status else review.OPEN_STATUSES
-    unknown = [x for x in wanted if x not in cases.STATUSES]
-    if unknown:
-        raise HTTPException(422, f"Unknown status {unknown[0]!r}; one of {cases.STATUSES}.")
-    if "quarantined" in wanted and not login.is_admin:
-        raise HTTPException(403, "Only an admin can list quarantined cases.")
-    with new_session(ctx.engine) as s:
-        rows = review.find_cases(s, statuses=wanted, q=q, sort=sort, descending=descending,
-                                 assignee=login.email if mine else None,
-                                 limit=fetch_size(limit), offset=offset,
-                                 needs_expert=needs_expert)
+    rows = review.find_cases(s, statuses=visible_statuses(wanted, login), q=q, sort=sort,
+                             descending=descending, limit=fetch_size(limit), offset=offset,
+                             needs_expert=needs_expert,
+                             assignee=login.email if assigned_to_me else None)
     page = page_of(rows, limit=limit, offset=offset)
     if page.next_offset is not None:
         following = request.url.include_query_params(offset=page.next_offset, limit=limit)
@@ -112,127 +111,95 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", summary="One case: codes, findings, draft, thread, audit")
-def get_case(request: Request, case_id: int, login: Reader) -> dict[str, Any]:
+def get_case(request: Request, case_id: int, login: Reader, s: DbSession) -> dict[str, Any]:
     ctx = ctx_of(request)
-    with new_session(ctx.engine) as s:
-        _visible(s, case_id, login)
-        view = case_view(s, case_id, now=ctx.clock(), sla_hours=ctx.settings.sla_hours,
-                         kb=ctx.kb, admin=login.is_admin)
+    visible_case(s, case_id, login)
+    view = case_view(s, case_id, now=ctx.clock(), sla_hours=ctx.settings.sla_hours,
+                     kb=ctx.kb, admin=login.is_admin)
     return view.to_json()
 
 
-def _visible(s: Session, case_id: int, login: Login) -> None:
-    try:
-        case = review.get_case(s, case_id)
-    except CaseNotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    if case.status == "quarantined" and not login.is_admin:
-        raise HTTPException(403, f"Case #{case_id} is quarantined; only an admin can see it.")
-
-
-def _act(request: Request, login: Login, case_id: int,
-         action: Callable[[Session, datetime], str]) -> Done | JSONResponse:
-    ctx = ctx_of(request)
-    with new_session(ctx.engine) as s:
-        _visible(s, case_id, login)
-        try:
-            detail = action(s, ctx.clock())
-            s.commit()
-        except DraftConflict as exc:
-            s.rollback()
-            current = review.latest_draft(s, case_id)
-            return JSONResponse({"detail": str(exc), "current_version":
-                                 current.version if current else None}, status_code=409)
-        except IntegrityError:
-            s.rollback()
-            raise HTTPException(409, "The draft was saved by someone else at the same moment; "
-                                     "fetch the case and try again.") from None
-        except InvalidTransition as exc:
-            s.rollback()
-            raise HTTPException(409, str(exc)) from exc
-        except ConfigError as exc:
-            s.rollback()
-            raise HTTPException(400, str(exc)) from exc
-        case = review.get_case(s, case_id)
-        return Done(case_id=case_id, status=case.status, detail=detail)
+def _act(request: Request, s: Session, login: Login, case_id: int,
+         action: Callable[[datetime], str]) -> Done:
+    """Run one review action (``consult.web.errors.run_action``): the case's new status."""
+    detail = run_action(request, s, login, case_id, action)
+    return Done(case_id=case_id, status=review.get_case(s, case_id).status, detail=detail)
 
 
 @router.post("/cases/{case_id}/draft", response_model=Done, summary="Save an edited draft")
-def save_draft(request: Request, case_id: int, data: DraftIn, login: Writer) -> Any:
-    def run(s: Session, now: datetime) -> str:
+def save_draft(request: Request, case_id: int, data: DraftIn, login: Writer,
+               s: DbSession) -> Done:
+    def run(now: datetime) -> str:
         d = review.save_draft(s, case_id, data.body, actor=login.email, now=now,
                               expected_version=data.expected_version)
         s.flush()
         return f"draft version {d.version}"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.post("/cases/{case_id}/approve", response_model=Done,
              summary="Approve and send (the reply goes through the outbox)")
-def approve(request: Request, case_id: int, data: ApproveIn, login: Writer) -> Any:
-    ctx = ctx_of(request)
+def approve(request: Request, case_id: int, data: ApproveIn, login: Writer,
+            s: DbSession) -> Done:
+    settings = ctx_of(request).settings
 
-    def run(s: Session, now: datetime) -> str:
-        row = review.approve(s, case_id, ctx.settings, actor=login.email, now=now,
+    def run(now: datetime) -> str:
+        row = review.approve(s, case_id, settings, actor=login.email, now=now,
                              body_text=data.body, expected_version=data.expected_version,
                              recipient=data.recipient)
-        s.flush()
         return f"reply <{row.message_id}> queued for {row.to_addr}"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.post("/cases/{case_id}/ask-info", response_model=Done,
              summary="Ask the sender for more information (case -> awaiting_info)")
-def ask_info(request: Request, case_id: int, data: AskInfoIn, login: Writer) -> Any:
-    ctx = ctx_of(request)
+def ask_info(request: Request, case_id: int, data: AskInfoIn, login: Writer,
+             s: DbSession) -> Done:
+    settings = ctx_of(request).settings
 
-    def run(s: Session, now: datetime) -> str:
-        row = review.ask_for_info(s, case_id, ctx.settings, data.question, actor=login.email,
+    def run(now: datetime) -> str:
+        row = review.ask_for_info(s, case_id, settings, data.question, actor=login.email,
                                   now=now)
         return f"question <{row.message_id}> queued for {row.to_addr}"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.post("/cases/{case_id}/assign", response_model=Done, summary="Assign or unassign")
-def assign(request: Request, case_id: int, data: AssignIn, login: Writer) -> Any:
-    def run(s: Session, now: datetime) -> str:
-        who = data.assignee
-        if who:
-            user = accounts.get_user(s, who)
-            if user is None or not user.active:
-                raise ConfigError(f"No active account {who!r} to assign the case to.")
-            who = user.email
-        review.assign(s, case_id, who or None, actor=login.email, now=now)
+def assign(request: Request, case_id: int, data: AssignIn, login: Writer,
+           s: DbSession) -> Done:
+    def run(now: datetime) -> str:
+        who = accounts.assignable(s, data.assignee or None)
+        review.assign(s, case_id, who, actor=login.email, now=now)
         return f"assigned to {who or 'nobody'}"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.post("/cases/{case_id}/close", response_model=Done, summary="Close the case")
-def close(request: Request, case_id: int, data: ReasonIn, login: Writer) -> Any:
-    def run(s: Session, now: datetime) -> str:
+def close(request: Request, case_id: int, data: ReasonIn, login: Writer,
+          s: DbSession) -> Done:
+    def run(now: datetime) -> str:
         review.close(s, case_id, actor=login.email, now=now, reason=data.reason)
         return "closed"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.post("/cases/{case_id}/quarantine", response_model=Done, summary="Quarantine the case")
-def quarantine(request: Request, case_id: int, data: ReasonIn, login: Writer) -> Any:
-    def run(s: Session, now: datetime) -> str:
+def quarantine(request: Request, case_id: int, data: ReasonIn, login: Writer,
+               s: DbSession) -> Done:
+    def run(now: datetime) -> str:
         review.quarantine(s, case_id, actor=login.email, now=now, reason=data.reason)
         return "quarantined"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.post("/cases/{case_id}/release", response_model=Done,
              summary="Release from quarantine into the queue (admins)")
-def release(request: Request, case_id: int, data: ReasonIn, login: Writer) -> Any:
-    if not login.is_admin:
-        raise HTTPException(403, "Only an admin can release a case from quarantine.")
-
-    def run(s: Session, now: datetime) -> str:
+def release(request: Request, case_id: int, data: ReasonIn, login: AdminWriter,
+            s: DbSession) -> Done:
+    def run(now: datetime) -> str:
         review.release(s, case_id, actor=login.email, now=now, reason=data.reason)
         return "released"
-    return _act(request, login, case_id, run)
+    return _act(request, s, login, case_id, run)
 
 
 @router.get("/openapi.json", include_in_schema=False)

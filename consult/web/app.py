@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
@@ -29,15 +27,13 @@ from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from consult.metrics import MailboxSource
 from consult.templating import page_environment
-from consult.web import api, codes, dashboard, login, ops, pages
-from consult.web.deps import LoginRequired, WebContext
+from consult.web import api, codes, dashboard, errors, login, ops, pages
+from consult.web.deps import WebContext
 from consult.web.guards import BodyLimit, SecurityHeaders
-from consult.web.login import login_redirect
+from consult.web.lifespan import hooked
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-#: Routes that work without a session.
-PUBLIC_PATHS = frozenset({"/login", "/static"}) | ops.OPS_PATHS
 
 
 class ConsultApp(FastAPI):
@@ -69,15 +65,7 @@ def create_app(settings: Settings, engine: Engine, *,
     """Build the app; background workers start and stop with its lifespan. ``mailboxes``: the
     state of the IMAP watchers this process runs, for /readyz and /metrics."""
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if on_startup:
-            on_startup()
-        try:
-            yield
-        finally:
-            if on_shutdown:
-                on_shutdown()
+    lifespan = hooked(on_startup, on_shutdown)
 
     app = ConsultApp(
         title="consult review API", lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -90,20 +78,7 @@ def create_app(settings: Settings, engine: Engine, *,
         signer=URLSafeTimedSerializer(_secret(settings), salt="consult-web"),
     )
 
-    @app.exception_handler(LoginRequired)
-    async def to_login(_request: Request, exc: LoginRequired) -> Response:
-        return login_redirect(exc.next_path)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/") or exc.status_code == 401:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=exc.headers)
-        html = app.state.ctx.env.get_template("pages/error.html").render(
-            title=f"Error {exc.status_code}", status_code=exc.status_code, detail=exc.detail,
-            login=None, csrf_field="", csrf_token="", path=request.url.path)
-        return Response(html, status_code=exc.status_code, media_type="text/html",
-                        headers=exc.headers)
+    errors.install(app)
 
     app.include_router(login.router)
     app.include_router(pages.router)

@@ -8,35 +8,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from consult.errors import KnowledgeBaseError
 from consult.kb.store import KnowledgeBase
 from consult.web.code_views import code_search, code_view
-from consult.web.deps import api_login, ctx_of, page_login
+from consult.web.deps import PageLogin, Reader, ctx_of
 from consult.web.render import page
-from consult.web.sessions import Login
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["codes"])
-PageLogin = Annotated[Login, Depends(page_login)]
-Reader = Annotated[Login, Depends(api_login)]
 
 
 def _kb(request: Request) -> KnowledgeBase:
     kb = ctx_of(request).kb
-    if kb is None:
-        raise HTTPException(503, "No knowledge base is loaded; run `consult kb build` and "
+    if kb is None:  # a 503, as every KnowledgeBaseError (consult.web.errors)
+        raise KnowledgeBaseError("No knowledge base is loaded; run `consult kb build` and "
                                  "restart the web app.")
     return kb
 
 
 def _search(kb: KnowledgeBase, q: str) -> dict[str, Any]:
-    try:
-        return code_search(kb, q[:500])
-    except KnowledgeBaseError as exc:
-        raise HTTPException(503, str(exc)) from exc
+    return code_search(kb, q[:500])
 
 
 @pages.get("/codes")

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -43,8 +42,6 @@ from consult.kb.store import KnowledgeBase
 from consult.metrics import MailboxSource, build_registry, no_mailboxes
 
 router = APIRouter(include_in_schema=False)
-#: Paths that answer without a session (``consult.web.app.PUBLIC_PATHS`` adds them).
-OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 @dataclass
@@ -207,16 +204,9 @@ def create_ops_app(settings: Settings, engine: Engine, *, kb: KnowledgeBase | No
     """The ops endpoints alone, for a process that serves no pages (a worker: its workers start
     and stop with the app's lifespan, as in ``consult.web.app.create_app``)."""
     from consult.web.guards import SecurityHeaders
+    from consult.web.lifespan import hooked
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if on_startup:
-            on_startup()
-        try:
-            yield
-        finally:
-            if on_shutdown:
-                on_shutdown()
+    lifespan = hooked(on_startup, on_shutdown)
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install(app, settings, engine, kb=kb, mailboxes=mailboxes, clock=clock)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
-from consult.web.accounts import digest
+from consult.accounts import digest
 from db.models import LoginAttempt, User, WebSession
 
 SESSION_COOKIE = "consult_session"
@@ -102,13 +102,6 @@ def login_wait(session: Session, email: str, ip: str, *, now: datetime, max_fail
     if ip_count >= max_failures * IP_FAILURE_FACTOR and ip_last is not None:
         wait = max(wait, (aware(ip_last) + timedelta(seconds=max_delay) - now).total_seconds())
     return max(0.0, wait)
-
-
-def login_blocked(session: Session, email: str, ip: str, *, now: datetime, max_failures: int,
-                  window_minutes: float, max_delay: float = 300.0) -> bool:
-    """True while ``login_wait`` is not over."""
-    return login_wait(session, email, ip, now=now, max_failures=max_failures,
-                      window_minutes=window_minutes, max_delay=max_delay) > 0
 
 
 def record_failure(session: Session, email: str, ip: str, *, now: datetime) -> None:

@@ -34,7 +34,22 @@ def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 def test_placeholder_secret_and_bad_values_are_refused() -> None:
     with pytest.raises(ValidationError, match="placeholder"):
         Settings(imap_password="changeme")
-    with pytest.raises(ValidationError, match="tls, starttls or none"):
+    with pytest.raises(ValidationError, match="'tls', 'starttls' or 'none'"):
         Settings(imap_ssl="maybe")
+    assert Settings(imap_ssl="STARTTLS", log_level="debug").imap_ssl == "starttls"
     with pytest.raises(ValidationError, match="host:port"):
         Settings(listen_smtp="2525")
+
+
+def test_load_settings_names_the_variable_and_a_missing_file(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from consult.config import load_settings
+    from consult.errors import ConfigError
+
+    monkeypatch.setenv("CONSULT_IMAP_AUTH", "kerberos")
+    with pytest.raises(ConfigError, match="CONSULT_IMAP_AUTH: Input should be 'password' or"):
+        load_settings()
+    monkeypatch.delenv("CONSULT_IMAP_AUTH")
+    monkeypatch.setenv("CONSULT_CONFIG_FILE", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"nope\.toml, which is not a file"):
+        load_settings()

@@ -16,7 +16,7 @@ from consult.config import Settings
 from consult.kb.store import KnowledgeBase
 from db.engine import session
 from db.models import Case, Message
-from workers.scheduler import Processor
+from workers.processor import Processor
 from workers.sender import Sender
 from workers.smtp_inbound import start_listener
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.scoring import Tally, load_corpus, score_mail
 
 from consult.extract import extract
-from consult.extract.scoring import Tally, load_corpus, score_mail
 from consult.kb.store import KnowledgeBase
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "extraction" / "mails"

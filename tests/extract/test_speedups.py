@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.scoring import load_corpus
 
 from consult.extract import without_footer
 from consult.extract.codes import _CAND
@@ -21,7 +22,6 @@ from consult.extract.cues import FirstMatch, required_word
 from consult.extract.model import PhiSpan
 from consult.extract.narrative import _lowercase_regex
 from consult.extract.phi import _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
-from consult.extract.scoring import load_corpus
 from consult.extract.traps import find_traps, lower_same_length, trap_at
 from consult.extract.vocab import PAYERS, SETTINGS
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import re
 import sqlite3
 from collections.abc import Callable
@@ -11,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.servers import require
 
 from consult.extract.model import CodeMention, Extraction
-from consult.kb.build import build_kb, create_schema
+from consult.kb.build import create_schema
 from consult.kb.store import SCHEMA_VERSION, KnowledgeBase
 
-CMS = Path("/work/shared/data/cms")
 _ICD = re.compile(r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$")
 _HCPCS = re.compile(r"^[A-V]\d{4}$")
 
@@ -52,26 +49,6 @@ def make_extraction(*specs: str, dos: date | None = None, payer: str | None = No
 def kb(starter_kb: KnowledgeBase) -> KnowledgeBase:
     """The starter KB (built once per worker by tests/conftest.py)."""
     return starter_kb
-
-
-@pytest.fixture(scope="session")
-def real_kb(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> KnowledgeBase:
-    """A KB built from the real CMS files, once per test run (shared by xdist workers through
-    a lock file, since the build takes ~20 s)."""
-    if not CMS.is_dir():
-        require(False, f"the CMS files at {CMS}")
-    root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        root = root.parent
-    path = root / "findings-real-kb.sqlite"
-    with open(root / "findings-real-kb.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not path.exists():
-                build_kb(path, sources_dir=CMS)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return KnowledgeBase(path)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Findings on a KB built from the real CMS files in /work/shared/data/cms: the full practitioner
+"""Findings on a KB built from the real CMS files in ../shared/data/cms: the full practitioner
 PTP table (v30.1), the 2026 Q2 MUE tables, the 2026 Q2 add-on code file and the RVU25D file.
 
 Descriptions in this KB come from CMS files that carry AMA short descriptors, so these tests

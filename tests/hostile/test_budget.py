@@ -19,7 +19,7 @@ from db.engine import session
 from db.models import Case, Message
 from workers.analysis_pool import AnalysisPool
 from workers.imap_poller import ImapPoller
-from workers.scheduler import Processor
+from workers.processor import Processor
 from workers.smtp_inbound import start_listener
 
 
@@ -33,7 +33,7 @@ def test_each_budget_stops_its_mail_and_the_next_mail_is_fine(
     ]
     for budget, raw, why in cases:
         pool = make_pool(**budget)
-        hostile_result, after = list(pool.prepare([raw, consultation()], own))
+        hostile_result, after = list(pool.analyze([raw, consultation()], own))
         assert hostile_result is not None and hostile_result.mail is None
         assert why in hostile_result.over_budget, hostile_result.over_budget
         assert "CONSULT_ANALYSIS_" in hostile_result.over_budget

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from consult.config import Settings
+from consult.errors import ConfigError
 
 
 @pytest.mark.parametrize(("toml", "names"), [
@@ -27,7 +27,7 @@ def test_secrets_in_the_settings_file_are_refused(tmp_path: Path, monkeypatch: p
     body = toml if toml.startswith("[[") else f"[consult]\n{toml}\n"
     path.write_text(body)
     monkeypatch.setenv("CONSULT_CONFIG_FILE", str(path))
-    with pytest.raises(ValidationError, match=names):
+    with pytest.raises(ConfigError, match=names):
         Settings()
 
 

@@ -19,7 +19,7 @@ from consult.kb.store import KnowledgeBase
 from db.engine import session
 from db.models import Case, Message
 from workers.imap_poller import ImapPoller
-from workers.scheduler import Processor
+from workers.processor import Processor
 from workers.smtp_inbound import start_listener
 
 

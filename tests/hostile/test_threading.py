@@ -20,7 +20,7 @@ from consult.kb.store import KnowledgeBase
 from consult.mail.reply_token import reply_address
 from db.engine import session
 from db.models import Case
-from workers.scheduler import Processor
+from workers.processor import Processor
 from workers.sender import Sender
 from workers.smtp_inbound import start_listener
 

@@ -54,7 +54,7 @@ def test_pool_writes_the_same_rows_as_in_process(make_settings, engine_for,
             url = f"sqlite:///{tmp_path / name}.db"
             settings, engine = make_settings(database_url=url), engine_for(url)
             own = own_addresses(settings)
-            prepare = None if name == "inproc" else (lambda raws, own=own: pool.prepare(raws, own))
+            prepare = None if name == "inproc" else (lambda raws, own=own: pool.analyze(raws, own))
             with session(engine) as s:
                 results = ingest_batch(s, [Arrival(m, i) for i, m in enumerate(_mixed(), 1)],
                                        starter_kb, settings, source="imap", now=NOW,

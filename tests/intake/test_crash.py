@@ -53,7 +53,10 @@ def _env(dovecot: Dovecot, url: str, tmp_path: Path, kb: Path, chunk: int) -> di
                CONSULT_IMAP_HOST="127.0.0.1", CONSULT_IMAP_PORT=str(dovecot.port),
                CONSULT_IMAP_USER=dovecot.user, CONSULT_IMAP_PASSWORD=dovecot.password,
                CONSULT_IMAP_SSL="none", CONSULT_IMAP_PROCESSED_FOLDER="Processed",
-               CONSULT_IMAP_FETCH_CHUNK=str(chunk))
+               CONSULT_IMAP_FETCH_CHUNK=str(chunk),
+               # the budgeted pool as in production, with one worker: each of the dozen polls
+               # starts it afresh, and a second worker adds start-up time, not coverage
+               CONSULT_ANALYSIS_WORKERS="1")
     return env
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 from support.mails import consultation
-from support.servers import Dovecot, start_dovecot
+from support.servers import Dovecot
 
 from consult.clock import utcnow
 from consult.config import ImapAccount
@@ -91,8 +91,8 @@ def test_refused_login_stops_with_a_clear_error(
 
 
 def test_polls_when_the_server_lacks_idle(imap_settings, engine_for, starter_kb: KnowledgeBase,
-                                          tmp_path) -> None:
-    dv = start_dovecot()
+                                          tmp_path, dovecots) -> None:
+    dv = dovecots()
     try:
         with dv.conf.open("a") as fh:
             fh.write("imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS MOVE\n")
@@ -173,7 +173,7 @@ def _question(tag: str, n: int) -> tuple[str, bytes]:
 @pytest.mark.parametrize("layout", ["one folder", "two folders", "two accounts"])
 def test_mail_landing_while_the_watcher_is_busy_is_drafted_without_another_mail(
         layout: str, point: str, imap_settings, engine_for, starter_kb: KnowledgeBase,
-        dovecot: Dovecot, tmp_path) -> None:
+        dovecot: Dovecot, dovecots: Callable[..., Dovecot], tmp_path) -> None:
     """Mail B lands while the watcher handles mail A: right after A's body FETCH (Dovecot then
     reports B inside the reply to A's MOVE) or right before IDLE (B's EXISTS comes in the packet
     of the IDLE continuation). B must be drafted without a third mail; IDLE renewal is an hour
@@ -189,7 +189,7 @@ def test_mail_landing_while_the_watcher_is_busy_is_drafted_without_another_mail(
         extra["imap_folders"] = "INBOX,Billing"
         mailboxes.append((dovecot, "Billing"))
     elif layout == "two accounts":
-        other = start_dovecot()
+        other = dovecots()
         servers.append(other)
         extra["imap_accounts"] = [ImapAccount(
             host="127.0.0.1", port=other.port, user=other.user, password=other.password,
@@ -232,10 +232,11 @@ def test_mail_landing_while_the_watcher_is_busy_is_drafted_without_another_mail(
 
 
 def test_poll_fallback_takes_in_mail_that_landed_during_a_sync_at_once(
-        imap_settings, engine_for, starter_kb: KnowledgeBase, tmp_path) -> None:
+        imap_settings, engine_for, starter_kb: KnowledgeBase, tmp_path,
+        dovecots: Callable[..., Dovecot]) -> None:
     """Without IDLE the watcher polls; a mail that lands while it handles another is taken in
     by a second sync straight away, not a poll interval (an hour here) later."""
-    dv = start_dovecot()
+    dv = dovecots()
     try:
         with dv.conf.open("a") as fh:
             fh.write("imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS MOVE\n")
@@ -303,11 +304,12 @@ def test_a_burst_is_committed_in_growing_chunks(
 
 
 @pytest.mark.parametrize("mode", ["none", "tls", "starttls"])
-def test_exists_sent_with_the_idle_continuation_is_read_from_the_buffer(mode: str) -> None:
+def test_exists_sent_with_the_idle_continuation_is_read_from_the_buffer(
+        mode: str, dovecots: Callable[..., Dovecot]) -> None:
     """Dovecot checks the mailbox when IDLE starts and sends "+ idling" and "* 1 EXISTS" in one
     packet; imaplib reads both off the socket at once, so polling the socket cannot see the
     EXISTS. ``buffered_responses`` finds it, in plaintext and under TLS, without waiting."""
-    dv = start_dovecot(ssl="no" if mode == "none" else "required")
+    dv = dovecots(ssl="no" if mode == "none" else "required")
     try:
         account = ImapAccount(host="127.0.0.1", user=dv.user, password=dv.password, ssl=mode,
                               port=dv.imaps_port if mode == "tls" else dv.port, ca_file=dv.cert)

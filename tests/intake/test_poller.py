@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import col, select
 from support.mails import consultation
-from support.servers import Dovecot, start_dovecot
+from support.servers import Dovecot
 
-import consult.intake
+import consult.intake.batch
+import consult.intake.process
+import consult.intake.thread
 from consult.clock import utcnow
 from consult.kb.store import KnowledgeBase
 from db.engine import session
@@ -53,9 +55,9 @@ def test_backfills_everything_above_the_last_uid_read_or_not(
 
 
 def test_several_folders_and_accounts(imap_settings, engine_for, starter_kb: KnowledgeBase,
-                                      dovecot: Dovecot, tmp_path, monkeypatch) -> None:
+                                      dovecot: Dovecot, tmp_path, monkeypatch, dovecots) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    other = start_dovecot()
+    other = dovecots()
     try:
         monkeypatch.setenv("OTHER_IMAP_PASSWORD", other.password)
         accounts = [{"host": "127.0.0.1", "port": other.port, "user": other.user,
@@ -116,14 +118,16 @@ def test_one_bad_message_never_blocks_the_mailbox(
         monkeypatch: pytest.MonkeyPatch) -> None:
     settings = imap_settings(dovecot, db_url, max_message_bytes=20_000, imap_fetch_chunk=50)
     engine = engine_for(db_url)
-    real = consult.intake.process_parsed
+    real = consult.intake.thread.find_thread
 
-    def buggy(session, msg, mail, *a, **kw):  # type: ignore[no-untyped-def]
+    def buggy(session, mail, *a, **kw):  # type: ignore[no-untyped-def]
         if "TRIGGER-BUG" in mail.subject:  # a bug outside the parse/analysis guards
             raise RuntimeError("simulated intake bug")
-        return real(session, msg, mail, *a, **kw)
+        return real(session, mail, *a, **kw)
 
-    monkeypatch.setattr(consult.intake, "process_parsed", buggy)
+    # both paths: the chunk (consult.intake.batch) and one mail at a time (.process)
+    monkeypatch.setattr(consult.intake.batch, "find_thread", buggy)
+    monkeypatch.setattr(consult.intake.process, "find_thread", buggy)
     oversize = _mail(90, body="Is 43239 ok? " + "x" * 30_000)
     bad = {
         "oversize": oversize,
@@ -154,8 +158,9 @@ def test_one_bad_message_never_blocks_the_mailbox(
 
 
 def test_copy_expunge_when_the_server_lacks_move(imap_settings, engine_for,
-                                                 starter_kb: KnowledgeBase, tmp_path) -> None:
-    dv = start_dovecot()
+                                                 starter_kb: KnowledgeBase, tmp_path,
+                                                 dovecots) -> None:
+    dv = dovecots()
     try:
         with dv.conf.open("a") as fh:
             fh.write("imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS\n")

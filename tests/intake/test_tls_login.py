@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from support.servers import Dovecot, start_dovecot
+from support.servers import Dovecot
 
 from consult.config import ImapAccount
 from consult.errors import AuthenticationError, MailboxError
@@ -23,8 +23,8 @@ def _logins(dv: Dovecot) -> int:
     return dv.log().count("imap-login: Info: Login:")
 
 
-def test_tls_and_starttls_verify_the_certificate_and_fail_closed() -> None:
-    dv = start_dovecot(ssl="required")
+def test_tls_and_starttls_verify_the_certificate_and_fail_closed(dovecots) -> None:
+    dv = dovecots(ssl="required")
     try:
         assert dv.imaps_port and dv.cert
         # default verification refuses a self-signed certificate: no login is ever attempted
@@ -55,10 +55,10 @@ def test_password_refusal_is_an_authentication_error(dovecot: Dovecot) -> None:
         connect(_account(dovecot, ssl="none", password="not-the-password"))
 
 
-def test_xoauth2_token_from_a_command(tmp_path) -> None:
+def test_xoauth2_token_from_a_command(tmp_path, dovecots) -> None:
     # Dovecot 2.3 checks an XOAUTH2 bearer token against the passdb like a password, so the
     # test user's password plays the access token an OAuth2 provider would have issued
-    dv = start_dovecot(mechanisms="plain login xoauth2")
+    dv = dovecots(mechanisms="plain login xoauth2")
     try:
         marker = tmp_path / "ran"
         script = tmp_path / "token.py"

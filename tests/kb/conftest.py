@@ -1,21 +1,22 @@
-"""Fixtures for the KB tests: the real CMS files (read-only, never copied into the repo), a KB
-built from all of them once per worker, and small source folders made of links to them."""
+"""Fixtures for the KB tests: the real CMS files (read-only, never copied into the repo), small
+source folders made of links to them, and a KB with the coverage documents. The KB built from
+all of them is tests/conftest.py's ``real_kb`` (once per run)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.paths import CMS, MCD
 from support.servers import require
+from support.shared import built_once
 
-from consult.kb.build import BuildReport, build_kb
+from consult.kb.build import build_kb
 from consult.kb.store import KnowledgeBase
 
-CMS_DIR = Path(os.environ.get("CONSULT_CMS_DATA", Path(__file__).resolve().parents[3]
-                              / "shared" / "data" / "cms"))
-MCD_DIR = CMS_DIR.parent / "mcd"
+CMS_DIR = CMS
+MCD_DIR = MCD
 MCD_LIST = "mcd_documents_2025-08-17.csv"
 
 MUE_PRAC = "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv.gz"
@@ -53,29 +54,19 @@ def sources_dir(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def real_kb_report(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
-    """A KB built once per worker from every file in the shared CMS folder, including the
-    complete 2.5-million-row practitioner PTP table (about 20 s)."""
-    if not CMS_DIR.is_dir():
-        require(False, f"CMS data at {CMS_DIR}")
-    return build_kb(tmp_path_factory.mktemp("realkb") / "kb.sqlite", sources_dir=CMS_DIR)
-
-
-@pytest.fixture(scope="session")
-def real_kb(real_kb_report: BuildReport) -> KnowledgeBase:
-    return KnowledgeBase(real_kb_report.path)
-
-
-@pytest.fixture(scope="session")
-def mcd_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+def mcd_kb(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> KnowledgeBase:
     """A KB with the real list of coverage documents and the invented MCD download zips
-    (tests/kb/mcd_fixture.py), without the big CMS tables."""
+    (tests/kb/mcd_fixture.py), without the big CMS tables; built once per test run."""
     from tests.kb.mcd_fixture import write_mcd_zips
 
     listed = MCD_DIR / MCD_LIST
     if not listed.exists():
         require(False, f"MCD data at {listed}")
-    folder = tmp_path_factory.mktemp("mcd-sources")
-    (folder / MCD_LIST).symlink_to(listed)
-    write_mcd_zips(folder)
-    return KnowledgeBase(build_kb(folder.parent / "mcd-kb.sqlite", sources_dir=folder).path)
+
+    def build(out: Path) -> None:
+        folder = tmp_path_factory.mktemp("mcd-sources")
+        (folder / MCD_LIST).symlink_to(listed)
+        write_mcd_zips(folder)
+        build_kb(out, sources_dir=folder)
+
+    return KnowledgeBase(built_once(tmp_path_factory, worker_id, "mcd-kb.sqlite", build))

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -87,18 +88,26 @@ HOSPITAL_PTP_ROWS = (
 )
 
 
+#: Rows of each practitioner PTP table the mirror serves: the update's point is that every
+#: file of the manifest is fetched and imported; importing all 2.5 million rows is tested once,
+#: by the real_kb fixture (tests/kb/test_importers.py).
+PTP_MIRROR_ROWS = 20_000
+
+
 def mirror(root: Path) -> Path:
     """A folder laid out as `consult kb update` expects its base URL: the shared CMS files
-    (linked), the MCD document list (linked), the invented MCD download zips and the test
-    hospital PTP table (written)."""
+    (linked; the practitioner PTP table cut to its first rows), the MCD document list (linked),
+    the invented MCD download zips and the test hospital PTP table (written)."""
     if not CMS_DIR.is_dir() or not (MCD_DIR / MCD_LIST).exists():
         require(False, "the CMS and MCD data in ../shared/data")
     for entry in CMS_DIR.iterdir():
         if entry.name != "ptp":
             (root / entry.name).symlink_to(entry)
     (root / "ptp").mkdir()
-    for entry in (CMS_DIR / "ptp").glob("*.csv.gz"):
-        (root / "ptp" / entry.name).symlink_to(entry)
+    for entry in (CMS_DIR / "ptp").glob("*.csv.gz"):  # the first rows of each table: the full
+        with gzip.open(entry, "rt", encoding="utf-8", newline="") as fh:  # import is real_kb's
+            head = "".join(line for _n, line in zip(range(PTP_MIRROR_ROWS + 1), fh, strict=False))
+        (root / "ptp" / entry.name).write_bytes(gzip.compress(head.encode(), compresslevel=1))
     (root / "ptp" / "ncci_ptp_hospital_v30.1_2024-04-01.csv.gz").write_bytes(
         gzip.compress(HOSPITAL_PTP_ROWS.encode()))
     (root / "mcd").mkdir()
@@ -153,7 +162,7 @@ def test_update_fetches_every_table_of_the_manifest(
     assert code == 0 and "downloaded 11 files" in out
     kb = KnowledgeBase(out_kb)
     src = kb.sources()
-    assert src["ncci_ptp_practitioner"].rows == 2545089
+    assert src["ncci_ptp_practitioner"].rows == PTP_MIRROR_ROWS
     assert src["ncci_ptp_hospital"].rows == 2
     assert kb.ptp("43214", "43200", setting="hospital") is not None
     assert (src["mue_hospital"].rows, src["mue_dme"].rows, src["aoc"].rows) == (15045, 3083,
@@ -226,3 +235,45 @@ def test_update_reports_a_missing_file(tmp_path: Path, env: dict[str, str],
                          str(manifest), "--out", str(out_kb)], env)
     assert code != 0 and "HTTP 404" in err
     assert not out_kb.exists()
+
+
+def _old_kb(path: Path, starter_kb_path: Path, *, version: str) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(starter_kb_path.read_bytes())
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'kb_version'", (version,))
+    return path.read_bytes()
+
+
+def test_the_default_kb_is_never_downgraded_to_the_starter_set(
+        tmp_path: Path, starter_kb_path: Path, make_settings: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreadable KB built from the CMS files stays as it is (an error says how to rebuild
+    it); an old starter KB, or an empty file, is rebuilt: nothing is lost."""
+    from consult.kb.locate import ensure_kb
+
+    builds: list[Path] = []
+
+    def build(path: Path) -> None:  # the starter build itself is tested elsewhere
+        builds.append(path)
+        path.write_bytes(starter_kb_path.read_bytes())
+
+    monkeypatch.setattr("consult.kb.build.build_kb", build)
+    settings = make_settings(home=tmp_path / "home", kb_path=None)
+    default = settings.resolved_kb_path
+    said: list[str] = []
+    cms = _old_kb(default, starter_kb_path, version="cms-2025-11-02-9src")
+    with pytest.raises(ConsultError) as err:
+        ensure_kb(settings, notify=said.append)
+    assert "`consult kb build --from DIR`" in str(err.value)
+    assert "`consult kb update`" in str(err.value)
+    assert default.read_bytes() == cms and builds == [] and said == []
+
+    _old_kb(default, starter_kb_path, version="starter-2025.09")
+    assert ensure_kb(settings, notify=said.append).version.startswith("starter-")
+    assert builds == [default] and "older version" in said[0]
+
+    default.write_bytes(b"")
+    ensure_kb(settings, notify=said.append)
+    assert len(builds) == 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from consult.kb.build import BuildReport, build_kb
+from consult.kb.build import build_kb
 from consult.kb.sources import cms_tables, hcpcs, ptp
 from consult.kb.sources.detect import detect
 from consult.kb.sources.files import SourceFile
@@ -91,7 +91,7 @@ def test_hcpcs_xlsx_from_the_zip_matches_the_text() -> None:
     assert not full_sub and sum(not r.is_modifier for r in sub) == 8387
 
 
-def test_real_kb_holds_every_source(real_kb_report: BuildReport, real_kb: KnowledgeBase) -> None:
+def test_real_kb_holds_every_source(real_kb: KnowledgeBase) -> None:
     src = real_kb.sources()
     assert src["ncci_ptp_practitioner"].rows == 2545089
     assert src["ncci_ptp_practitioner"].citation() == (

@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from support.paths import MAIL_CORPUS
 from support.servers import require
 
-CORPUS = Path(os.environ.get("CONSULT_MAIL_CORPUS", "/work/shared/data/mail-corpus"))
+CORPUS = Path(os.environ.get("CONSULT_MAIL_CORPUS", MAIL_CORPUS))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.paths import MAIL_CORPUS
 from support.servers import require
 
 from consult.kb.store import KnowledgeBase
@@ -15,7 +16,7 @@ from consult.mail.parse import parse_message
 from consult.suggest import suggest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-CORPUS = Path(os.environ.get("CONSULT_MAIL_CORPUS", "/work/shared/data/mail-corpus"))
+CORPUS = Path(os.environ.get("CONSULT_MAIL_CORPUS", MAIL_CORPUS))
 
 
 def _offenders(kb: KnowledgeBase, paths: list[Path]) -> list[str]:

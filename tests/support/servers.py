@@ -8,6 +8,7 @@ report green for a test that did not run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import shutil
@@ -18,14 +19,17 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from support.paths import REPO
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get("CONSULT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -58,6 +62,8 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# no pause after a refused login (a real server's brute-force brake; tests refuse on purpose)
+auth_failure_delay = 0
 mail_location = maildir:{root}/mail/%u
 mail_fsync = never
 default_internal_user = {user}
@@ -97,7 +103,8 @@ class Dovecot:
     password: str = "s3cret-test-pass"
     proc: subprocess.Popen[bytes] | None = None
     run_as: tuple[int, int] | None = None
-    #: set by start_dovecot(ssl=...): the implicit-TLS port and the self-signed certificate
+    #: set by start_dovecot(ssl=...): the implicit-TLS port, and the certificate of the test CA
+    #: that signed the server's (trust it to verify the server)
     imaps_port: int | None = None
     cert: Path | None = None
 
@@ -197,20 +204,24 @@ class Dovecot:
             c.logout()
 
 
-def self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for localhost / 127.0.0.1 (openssl CLI), and its key."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True)
-    return cert, key
+def test_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate it signed for localhost / 127.0.0.1 (trustme):
+    (CA certificate, server certificate chain, server key), as PEM files."""
+    import trustme
+
+    ca = trustme.CA()
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    ca_pem, chain, key = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    server.private_key_pem.write_to_path(str(key))
+    for n, blob in enumerate(server.cert_chain_pems):
+        blob.write_to_path(str(chain), append=n > 0)
+    return ca_pem, chain, key
 
 
 def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Dovecot:
-    """A private Dovecot. ``ssl="required"`` (or ``"yes"``) adds a self-signed certificate
-    (``Dovecot.cert``), STARTTLS on ``port`` and implicit TLS on ``imaps_port``;
+    """A private Dovecot. ``ssl="required"`` (or ``"yes"``) adds a certificate from a test CA
+    (``Dovecot.cert`` is the CA's), STARTTLS on ``port`` and implicit TLS on ``imaps_port``;
     ``mechanisms`` are the SASL mechanisms (``"plain login xoauth2"`` for OAuth2 tests: Dovecot
     2.3 checks an XOAUTH2 token against the passdb like a password)."""
     require(os.access("/usr/lib/dovecot/imap", os.X_OK), "Dovecot (Debian package dovecot-imapd)")
@@ -233,10 +244,9 @@ def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Doveco
     conf = DOVECOT_CONF.format(root=root, port=port, user=user, group=group)
     conf = conf.replace("auth_mechanisms = plain login", f"auth_mechanisms = {mechanisms}")
     if ssl != "no":
-        require(shutil.which("openssl") is not None, "the openssl command")
-        dv.cert, key = self_signed_cert(root)
+        dv.cert, chain, key = test_certificates(root)
         dv.imaps_port = free_port()
-        conf = conf.replace("ssl = no", f"ssl = {ssl}\nssl_cert = <{dv.cert}\nssl_key = <{key}")
+        conf = conf.replace("ssl = no", f"ssl = {ssl}\nssl_cert = <{chain}\nssl_key = <{key}")
         conf = conf.replace("  inet_listener imaps {\n    port = 0",
                             f"  inet_listener imaps {{\n    address = 127.0.0.1\n"
                             f"    port = {dv.imaps_port}")
@@ -249,13 +259,28 @@ def start_dovecot(*, ssl: str = "no", mechanisms: str = "plain login") -> Doveco
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    dv = start_dovecot()
+def dovecots() -> Iterator[Callable[..., Dovecot]]:
+    """``start(**kw)`` -> another private Dovecot (``start_dovecot``'s options), stopped and
+    removed after the test. Tests that need Dovecot use this or ``dovecot`` (the markers come
+    from these fixtures)."""
+    started: list[Dovecot] = []
+
+    def start(**kw: Any) -> Dovecot:
+        dv = start_dovecot(**kw)
+        started.append(dv)
+        return dv
+
     try:
-        yield dv
+        yield start
     finally:
-        dv.stop()
-        shutil.rmtree(dv.root, ignore_errors=True)
+        for dv in started:
+            dv.stop()
+            shutil.rmtree(dv.root, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot(dovecots: Callable[..., Dovecot]) -> Dovecot:
+    return dovecots()
 
 
 # -- SMTP sink -------------------------------------------------------------------------------------
@@ -307,22 +332,75 @@ def pg_available() -> bool:
         return False
 
 
+def _template_name() -> str:
+    """The template's name: a hash of the migrations, so a changed migration gets its own."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "db" / "migrations").rglob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"consult_tpl_{digest.hexdigest()[:16]}"
+
+
+def _ensure_template(admin: Any) -> str:
+    """A database migrated to head, made once (by whichever test worker comes first, under an
+    advisory lock) and kept between runs while the migrations are the same."""
+    from sqlalchemy import text
+
+    from db.engine import make_engine, upgrade
+
+    name = _template_name()
+    with admin.connect() as c:
+        c.execute(text("SELECT pg_advisory_lock(1515)"))
+        try:
+            if c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                         {"n": name}).first() is None:
+                building = f"{name}_new"
+                c.execute(text(f'DROP DATABASE IF EXISTS "{building}"'))
+                c.execute(text(f'CREATE DATABASE "{building}"'))
+                engine = make_engine(_url_of(building))
+                try:
+                    upgrade(engine)
+                finally:
+                    engine.dispose()
+                c.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+        finally:
+            c.execute(text("SELECT pg_advisory_unlock(1515)"))
+    return name
+
+
+def _url_of(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def pg_databases() -> Iterator[Callable[[], str]]:
+    """``make()`` -> the URL of a fresh PostgreSQL database, already migrated (a clone of the
+    template), dropped after the test."""
     require(pg_available(), "PostgreSQL on 127.0.0.1:5432")
     from sqlalchemy import create_engine, text
 
-    name = f"consult_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
+    made: list[str] = []
+
+    def make() -> str:
+        template = _ensure_template(admin)
+        name = f"consult_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        made.append(name)
+        return _url_of(name)
+
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield make
     finally:
         with admin.connect() as c:
-            c.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            for name in made:
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = :n"), {"n": name})
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_databases: Callable[[], str]) -> str:
+    """A fresh, migrated PostgreSQL database for one test, dropped afterwards."""
+    return pg_databases()

@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from support.servers import free_port, require
 
+from consult import accounts
 from consult.config import Settings
 from consult.intake import ingest
 from consult.kb.store import KnowledgeBase
-from consult.web import accounts
 from consult.web.app import create_app
 from db.engine import session
 

@@ -177,7 +177,7 @@ def test_session_expires_and_disabled_user_is_out(web: WebApp) -> None:
 def test_api_token_auth_needs_no_csrf(web: WebApp) -> None:
     case_id = web.ingest(consultation())
     with session(web.engine) as s:
-        from consult.web.accounts import new_api_token
+        from consult.accounts import new_api_token
 
         token = new_api_token(s, "rita@consult.test")
         s.commit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from support.mails import consultation
 from support.servers import SmtpSink
 
@@ -16,7 +15,6 @@ from web.conftest import PASSWORD, Served, WebApp
 from web.test_escaping import hostile_mail
 from workers.sender import Sender
 
-pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 

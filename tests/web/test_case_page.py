@@ -111,7 +111,7 @@ def test_ask_info_assign_close_quarantine_release_are_audited(
     assert resp.status_code == 303
     resp = rita.post(f"/cases/{case_id}/assign",
                      data={"csrf_token": token, "assignee": "ghost@consult.test"})
-    assert resp.status_code == 409 and "No active account" in resp.text
+    assert resp.status_code == 400 and "No active account" in resp.text
 
     resp = rita.post(f"/cases/{case_id}/ask-info",
                      data={"csrf_token": token, "question": "Which payer, and what was the "

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from support.mails import consultation
 
 from web.conftest import PASSWORD, Served, WebApp
 from web.test_browser import SHOTS
-
-pytestmark = pytest.mark.browser
 
 
 def test_code_lookup_in_the_browser(web: WebApp, browser: Any) -> None:

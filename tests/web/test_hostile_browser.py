@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from support.mails import consultation
 from support.servers import SmtpSink
 
@@ -17,7 +16,6 @@ from db.engine import session
 from web.conftest import PASSWORD, Served, WebApp
 from workers.sender import Sender
 
-pytestmark = pytest.mark.browser
 MX = "mx.consult.test"
 EVIL_SUBJECT = "Re: 43214 \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 \u202egnp.exe"
 

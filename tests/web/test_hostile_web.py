@@ -16,8 +16,8 @@ from sqlmodel import select
 from support.mails import consultation
 from support.servers import SmtpSink
 
+from consult import accounts
 from consult.clock import utcnow
-from consult.web import accounts
 from db.engine import session
 from db.models import Outbox, WebSession
 from web.conftest import PASSWORD, Served, WebApp, post_login

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from consult.errors import SourceFileError
+from consult.kb.sources.files import load_openpyxl
 
 
 def _err(label: str, line: int, expected: str, got: object) -> SourceFileError:
@@ -119,7 +120,7 @@ def julian(value: object) -> str:
 
 def parse_aoc_xlsx(fh: object, label: str) -> Iterator[AocRow]:
     """The AOC workbook: an AMA notice row, the header row, then one row per edit."""
-    import openpyxl
+    openpyxl = load_openpyxl()
 
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)  # type: ignore[arg-type]

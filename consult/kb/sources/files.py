@@ -15,9 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO
 
-from consult.errors import SourceFileError
+from consult.errors import MissingExtra, SourceFileError
+
+
+def load_openpyxl() -> ModuleType:
+    """openpyxl, which reads the CMS .xlsx files (the ``kb`` extra)."""
+    try:
+        import openpyxl
+    except ImportError as exc:
+        raise MissingExtra("kb", "openpyxl", "Reading a CMS .xlsx file") from exc
+    return openpyxl
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from consult.errors import SourceFileError
+from consult.kb.sources.files import load_openpyxl
 
 
 @dataclass
@@ -119,7 +120,7 @@ _XLSX_NAMES = {
 
 def parse_hcpcs_xlsx(fh: object, label: str) -> tuple[bool, Iterator[HcpcsRecord]]:
     """(has status columns, records) from the xlsx form; columns found by their names."""
-    import openpyxl
+    openpyxl = load_openpyxl()
 
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from consult.errors import SourceFileError
 from consult.kb.icd_codes import normalize as icd_normalize
@@ -412,18 +412,6 @@ def parse_mcd_zip(sf: SourceFile, kind: str) -> McdBundle:
     return bundle
 
 
-def mcd_kind(name: str) -> str:
-    """'article', 'lcd' or '' for an MCD download file name."""
-    low = name.lower()
-    if not low.endswith(".zip"):
-        return ""
-    if re.match(r"^(current|all)_article(_csv)?\.zip$", low):
-        return "article"
-    if re.match(r"^(current|all)_lcd(_csv)?\.zip$", low):
-        return "lcd"
-    return ""
-
-
 def check_list_size(sf: SourceFile) -> None:
     size = sf.path.stat().st_size if not sf.member else 0
     if size > MAX_LIST_BYTES:
@@ -435,7 +423,3 @@ def list_lines(sf: SourceFile) -> Iterator[str]:
     """Lines of the document list (UTF-8, as the MCD exports write it)."""
     check_list_size(sf)
     return sf.lines("utf-8")
-
-
-def iso_date(text: str) -> date | None:
-    return date.fromisoformat(text) if text else None

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
 from consult.errors import SourceFileError
+from consult.kb.sources.files import load_openpyxl
 from consult.kb.tables import PtpRow
 
 CSV_HEADER = [
@@ -153,7 +154,7 @@ def parse_cms_text(lines: Iterable[str], label: str) -> Iterator[PtpRow]:
 
 def parse_cms_xlsx(fh: object, label: str) -> Iterator[PtpRow]:
     """The CMS xlsx layout: the header row holds "Column 1"; data rows follow."""
-    import openpyxl
+    openpyxl = load_openpyxl()
 
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from consult.errors import ConfigError
+from consult.errors import InputError
 from db.models import LoginAttempt, User, WebSession
 
 ROLES = ("reviewer", "admin")
@@ -36,7 +36,7 @@ def digest(token: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConfigError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InputError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
 
 
 def get_user(session: Session, email: str) -> User | None:
@@ -47,12 +47,12 @@ def add_user(session: Session, email: str, password: str, *, role: str, now: dat
     """Create an account; refuses a second account for the same address."""
     email = normalize_email(email)
     if role not in ROLES:
-        raise ConfigError(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
+        raise InputError(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
     if "@" not in email:
-        raise ConfigError(f"{email!r} is not an email address.")
+        raise InputError(f"{email!r} is not an email address.")
     check_password_rules(password)
     if get_user(session, email) is not None:
-        raise ConfigError(f"{email} already has an account; `consult user passwd` changes it.")
+        raise InputError(f"{email} already has an account; `consult user passwd` changes it.")
     user = User(email=email, role=role, password_hash=_hasher.hash(password), created_at=now)
     session.add(user)
     session.flush()
@@ -124,6 +124,16 @@ def user_for_token(session: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def assignable(session: Session, email: str | None) -> str | None:
+    """The address of the active account a case may be assigned to (None: unassign)."""
+    if email is None:
+        return None
+    user = get_user(session, email)
+    if user is None or not user.active:
+        raise InputError(f"No active account {email!r} to assign the case to.")
+    return user.email
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.email))))
 
@@ -131,5 +141,5 @@ def list_users(session: Session) -> list[User]:
 def _require(session: Session, email: str) -> User:
     user = get_user(session, email)
     if user is None:
-        raise ConfigError(f"No account for {email}; `consult user add` creates one.")
+        raise InputError(f"No account for {email}; `consult user add` creates one.")
     return user

@@ -1,7 +1,8 @@
 """Score an extraction against a coder's labels: precision, recall, modifiers, units, traps.
 
 Pure functions shared by ``bench/extract.py`` (which prints the figures) and the corpus tests
-(which hold them to a floor), so both measure the same thing. Labels are the JSON written by
+(which hold them to a floor), so both measure the same thing. Test support, not part of the
+service (it lived in consult/extract/ before). Labels are the JSON written by
 ``tests/data/extraction/generate.py``.
 """
 
