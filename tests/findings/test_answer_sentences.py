@@ -214,3 +214,14 @@ def test_a_panel_test_on_the_same_draw_is_not_a_91_repeat(real_kb: KnowledgeBase
     answer = _flat(a.parts[0].answer)
     assert answer.startswith("No: 82947 is one of the tests in the 80053 panel")
     assert "Not 91: it marks the same test repeated later the same day" in answer
+
+
+def test_a_distinct_service_modifier_on_the_same_site_is_refused(real_kb: KnowledgeBase) -> None:
+    # NCCI v30.1: 27447/20610 indicator 1; 59 and the X modifiers need a different site,
+    # lesion or session (NCCI Policy Manual ch. I), and the mail says the same knee
+    a = _run(real_kb, "Right TKA (27447) on 11/14/2025, Medicare. At the end of the case the "
+                      "surgeon injected a pain cocktail into the same knee. The surgeon wants "
+                      "to add 20610-RT-59. OK?")
+    answer = _flat(a.parts[0].answer)
+    assert answer.startswith("No: 20610 is bundled into 27447, and on the same knee 59 does "
+                             "not apply")

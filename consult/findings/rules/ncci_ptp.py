@@ -11,6 +11,7 @@ that takes effect after the date used is reported as information.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from consult.findings.context import RuleContext
@@ -52,6 +53,10 @@ _PART_OF = frozenset({"hcpcs/cpt procedure code definition", "cpt separate proce
                       "more extensive procedure", "laboratory panel"})
 
 
+_SAME_SITE = re.compile(r"(?i)\b(?:the\s+)?same\s+(knee|joint|site|side|shoulder|hip|wound|"
+                        r"lesion|area|incision|location|eye|finger|toe|ankle|wrist|elbow)\b")
+
+
 def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[str]]:
     """Advice on the sender's modifiers, applied or offered ("59 or XS?"), for this edit;
     returns (detail, answer, used)."""
@@ -78,6 +83,16 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
                       f"otherwise {c2} stays bundled into {c1}.")
             parts.append("The X modifiers are the specific forms of 59; CMS asks for them "
                          "where one fits.")
+        elif (named or offered) and (same := _SAME_SITE.search(
+                f"{ctx.extraction.question} {ctx.extraction.narrative}")):
+            # "into the same knee ... 20610-RT-59?": the distinct-service modifiers need a
+            # different site or session, which the mail itself rules out
+            given = list(dict.fromkeys(named + offered))
+            mods = ", ".join([m for m in given if m == "59" or m in X_SUBSET] or given)
+            parts.append(f"{mods} on {c2} needs a different site, lesion or session; the mail "
+                         f"says the same {same.group(1).lower()}.")
+            answer = (f"No: {c2} is bundled into {c1}, and on the same {same.group(1).lower()} "
+                      f"{mods} does not apply: it needs a different site, lesion or session.")
         elif named or offered:
             mods = ", ".join(dict.fromkeys(named + offered))
             parts.append(f"{mods} on {c2} bypasses it only when the record shows a distinct "
