@@ -53,3 +53,6 @@ _.pytest_plugins
 _.pytest_collection_modifyitems
 _.pytestmark
 _.should_exit
+
+# table columns written by Core statements (workers/leases.py), kept for who-held-what questions
+_.acquired_at

@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     imap_idle_seconds: int = Field(default=600, description="Renew IDLE this often (< 29 min)")
     imap_backoff_max_seconds: float = Field(default=300.0, description="Reconnect backoff cap")
     imap_fetch_chunk: int = Field(default=200, description="Mails fetched and committed together")
+    lease_seconds: float = Field(
+        default=20.0, gt=1, description="A worker's hold on a mailbox lasts this long unrenewed "
+        "(a dead worker's mailbox is taken over within about 1.25x this)")
     max_reopens: int = Field(default=5, description="Inbound mail may reopen a case this often")
     reply_token_addresses: bool = Field(
         default=True, description="Reply-To consult+c<N>-<hmac>@domain (needs secret_key)")

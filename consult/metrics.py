@@ -153,7 +153,8 @@ def stored_mail_drafted(session: Session, results: Sequence[IntakeResult], *,
 
 # -- mailbox watchers ----------------------------------------------------------------------------
 #: States of a mailbox watcher; ``stopped`` needs a person (a refused login, a bad setting).
-WATCH_STATES = ("idle", "polling", "syncing", "connecting", "stopped")
+#: ``standby``: another worker holds the mailbox's lease and takes it in.
+WATCH_STATES = ("idle", "polling", "syncing", "connecting", "standby", "stopped")
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,8 @@ class MailboxWatch:
 
     ``lag_seconds``: mail delivered more than this long ago has certainly been taken in (0 while
     the watcher waits in IDLE, which wakes it on new mail; else the time since its last complete
-    sync). ``owner``: who takes the mailbox in; today always this process (None). With mailbox
-    leases (issue 14, item 2) the lease row's holder and expiry go here, read from the
-    database, so any replica can report every mailbox.
+    sync; None while standing by). ``owner``: who takes the mailbox in when it is not this
+    process (the lease's holder, ``workers.leases``); None when it is.
     """
 
     mailbox: str
@@ -215,10 +215,13 @@ def read_desk_state(session: Session, *, now: datetime) -> DeskState:
     oldest: datetime | None = None
     for status, n, first in session.exec(
             select(Outbox.status, func.count(), func.min(Outbox.created_at))
-            .where(col(Outbox.status).in_(("pending", "failed"))).group_by(Outbox.status)):
-        outbox[status] = n
-        if status == "pending" and first is not None:
-            oldest = first
+            .where(col(Outbox.status).in_(("pending", "sending", "failed")))
+            .group_by(Outbox.status)):
+        # a reply being sent (claimed by a sender) still waits, as far as the desk is concerned
+        kind = "failed" if status == "failed" else "pending"
+        outbox[kind] += n
+        if kind == "pending" and first is not None:
+            oldest = first if oldest is None else min(oldest, first)
     quarantined = dict.fromkeys(QUARANTINE_CATEGORIES, 0)
     for reason, n in session.exec(
             select(Case.quarantine_reason, func.count())

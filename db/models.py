@@ -178,6 +178,21 @@ class MailboxState(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
 
 
+class Lease(SQLModel, table=True):
+    """Who does a piece of shared work (a mailbox, the stored mail on SQLite) until when.
+
+    A holder renews its row well before ``expires_at``; a dead holder's row simply expires, and
+    the next worker to try takes it over (``workers.leases``).
+    """
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=500)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
 class Outbox(SQLModel, table=True):
     """A reply waiting for the sender worker (mail is never sent from a web request)."""
 
@@ -189,7 +204,10 @@ class Outbox(SQLModel, table=True):
     draft_id: int = Field(foreign_key="drafts.id")
     message_id: str = Field(max_length=998)
     to_addr: str = Field(sa_type=CleanString(320))
-    status: str = Field(default="pending", max_length=20)  # pending | sent | failed
+    #: pending | sending (claimed by ``claimed_by`` until ``lease_until``) | sent | failed
+    status: str = Field(default="pending", max_length=20)
+    claimed_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=_text(nullable=True, default=None))
     created_at: datetime = Field(sa_column=_ts(nullable=False))

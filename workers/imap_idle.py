@@ -16,6 +16,12 @@ A burst is committed in growing chunks (``BURST_CHUNK`` mails, then twice as man
 ``imap_fetch_chunk``), so its first drafts show up within about a second, and the few extra
 commits cost no throughput.
 
+Several workers may watch the same folder (``consult serve --role worker`` on several machines):
+the one holding the folder's lease (``workers.leases``) connects and takes the mail in; the
+others stand by, without an IMAP connection, and try the lease every few seconds, so when the
+holder dies its folder is taken over within about 1.25 x ``lease_seconds``. A holder that finds
+its lease taken (it stalled past the expiry) stops at its next chunk and stands by.
+
 A dropped connection or a restarting server is retried with exponential backoff (with jitter,
 capped at ``imap_backoff_max_seconds``); a refused login or a configuration error stops the
 watcher with a clear error instead of hammering the server in an endless reconnect loop.
@@ -42,6 +48,8 @@ from consult.metrics import MailboxWatch
 from workers.analysis_pool import AnalysisPool, Budget
 from workers.imap_connect import ClientFactory, buffered_responses, connect
 from workers.imap_poller import FolderSync, PollReport
+from workers.leases import HeldLease, LeaseLost, holders, mailbox_lease
+from workers.leases import hold as hold_lease
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,8 @@ BURST_CHUNK = 25
 #: Syncs in a row that took nothing in but heard of new mail, before waiting anyway (a server
 #: that announces EXISTS on every command must not keep the watcher spinning).
 MAX_NEWS_RESYNCS = 3
+#: A standby tries the lease this often (at most; a quarter of the lease when that is shorter).
+STANDBY_RETRY = 5.0
 
 
 def next_backoff(current: float, cap: float) -> float:
@@ -71,6 +81,7 @@ class IdleWatcher:
                  on_report: Callable[[PollReport], None] | None = None,
                  pool: AnalysisPool | None = None) -> None:
         self.settings, self.account, self.folder = settings, account, folder
+        self.engine = engine
         self.client_factory = client_factory
         self.sync = FolderSync(settings, engine, kb, clock=clock, pool=pool,
                                commit_chunk=BURST_CHUNK)
@@ -85,6 +96,8 @@ class IdleWatcher:
         self.last_sync_at: float | None = None
         self.connected = False
         self.in_sync = False
+        self.lease: HeldLease | None = None
+        self.standby_for: str | None = None  # the lease's holder while this watcher waits
 
     @property
     def name(self) -> str:
@@ -100,6 +113,9 @@ class IdleWatcher:
         if self.failure is not None:
             return MailboxWatch(self.name, "stopped", lag,
                                 f"{type(self.failure).__name__}: {self.failure}")
+        if self.standby_for is not None:
+            return MailboxWatch(self.name, "standby", None, "another worker takes it in",
+                                owner=self.standby_for)
         if self.idling.is_set():
             return MailboxWatch(self.name, "idle", 0.0)
         if not self.connected:
@@ -107,18 +123,49 @@ class IdleWatcher:
             return MailboxWatch(self.name, "connecting", lag, detail)
         return MailboxWatch(self.name, "syncing" if self.in_sync else "polling", lag)
 
+    def _take_lease(self) -> HeldLease | None:
+        """The folder's lease, or None (standing by, the holder noted) while another has it."""
+        lease = hold_lease(self.engine, mailbox_lease(self.name),
+                           seconds=self.settings.lease_seconds)
+        if lease is None:
+            held = holders(self.engine).get(mailbox_lease(self.name))
+            if self.standby_for is None:
+                log.info("IMAP watcher %s: standing by, another worker holds the mailbox",
+                         self.name)
+            self.standby_for = held[0] if held else "another worker"
+        else:
+            if self.standby_for is not None:
+                log.info("IMAP watcher %s: took the mailbox over", self.name)
+            self.standby_for = None
+        return lease
+
     def run_forever(self) -> None:
-        """Connect, sync, wait for mail; reconnect with backoff; stop on a login refusal."""
+        """Take the folder's lease (or stand by), connect, sync, wait for mail; reconnect with
+        backoff; stop on a login refusal."""
         delay = BACKOFF_START
+        retry = min(STANDBY_RETRY, self.settings.lease_seconds / 4)
         while not self._stop.is_set():
             client: IMAPClient | None = None
             syncs_before = self.syncs
+            try:
+                self.lease = self._take_lease()
+            except Exception as exc:  # the database is down: try again later
+                log.warning("IMAP watcher %s: cannot read the lease (%s)", self.name,
+                            type(exc).__name__)
+                self._stop.wait(retry)
+                continue
+            if self.lease is None:
+                self._stop.wait(retry)
+                continue
             try:
                 client = self.client_factory(self.account)
                 self.connects += 1
                 self.connected = True
                 self._serve(client)
                 return
+            except LeaseLost as exc:
+                log.warning("IMAP watcher %s: %s; standing by", self.name, exc)
+                continue
             except (AuthenticationError, ConfigError) as exc:
                 log.error("IMAP watcher %s stopped: %s", self.name, exc)
                 self.failure = exc
@@ -139,6 +186,9 @@ class IdleWatcher:
                 if client is not None:
                     with contextlib.suppress(Exception):
                         client.shutdown()
+                if self.lease is not None:
+                    self.lease.release()
+                    self.lease = None
 
     def _serve(self, client: IMAPClient) -> None:
         use_idle = self.settings.imap_idle and client.has_capability("IDLE")
@@ -149,7 +199,7 @@ class IdleWatcher:
         news_only = 0  # syncs in a row that heard of new mail but took nothing in
         while not self._stop.is_set():
             self.in_sync = True
-            report = self.sync.sync(client, self.account, self.folder)
+            report = self.sync.sync(client, self.account, self.folder, lease=self.lease)
             self.in_sync = False
             self.last_sync_at = time.monotonic()
             self.syncs += 1
@@ -186,6 +236,8 @@ class IdleWatcher:
                     break
                 if self._stop.is_set() or time.monotonic() >= renew_at:
                     break
+                if self.lease is not None and self.lease.lost.is_set():
+                    raise LeaseLost(f"{self.name}: another worker took the mailbox over")
                 started = time.monotonic()
                 responses = client.idle_check(timeout=IDLE_TICK)
                 if not responses and time.monotonic() - started < IDLE_TICK * 0.5:

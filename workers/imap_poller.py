@@ -51,6 +51,7 @@ from db.engine import session as new_session
 from db.models import MailboxState
 from workers.analysis_pool import AnalysisPool, Budget, QueuedChunk
 from workers.imap_connect import ClientFactory, connect, take_news
+from workers.leases import HeldLease, LeaseLost, hold, mailbox_lease
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class PollReport:
     #: the server announced new mail (EXISTS/RECENT) during the sync, after its SELECT: that
     #: mail may not have been in the SEARCH, so sync again before waiting (IDLE or poll)
     news: bool = False
+    #: mailboxes left alone: another worker holds their lease and takes them in
+    skipped: list[str] = field(default_factory=list)
 
     def add(self, result: IntakeResult) -> None:
         self.results.append(result)
@@ -119,14 +122,17 @@ class PollReport:
         self.moved += other.moved
         self.errors.extend(other.errors)
         self.news = self.news or other.news
+        self.skipped.extend(other.skipped)
 
     @property
     def taken_in(self) -> int:
         return len(self.results)
 
     def summary(self) -> str:
+        held = (f"; {len(self.skipped)} mailbox(es) left to the worker holding their lease"
+                if self.skipped else "")
         return (f"{self.cases} new cases, {self.followups} follow-ups, "
-                f"{self.quarantined} quarantined, {self.duplicates} duplicates")
+                f"{self.quarantined} quarantined, {self.duplicates} duplicates{held}")
 
 
 def _growing(uids: Sequence[int], first: int, cap: int) -> list[list[int]]:
@@ -209,7 +215,10 @@ class FolderSync:
         s.add(state)
 
     # -- one folder -------------------------------------------------------------------------
-    def sync(self, client: IMAPClient, account: ImapAccount, folder: str) -> PollReport:
+    def sync(self, client: IMAPClient, account: ImapAccount, folder: str,
+             lease: HeldLease | None = None) -> PollReport:
+        """Take in everything new in ``folder``; with a ``lease``, stop (LeaseLost) before the
+        next commit once another worker has taken the mailbox over."""
         report = PollReport()
         key = account.mailbox_key(folder)
         info = client.select_folder(folder)
@@ -235,6 +244,8 @@ class FolderSync:
                 except Exception as exc:  # the fetched chunk is still committed, as before
                     current, fetch_error = None, exc
                 ahead = self._start(current)
+                if lease is not None and lease.lost.is_set():
+                    raise LeaseLost(f"{key}: another worker took the mailbox over")
                 try:
                     results = self._commit(key, uidvalidity, arrivals, max(chunk), this_ahead)
                 finally:
@@ -389,6 +400,10 @@ class FolderSync:
 class ImapPoller:
     """Polls every configured mailbox; ``run_once`` takes in everything new and returns.
 
+    Each folder is taken in under its lease (``workers.leases``): while another worker (an IDLE
+    watcher, a second ``consult poll --once``) holds it, the folder is left to that worker and
+    named in the report's ``skipped``.
+
     Big chunks are parsed and analysed by ``analysis_workers`` processes (0: none), made on the
     first such chunk and stopped by ``close`` (or leaving a ``with`` block).
     """
@@ -430,7 +445,15 @@ class ImapPoller:
         client = self.client_factory(account)
         try:
             for folder in account.folders:
-                report.merge(self.folders.sync(client, account, folder))
+                key = account.mailbox_key(folder)
+                lease = hold(self.engine, mailbox_lease(key),
+                             seconds=self.settings.lease_seconds)
+                if lease is None:  # another worker is taking it in right now
+                    log.info("%s: another worker holds its lease; left to it", key)
+                    report.skipped.append(key)
+                    continue
+                with lease:
+                    report.merge(self.folders.sync(client, account, folder, lease=lease))
         finally:
             with contextlib.suppress(Exception):  # the connection may already be gone
                 client.logout()

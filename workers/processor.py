@@ -3,6 +3,11 @@
 
 Each run takes the stored mail a batch at a time (``consult.intake.process_pending``: every mail
 analysed first, then written one by one in the per-message runner, one commit per batch).
+
+Several workers share the stored mail: on PostgreSQL each batch is claimed with
+``FOR UPDATE SKIP LOCKED`` (other workers take the next mails, none is processed twice); on
+SQLite, where every process is on one machine, the processors of all processes take turns
+under one lease (``workers.leases``).
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from sqlalchemy.engine import Engine
 
 from consult import metrics
 from consult.config import Settings
-from consult.intake import BatchAnalyzer, own_addresses, process_pending
+from consult.intake import BatchAnalyzer, has_pending, own_addresses, process_pending
 from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from workers.analysis_pool import AnalysisPool
+from workers.leases import hold
+
+#: The lease the processors of all processes on one SQLite database take turns under.
+SQLITE_LEASE = "stored mail"
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -50,19 +59,36 @@ class Processor:
 
     def run_once(self, *, batches: int = 20) -> int:
         """Draft what is stored, a batch (and a commit) at a time; how many mails."""
-        done = 0
+        rows_lock = self.engine.dialect.name != "sqlite"
         with self._lock:
-            for _ in range(batches):
+            lease = None
+            if not rows_lock:  # a write every tick only when there is work
                 with new_session(self.engine) as s:
-                    results = process_pending(s, self.kb, self.settings, now=self.clock(),
-                                              prepare=self._preparer())
-                    s.commit()
-                    metrics.stored_mail_drafted(s, results, now=self.clock())
-                for r in results:
-                    log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
-                done += len(results)
-                if not results:
-                    break
+                    if not has_pending(s):
+                        return 0
+                lease = hold(self.engine, SQLITE_LEASE, seconds=self.settings.lease_seconds)
+                if lease is None:  # another process's processor is at it
+                    return 0
+            try:
+                done = self._batches(batches, claim=rows_lock)
+            finally:
+                if lease is not None:
+                    lease.release()
+        return done
+
+    def _batches(self, batches: int, *, claim: bool) -> int:
+        done = 0
+        for _ in range(batches):
+            with new_session(self.engine) as s:
+                results = process_pending(s, self.kb, self.settings, now=self.clock(),
+                                          prepare=self._preparer(), claim=claim)
+                s.commit()
+                metrics.stored_mail_drafted(s, results, now=self.clock())
+            for r in results:
+                log.info("mail #%s -> case #%s (%s)", r.message_pk, r.case_id, r.outcome)
+            done += len(results)
+            if not results:
+                break
         return done
 
     def wake(self) -> None:

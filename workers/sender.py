@@ -8,6 +8,17 @@ addresses the relay cannot carry fail at once. A non-ASCII address needs SMTPUTF
 relay offers it, else that row fails with a clear reason. Each delivery has a socket timeout
 (CONSULT_SMTP_TIMEOUT_SECONDS), and after a connection-level failure the run stops (the relay is
 down or stalled: the other rows wait for the next run instead of each waiting out the timeout).
+
+Several senders share the outbox (``consult send`` or ``consult serve --role worker`` on several
+machines) by claims, never by racing: a run claims due rows (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, then one conditional UPDATE each, which also serialises SQLite) into ``sending``
+with its holder and a lease, renews the lease right before each delivery (a row whose lease was
+taken over is skipped), and writes ``sent`` or the retry in the same place as before. A reply has
+one Message-ID from the moment it is queued (it is in the stored bytes), so every attempt sends
+the same message. The one window: a sender that dies after the relay's 250 and before its
+commit leaves the row ``sending``; when the lease runs out (``claim_seconds``) another run sends
+it again, with the same Message-ID, which receiving systems and mail clients treat as one
+message. Nothing is sent twice otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from consult import cases
@@ -31,6 +45,7 @@ from consult.mail.fingerprint import fingerprint
 from consult.runner import Runner
 from db.engine import session as new_session
 from db.models import Case, Message, Outbox
+from workers.leases import worker_id
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +99,18 @@ def envelope_address(addr: str) -> str:
     return f"{local}{sep}{ascii_domain(domain)}" if sep else addr
 
 
+def claim_seconds(settings: Settings) -> float:
+    """How long a claimed row stays this sender's after its last renewal (renewed right before
+    its delivery): longer than one delivery can take, each step bounded by the socket timeout."""
+    return 60.0 + 3 * settings.smtp_timeout_seconds
+
+
+def due(now: datetime) -> ColumnElement[bool]:
+    """Rows to send now: pending and due, or claimed by a sender whose lease ran out."""
+    return or_(and_(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now),
+               and_(col(Outbox.status) == "sending", col(Outbox.lease_until) < now))
+
+
 def backoff(attempts: int) -> int:
     """Seconds to wait after the ``attempts``-th failed attempt."""
     return min(BACKOFF_MAX, BACKOFF_START * 2 ** min(max(attempts - 1, 0), 12))
@@ -98,6 +125,8 @@ class Sender:
         self.engine = engine
         self.clock = clock
         self.smtp_factory = smtp_factory
+        self.holder = worker_id()
+        self.lease = timedelta(seconds=claim_seconds(settings))
 
     # -- one delivery ------------------------------------------------------------------------
     def _deliver(self, row: Outbox) -> None:
@@ -154,31 +183,83 @@ class Sender:
             raise DeliveryError(f"{row.to_addr} cannot be written for this relay: {exc}",
                                 permanent=True) from exc
 
+    # -- claims ------------------------------------------------------------------------------
+    def claim(self, limit: int) -> list[int]:
+        """Claim up to ``limit`` due rows (oldest first) for this sender; their ids."""
+        now = self.clock()
+        claimed: list[int] = []
+        with new_session(self.engine) as s:
+            ids = list(s.exec(
+                select(Outbox.id).where(due(now))
+                .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit)
+                .with_for_update(skip_locked=True)))
+            for row_id in ids:
+                won = s.connection().execute(
+                    update(Outbox).where(col(Outbox.id) == row_id, due(now))
+                    .values(status="sending", claimed_by=self.holder,
+                            lease_until=now + self.lease)).rowcount
+                if won:
+                    claimed.append(row_id)  # type: ignore[arg-type]
+            s.commit()
+        return claimed
+
+    def _still_ours(self, s: Session, row: Outbox) -> bool:
+        """Renew the row's lease right before its delivery; False if another sender took it
+        over (its lease ran out while earlier rows of this run were being delivered)."""
+        renewed = s.connection().execute(
+            update(Outbox).where(col(Outbox.id) == row.id, col(Outbox.status) == "sending",
+                                 col(Outbox.claimed_by) == self.holder)
+            .values(lease_until=self.clock() + self.lease)).rowcount
+        s.commit()
+        return bool(renewed)
+
+    def _deliver_claimed(self, s: Session, row: Outbox, skipped: set[int]) -> None:
+        if not self._still_ours(s, row):
+            log.info("outbox #%s: taken over by another sender; skipped", row.id)
+            skipped.add(row.id or 0)
+            return
+        self._deliver(row)
+
     # -- the run -----------------------------------------------------------------------------
     def run_once(self, limit: int = 50) -> SendReport:
-        """Every due row once (oldest first), each in the per-message runner; never raises for
-        a row. After a failure of the relay itself the rest wait for the next run."""
+        """Claim the due rows, then deliver each once (oldest first) in the per-message runner;
+        never raises for a row. After a failure of the relay itself the rest are handed back
+        for the next run."""
         report = SendReport()
+        claimed = self.claim(limit)
+        if not claimed:
+            return report
         now = self.clock()
         with new_session(self.engine) as s:
-            due = list(s.exec(
-                select(Outbox).where(Outbox.status == "pending",
-                                     col(Outbox.next_attempt_at) <= now)
-                .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit)
-            ))
+            rows = list(s.exec(
+                select(Outbox).where(col(Outbox.id).in_(claimed))
+                .order_by(col(Outbox.next_attempt_at), col(Outbox.id))))
+            skipped: set[int] = set()
             runner: Runner[Outbox, None] = Runner(
-                "outbox", handle=self._deliver,
-                on_success=lambda row, _none: self._sent(s, row, now, report),
+                "outbox", handle=lambda row: self._deliver_claimed(s, row, skipped),
+                on_success=lambda row, _none: (None if row.id in skipped
+                                               else self._sent(s, row, now, report)),
                 on_failure=lambda row, exc: self._failed(s, row, exc, now, report),
                 label=lambda row: f"outbox #{row.id}",
                 stops_run=lambda exc: isinstance(exc, _RelayTrouble),
                 expected=(DeliveryError,))
-            left = runner.run(due).left
+            left = runner.run(rows).left
             if left:
+                self._hand_back(s, left)
                 report.deferred += len(left)
                 log.warning("outbox: the relay failed; %s more due rows wait for the next run",
                             report.deferred)
         return report
+
+    def _hand_back(self, s: Session, rows: list[Outbox]) -> None:
+        """Rows this run claimed but did not try (the relay failed): pending again, as due."""
+        for row in rows:
+            s.connection().execute(
+                update(Outbox)
+                .where(col(Outbox.id) == row.id, col(Outbox.claimed_by) == self.holder,
+                       col(Outbox.status) == "sending")
+                .values(status="pending", claimed_by=None, lease_until=None))
+        s.commit()
 
     def _failed(self, s: Session, row: Outbox, exc: Exception, now: datetime,
                 report: SendReport) -> None:
@@ -189,6 +270,7 @@ class Sender:
             f"unexpected {type(exc).__name__}: {exc}")
         row.attempts += 1
         row.last_error = text[:2000]
+        row.claimed_by, row.lease_until = None, None
         give_up = permanent or now >= _aware(row.deadline, now)
         case = s.get(Case, row.case_id)
         if give_up:
@@ -201,6 +283,7 @@ class Sender:
                                "delivery failed permanently; check the address")
         else:
             delay = backoff(row.attempts)
+            row.status = "pending"
             row.next_attempt_at = now + timedelta(seconds=delay)
             report.retried += 1
             log.warning("outbox #%s: temporary failure, retry in %ss: %s", row.id, delay, text)
@@ -211,14 +294,19 @@ class Sender:
         row.status = "sent"
         row.sent_at = now
         row.attempts += 1
+        row.claimed_by, row.lease_until = None, None
         s.add(row)
         case = s.get(Case, row.case_id)
-        s.add(Message(
-            case_id=row.case_id, direction="out", fingerprint=fingerprint(row.raw),
-            message_id=row.message_id, subject=case.subject if case else "",
-            from_addr=self.settings.from_address, source="outbox", size=len(row.raw),
-            kind="reply", processed=True, received_at=now, raw=row.raw,
-        ))
+        try:  # a resend after a crash before this commit finds no row; anything else: keep one
+            with s.begin_nested():
+                s.add(Message(
+                    case_id=row.case_id, direction="out", fingerprint=fingerprint(row.raw),
+                    message_id=row.message_id, subject=case.subject if case else "",
+                    from_addr=self.settings.from_address, source="outbox", size=len(row.raw),
+                    kind="reply", processed=True, received_at=now, raw=row.raw,
+                ))
+        except IntegrityError:
+            log.warning("outbox #%s: the sent mail was recorded already", row.id)
         if case is not None and case.status == "approved":
             self._move(s, case, "sent", "sent", now, f"to {row.to_addr} as <{row.message_id}>")
         s.commit()

@@ -1,7 +1,13 @@
-"""`consult serve`: the whole service in one process on the embedded default.
+"""`consult serve`: the whole service in one process on the embedded default, or one role of it.
 
 The SMTP listener runs in its own thread (aiosmtpd), the workers on the scheduler's threads, and
 the review web app in uvicorn on the main thread; the app's lifespan starts and stops the rest.
+
+``--role`` splits it for several instances on one PostgreSQL (``ROLES``): ``web`` serves the
+review app and API only (stateless: sessions are rows, so any replica answers any request);
+``worker`` runs the SMTP listener, the IMAP watchers, the processor and the sender, and serves
+only /healthz, /readyz and /metrics; ``all`` (the default) is both. Workers share the work:
+mailboxes by lease (``workers.leases``), stored mail and the outbox by claims.
 """
 
 from __future__ import annotations
@@ -117,6 +123,10 @@ def check_secret(settings: Settings, *, demo: bool) -> None:
             "print(secrets.token_urlsafe(32))'`), or run `consult serve --demo` to try it out.")
 
 
+#: What `consult serve --role` accepts: all (the embedded default), web, worker.
+ROLES = ("all", "web", "worker")
+
+
 @dataclass
 class Running:
     """What serve started beside the web app, stopped with it."""
@@ -125,13 +135,23 @@ class Running:
     imap: WatcherGroup | None = None
 
 
-def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool = False) -> None:
+def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool = False,
+          role: str = "all") -> None:
     from consult.logs import configure
     from consult.private import make_private
 
+    if role not in ROLES:
+        raise ConfigError(f"--role {role!r}: choose one of {', '.join(ROLES)}")
+    if demo and role != "all":
+        raise ConfigError("--demo needs the whole service in one process: leave --role out "
+                          "(or use --role all)")
     make_private(settings.home)
     configure(settings.log_level)
     check_secret(settings, demo=demo)
+    if role == "web":
+        app = create_app(settings, engine, kb=kb)
+        uvicorn.Server(uvicorn_config(settings, app)).run()
+        return
     pool = (AnalysisPool(kb.path, workers=settings.analysis_workers,
                          budget=Budget.from_settings(settings))
             if settings.analysis_workers > 0 else None)
@@ -155,11 +175,11 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
                 count = deliver_demo(settings)
                 deadline = time.monotonic() + 30
                 while processor.run_once() == 0 and time.monotonic() < deadline:
-                    from consult.intake import pending
+                    from consult.intake import has_pending
                     from db.engine import session as new_session
 
                     with new_session(engine) as s:
-                        if not pending(s):
+                        if not has_pending(s):
                             break
                     time.sleep(0.2)
                 print(_next_steps(settings, count, password), flush=True)
@@ -180,6 +200,12 @@ def serve(settings: Settings, engine: Engine, kb: KnowledgeBase, *, demo: bool =
         scheduler polls)."""
         return running.imap.watches() if running.imap is not None else None
 
-    app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop,
-                     mailboxes=mailboxes)
+    if role == "worker":
+        from consult.web.ops import create_ops_app
+
+        app = create_ops_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop,
+                             mailboxes=mailboxes)
+    else:
+        app = create_app(settings, engine, kb=kb, on_startup=start, on_shutdown=stop,
+                         mailboxes=mailboxes)
     uvicorn.Server(uvicorn_config(settings, app)).run()

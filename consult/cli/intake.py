@@ -104,12 +104,17 @@ def send_cmd(state: CliState, once: bool) -> None:
 
 @click.command("serve")
 @click.option("--demo", is_flag=True, help="Deliver the demo consultation mails once started.")
+@click.option("--role", type=click.Choice(["all", "web", "worker"]), default="all",
+              show_default=True,
+              help="web: the review app and API only; worker: SMTP listener, IMAP watchers, "
+                   "processor, sender (and /healthz, /readyz, /metrics); all: both. Several "
+                   "instances share one PostgreSQL: workers split the work by leases and claims.")
 @click.pass_obj
-def serve_cmd(state: CliState, demo: bool) -> None:
+def serve_cmd(state: CliState, demo: bool, role: str) -> None:
     """Run everything: SMTP listener, IMAP poller (if set), processor, sender, review web UI."""
     from workers.serve import serve
 
-    serve(state.settings, state.engine, state.kb, demo=demo)
+    serve(state.settings, state.engine, state.kb, demo=demo, role=role)
 
 
 def register(group: click.Group) -> None:

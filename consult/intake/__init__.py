@@ -25,7 +25,7 @@ from consult.intake.process import (
     process_pending,
     quarantine_raw,
 )
-from consult.intake.store import check_quota, pending, store_raw, stored_bytes
+from consult.intake.store import check_quota, has_pending, pending, store_raw, stored_bytes
 
 __all__ = [
     "Arrival",
@@ -34,6 +34,7 @@ __all__ = [
     "NewCase",
     "Outcome",
     "check_quota",
+    "has_pending",
     "in_process",
     "ingest",
     "ingest_batch",

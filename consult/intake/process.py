@@ -359,15 +359,17 @@ def quarantine_raw(
 def process_pending(
     session: Session, kb: KnowledgeBase, settings: Settings, *, now: datetime, limit: int = 200,
     prepare: BatchAnalyzer | None = None, max_bytes: int | None = PENDING_BATCH_BYTES,
+    claim: bool = False,
 ) -> list[IntakeResult]:
     """Process a batch of stored mail (``limit`` mails, about ``max_bytes`` of them), each in
     the per-message runner, so one failure never blocks the rest; the caller commits and calls
     again while it returns results.
 
     All of them are parsed and analysed first (by ``prepare``, e.g. the budgeted pool, else
-    here), then written: the write lock is held for the writes only.
+    here), then written: the write lock is held for the writes only. ``claim``: lock the batch
+    (``pending(claim=True)``) until the caller commits, so other workers take other mail.
     """
-    msgs = pending(session, limit, max_bytes)
+    msgs = pending(session, limit, max_bytes, claim=claim)
     if not msgs:
         return []
     here = in_process(kb, settings)

@@ -108,13 +108,26 @@ def check_quota(session: Session, sender: str, size: int, settings: Settings, *,
             f"the {settings.sender_quota_mb:g} MB quota (CONSULT_SENDER_QUOTA_MB)")
 
 
+def has_pending(session: Session) -> bool:
+    """Whether any stored mail waits to be processed (one indexed row read, no bytes)."""
+    return session.exec(select(Message.id).where(
+        Message.processed == False, Message.direction == "in").limit(1)).first() is not None  # noqa: E712
+
+
 def pending(session: Session, limit: int = 200,
-            max_bytes: int | None = None) -> list[Message]:
+            max_bytes: int | None = None, *, claim: bool = False) -> list[Message]:
     """Stored mail not yet processed (e.g. taken in by the SMTP listener), oldest first; at
-    most ``limit`` mails and, with ``max_bytes``, about that many bytes of them."""
+    most ``limit`` mails and, with ``max_bytes``, about that many bytes of them.
+
+    ``claim``: lock the rows for the session's transaction, skipping rows another worker has
+    locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several workers share the stored
+    mail and each mail is processed once; SQLite has no row locks (the processor holds a lease
+    there instead)."""
     query = (select(Message.id, Message.size)
              .where(Message.processed == False, Message.direction == "in")  # noqa: E712
              .order_by(col(Message.id)).limit(limit))
+    if claim:
+        query = query.with_for_update(skip_locked=True)
     ids: list[int] = []
     total = 0
     for msg_id, size in session.exec(query):

@@ -9,9 +9,8 @@ ask for ``Authorization: Bearer <token>`` as well.
   the database answers and its schema is the one this code was built for (a database behind
   the code's migrations is not ready; one ahead of it, during a rolling upgrade, is), the KB
   opens and answers, and no mailbox watcher has stopped for good (a refused login needs a
-  person). Mailbox leases (issue 14, item 2) plug in as the ``mailboxes`` source: a function
-  that reads the lease rows (holder, expiry) so any replica reports every mailbox, and a
-  mailbox without a live holder is not ready.
+  person). A watcher standing by (another worker holds the mailbox's lease) is ready; its
+  entry names the holder.
 - ``/metrics``: ``consult.metrics.build_registry``.
 
 ``install`` adds them to the review app; ``create_ops_app`` is the same three endpoints alone,

@@ -27,8 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
 FIELDS = {f"CONSULT_{name.upper()}" for name in Settings.model_fields}
-#: Options issue 14 item 1 adds to `consult serve`; the units and compose file use them already.
-PENDING_OPTIONS = {"--role"}
 
 
 def _compose() -> dict[str, Any]:
@@ -56,7 +54,7 @@ def _options(command: click.Command) -> set[str]:
 
 def _check_command(args: list[str]) -> None:
     command, used = _command(args)
-    unknown = set(used) - _options(command) - PENDING_OPTIONS
+    unknown = set(used) - _options(command)
     assert not unknown, f"`consult {' '.join(args)}`: {command.name} has no {unknown}"
 
 
@@ -221,9 +219,6 @@ def test_the_migration_step_runs_from_the_example(pg_url: str, tmp_path: Path,
     assert again.returncode == 0 and again.stdout == first.stdout  # idempotent
 
 
-@pytest.mark.xfail(strict=True, reason="`consult serve --role web|worker|all` is issue 14 item "
-                                       "1 (roles), built after this; when it lands this passes: "
-                                       "remove this marker and PENDING_OPTIONS")
 def test_serve_has_the_roles_the_units_use() -> None:
     serve, _ = _command(["serve"])
     role = next(p for p in serve.params if "--role" in getattr(p, "opts", []))
