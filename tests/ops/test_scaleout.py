@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -251,3 +252,26 @@ def test_a_reply_left_sending_by_a_dead_sender_goes_again_with_its_message_id(
         still = s.get(Outbox, alive_id)
         assert still is not None and still.status == "sending"
         assert still.claimed_by == "busy:2:alive"
+
+
+def test_a_web_replica_serves_pages_and_runs_no_worker(
+        pg_url: str, engine_for: Callable[[str], Any], starter_kb_path: Path,
+        tmp_path: Path) -> None:
+    """`--role web`: the review app answers; no SMTP listener, no scheduler, no mailbox
+    watcher in this process (its /readyz skips the mailbox check)."""
+    engine_for(pg_url)
+    http, smtp = free_port(), free_port()
+    web = _consult(_env(pg_url, tmp_path, starter_kb_path,
+                        CONSULT_LISTEN_HTTP=f"127.0.0.1:{http}",
+                        CONSULT_LISTEN_SMTP=f"127.0.0.1:{smtp}"), "serve", "--role", "web")
+    try:
+        body = _wait(lambda: _ready(http), 60, "the web replica did not become ready")
+        assert body["checks"]["mailboxes"]["skipped"] is True
+        assert httpx.get(f"http://127.0.0.1:{http}/login", timeout=5).status_code == 200
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", smtp), timeout=1).close()
+    finally:
+        web.send_signal(signal.SIGTERM)
+        _out, err = web.communicate(timeout=20)
+    # uvicorn shuts down cleanly, then re-raises the SIGTERM it caught
+    assert web.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
