@@ -85,7 +85,7 @@ SETTINGS: tuple[tuple[str, str], ...] = (
     (r"telehealth|telemedicine|video\s+visit", "telehealth"),
     (r"skilled\s+nursing|\bSNF\b", "skilled nursing facility"),
     (r"urgent\s+care", "urgent care"),
-    (r"\bin\s+the\s+office\b|\boffice\s+(?:visit|setting|procedure)|\bin[-\s]office\b|"
+    (r"\bin\s+(?:the\s+|our\s+(?:own\s+)?)office\b|\boffice\s+(?:visit|setting|procedure)|\bin[-\s]office\b|"
      r"physician\s+office|\bclinic\s+visit|\bin\s+(?:the\s+|our\s+)?clinic\b", "office"),
 )
 

@@ -225,3 +225,19 @@ def test_a_distinct_service_modifier_on_the_same_site_is_refused(real_kb: Knowle
     answer = _flat(a.parts[0].answer)
     assert answer.startswith("No: 20610 is bundled into 27447, and on the same knee 59 does "
                              "not apply")
+
+
+def test_a_test_done_and_read_in_the_office_is_priced_and_billed_global(
+        real_kb: KnowledgeBase) -> None:
+    """"Our machine, our doc reads" is the global service, not 26: PPRRVU 73560 global row
+    non-facility total 1.02 RVU x 32.3465 = $32.99 (the 26 row is 0.24 RVU); in our office
+    the facility amount is not the one asked."""
+    a = _run(real_kb, "We took x-rays of both knees in our office (our machine, our doc reads) "
+                      "for a Medicare pt. 73560 - what is the national rate?")
+    text = _flat(a.draft.text if a.draft else "")
+    assert "$32.99" in text and "73560-26" not in text
+    assert "facility 1.02" not in text.replace("non-facility", "")
+    read = _run(real_kb, "Our radiologist reads knee films taken at the hospital (the hospital "
+                         "owns the machine). 73560 - what is the national rate for the read?")
+    assert "73560-26: non-facility (office) 0.24 RVU" in _flat(read.draft.text if read.draft
+                                                               else "")

@@ -11,10 +11,9 @@ Advantage payer's rates are not in our sources (the answer says so; see ``answer
 
 from __future__ import annotations
 
-import re
-
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
+from consult.findings.rules.pfs_indicators import professional_only
 from consult.findings.rules.pfs_status import elsewhere
 from consult.kb.model import PfsInfo
 
@@ -117,9 +116,6 @@ def _endoscopies(ctx: RuleContext, nonfac: bool, fac: bool) -> list[Finding]:
     return out
 
 
-_READ_ONLY = re.compile(r"(?i)\bread(?:s|ing)?\b|\binterpret|\bprofessional\s+component")
-
-
 def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
     """Runs after the other rules: it also prices what they name instead of the mail's codes
     (a terminated code's replacement, a described service's likely code)."""
@@ -139,7 +135,7 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
         elif f.rule == "suggestion":
             codes += [c["code"] for c in f.data.get("candidates", [])
                       if c.get("system") in ("CPT", "HCPCS")][:1]
-    read_only = bool(_READ_ONLY.search(f"{ctx.extraction.question} {ctx.extraction.narrative}"))
+    read_only = professional_only(f"{ctx.extraction.question} {ctx.extraction.narrative}")
     for code in dict.fromkeys(codes):
         if code in done:
             continue

@@ -42,6 +42,11 @@ LABELS = {"pctc": "Professional and technical components", "bilateral": "Bilater
 _JOINTS = re.compile(r"\b(knee|shoulder|hip|elbow|wrist|ankle|ear|eye)s?\b")
 
 
+def professional_only(text: str) -> bool:
+    """The mail's practice only reads the test (someone else owns the equipment)."""
+    return bool(_READ.search(text)) and not _OWN.search(text)
+
+
 def _mods(ctx: RuleContext, code: str) -> set[str]:
     return set(ctx.modifiers_on(code)) | set(ctx.modifier_options(code))
 
@@ -114,7 +119,7 @@ def _pctc(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | No
         answer = (f"Report {code}-26 for the read (professional component; PC/TC 1); the "
                   f"technical component ({code}-TC) is billed by whoever owns the equipment, "
                   "here the hospital.")
-    elif "26" in mods and "TC" in mods:
+    elif ("26" in mods and "TC" in mods) or reading:
         answer = (f"For {code} done and read by the same practice, report it without 26 or TC "
                   "(the global service); 26 is the read only, TC the equipment and staff only.")
     else:
