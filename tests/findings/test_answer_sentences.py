@@ -241,3 +241,14 @@ def test_a_test_done_and_read_in_the_office_is_priced_and_billed_global(
                          "owns the machine). 73560 - what is the national rate for the read?")
     assert "73560-26: non-facility (office) 0.24 RVU" in _flat(read.draft.text if read.draft
                                                                else "")
+
+
+def test_the_right_code_for_a_retired_one_is_its_successor_not_a_guess(
+        real_kb: KnowledgeBase) -> None:
+    """HCPCS 2025: G0202 terminated 2017-12-31, cross-referenced to 77067; "what's the right
+    code?" is answered by that, with no Case2Code guess from the mail's words beside it."""
+    a = _run(real_kb, "Their charge master still maps Medicare screening mammograms to G0202. "
+                      "Is that still good? If not what's the right code?")
+    text = _flat(a.draft.text if a.draft else "")
+    assert "report 77067 instead" in text
+    assert "likely code" not in text and not any(f.rule == "suggestion" for f in a.findings)

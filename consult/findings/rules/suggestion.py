@@ -18,11 +18,20 @@ LABELS = {RULE: "Candidate codes"}
 LIMIT = 5
 
 
+def _replaced(ctx: RuleContext, code: str, system: str) -> bool:
+    """A retired code the code files name a successor for (G0202 -> 77067)."""
+    info = ctx.kb.code(code, system) or ctx.kb.code(code)
+    return info is not None and info.status in ("deleted", "terminated") and bool(
+        info.replaced_by)
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     asked_code = ctx.asks("which_code") and not any(p.codes for p in ctx.extraction.parts
                                                     if p.type == "which_code")
     if ctx.procedures and not asked_code:
         return []
+    if any(_replaced(ctx, m.code, m.system) for m in ctx.mentions):
+        return []  # "what's the right code?" of a retired code: its successor answers it
     text = ctx.extraction.narrative or ctx.extraction.question
     if not text.strip():
         return []
