@@ -224,6 +224,7 @@ class AnalysisPool:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._ctx: Any = None
+        self._warm = 1  # workers kept started with nothing queued (``warm_up``)
 
     # -- public ---------------------------------------------------------------------------------
     def start(self, raws: Sequence[bytes], own: frozenset[str]) -> QueuedChunk:
@@ -250,9 +251,12 @@ class AnalysisPool:
         finally:
             ahead.close()
 
-    def warm_up(self) -> None:
-        """Start the workers now, so the first mail does not wait for them (serve calls it)."""
+    def warm_up(self, workers: int = 1) -> None:
+        """Start ``workers`` workers now (at most the pool's size), so the first mail does not
+        wait for them: serve starts one (an idle service keeps one worker's memory), `consult
+        poll --once` all of them while it opens the database and fetches the first chunk."""
         if not self.broken:
+            self._warm = max(1, min(workers, self.workers))
             self._ensure_thread()
             self._wake()
 
@@ -367,7 +371,7 @@ class AnalysisPool:
     def _fill(self) -> None:
         """Start workers as needed and give every ready one mails up to ``depth``."""
         while (not self.broken and len(self._pool) < self.workers
-               and (self._queue or len(self._pool) == 0)):
+               and (self._queue or len(self._pool) < self._warm)):
             try:
                 self._spawn()
             except Exception as exc:

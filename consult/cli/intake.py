@@ -5,11 +5,17 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from consult.cli.common import CliState, echo
 from consult.clock import utcnow
+
+if TYPE_CHECKING:
+    from consult.config import Settings
+    from consult.kb.store import KnowledgeBase
+    from workers.analysis_pool import AnalysisPool
 
 
 @click.command("ingest")
@@ -54,11 +60,32 @@ def poll_cmd(state: CliState, once: bool) -> None:
 
         run_watchers(settings, state.engine, state.kb, clock=utcnow)
         return
-    with ImapPoller(settings, state.engine, state.kb, clock=utcnow) as poller:
-        report = poller.run_once()
+    # the analysis workers start first (all of them), so their start-up (a forkserver that
+    # imports the analysis modules, then each worker opening the KB) runs on the other core
+    # while this process opens the database and fetches the first chunk
+    kb = state.kb
+    pool = _started_pool(settings, kb)
+    try:
+        with ImapPoller(settings, state.engine, kb, clock=utcnow, pool=pool) as poller:
+            report = poller.run_once()
+    finally:
+        if pool is not None:
+            pool.close()
     click.echo(report.summary())
     if report.errors:
         raise MailboxError("; ".join(report.errors))
+
+
+def _started_pool(settings: Settings, kb: KnowledgeBase) -> AnalysisPool | None:
+    """The analysis pool of ``settings``, its workers starting (None: analyse in process)."""
+    from workers.analysis_pool import AnalysisPool, Budget
+
+    if settings.analysis_workers <= 0:
+        return None
+    pool = AnalysisPool(kb.path, workers=settings.analysis_workers,
+                        budget=Budget.from_settings(settings))
+    pool.warm_up(settings.analysis_workers)
+    return pool
 
 
 @click.command("process")
