@@ -21,6 +21,7 @@ from consult.intake import BatchAnalyzer, own_addresses, process_pending
 from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from workers.analysis_pool import AnalysisPool
+from workers.memory import trim
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -63,6 +64,8 @@ class Processor:
                 done += len(results)
                 if not results:
                     break
+        if done:
+            trim()  # the batch's buffers go back to the system before the next tick
         return done
 
     def wake(self) -> None:

@@ -57,6 +57,9 @@ def poll_cmd(state: CliState, once: bool) -> None:
                           "and CONSULT_IMAP_PASSWORD (or CONSULT_IMAP_ACCOUNTS).")
     if not once:
         from workers.imap_idle import run_watchers
+        from workers.memory import tune
+
+        tune()  # long-running: see workers/memory.py
 
         run_watchers(settings, state.engine, state.kb, clock=utcnow)
         return
@@ -134,8 +137,10 @@ def send_cmd(state: CliState, once: bool) -> None:
 @click.pass_obj
 def serve_cmd(state: CliState, demo: bool) -> None:
     """Run everything: SMTP listener, IMAP poller (if set), processor, sender, review web UI."""
+    from workers.memory import tune
     from workers.serve import serve
 
+    tune()  # before serve starts its threads: one arena per thread would each keep its peak
     serve(state.settings, state.engine, state.kb, demo=demo)
 
 
