@@ -229,7 +229,10 @@ def database(kind: str, home: Path, pg: str) -> Iterator[str]:
 
 def env_for(home: Path, kb: Path, url: str, port: int, user: str, password: str,
             **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULT_")}
+    # PYTHONDONTWRITEBYTECODE (set on the dev machine) would compile every module of the
+    # editable install at each start, which an installed wheel (compiled at install) never does
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CONSULT_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update({
         "CONSULT_HOME": str(home), "CONSULT_KB_PATH": str(kb), "CONSULT_DATABASE_URL": url,
         "CONSULT_FROM_ADDRESS": "consult@consult.test", "CONSULT_IMAP_HOST": "127.0.0.1",
@@ -506,6 +509,7 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-serve", action="store_true")
+    ap.add_argument("--only-serve", action="store_true", help="only the serve memory figures")
     args = ap.parse_args()
 
     kb = full_kb(args.kb)
@@ -516,7 +520,7 @@ def main() -> None:
           f"KB {kb.name} ({kb.stat().st_size >> 20} MB); {os.cpu_count()} CPUs", flush=True)
     box = Mailboxes()
     try:
-        kinds = ["sqlite"] + ([] if args.no_pg else ["postgresql"])
+        kinds = [] if args.only_serve else ["sqlite"] + ([] if args.no_pg else ["postgresql"])
         for kind in kinds:
             label = "SQLite" if kind == "sqlite" else "PostgreSQL"
             with database(kind, home, args.pg) as url:
