@@ -42,6 +42,7 @@ from typing import Any
 
 from consult.config import Settings
 from consult.pipeline import AnalyzedMail
+from workers.memory import trim, tune
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ DEPTH = 2
 MAX_FAILURES = 3
 #: Modules the forkserver imports once, so a worker starts (and its first PDF is read) fast.
 PRELOAD = ["consult.pipeline", "consult.kb.store", "pypdf", "docx"]
+#: A worker gives its free memory back to the system after a mail at least this big.
+BIG_MAIL = 1024 * 1024
 #: Seconds a new worker may take to open the KB and say it is ready.
 START_TIMEOUT = 60.0
 
@@ -122,6 +125,7 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
     dispatcher starts a fresh one.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    tune()
     from consult.kb.store import KnowledgeBase
     from consult.pipeline import analyze_raw
 
@@ -165,6 +169,8 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
             result, leaving = AnalyzedMail(None, over_budget=budget.reason("cpu")), True
         except MemoryError:
             result, leaving = AnalyzedMail(None, over_budget=budget.reason("memory")), True
+        if not leaving and len(raw) >= BIG_MAIL:
+            trim()  # a big mail's pages back to the system before measuring what is left
         if not leaving and _statm()[1] > base_rss + memory // 2:
             leaving = True  # fragmented after a big mail: start afresh
         try:
@@ -224,6 +230,7 @@ class AnalysisPool:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._ctx: Any = None
+        self._warm = 1  # workers kept started with nothing queued (``warm_up``)
 
     # -- public ---------------------------------------------------------------------------------
     def start(self, raws: Sequence[bytes], own: frozenset[str]) -> QueuedChunk:
@@ -250,9 +257,12 @@ class AnalysisPool:
         finally:
             ahead.close()
 
-    def warm_up(self) -> None:
-        """Start the workers now, so the first mail does not wait for them (serve calls it)."""
+    def warm_up(self, workers: int = 1) -> None:
+        """Start ``workers`` workers now (at most the pool's size), so the first mail does not
+        wait for them: serve starts one (an idle service keeps one worker's memory), `consult
+        poll --once` all of them while it opens the database and fetches the first chunk."""
         if not self.broken:
+            self._warm = max(1, min(workers, self.workers))
             self._ensure_thread()
             self._wake()
 
@@ -367,7 +377,7 @@ class AnalysisPool:
     def _fill(self) -> None:
         """Start workers as needed and give every ready one mails up to ``depth``."""
         while (not self.broken and len(self._pool) < self.workers
-               and (self._queue or len(self._pool) == 0)):
+               and (self._queue or len(self._pool) < self._warm)):
             try:
                 self._spawn()
             except Exception as exc:

@@ -50,6 +50,7 @@ from workers.imap_connect import ClientFactory, buffered_responses, connect
 from workers.imap_poller import FolderSync, PollReport
 from workers.leases import HeldLease, LeaseLost, holders, mailbox_lease
 from workers.leases import hold as hold_lease
+from workers.memory import trim
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ class IdleWatcher:
             self.syncs += 1
             if report.taken_in:
                 log.info("IMAP %s: %s", self.name, report.summary())
+                trim()  # the burst's buffers go back to the system before the next wait
             if self.on_report is not None:
                 self.on_report(report)
             # mail that landed during this sync was announced in its replies, not again later

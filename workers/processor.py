@@ -27,6 +27,7 @@ from consult.kb.store import KnowledgeBase
 from db.engine import session as new_session
 from workers.analysis_pool import AnalysisPool
 from workers.leases import hold
+from workers.memory import trim
 
 #: The lease the processors of all processes on one SQLite database take turns under.
 SQLITE_LEASE = "stored mail"
@@ -89,6 +90,8 @@ class Processor:
             done += len(results)
             if not results:
                 break
+        if done:
+            trim()  # the batch's buffers go back to the system before the next tick
         return done
 
     def wake(self) -> None:

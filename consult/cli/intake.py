@@ -5,11 +5,17 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from consult.cli.common import CliState, echo
 from consult.clock import utcnow
+
+if TYPE_CHECKING:
+    from consult.config import Settings
+    from consult.kb.store import KnowledgeBase
+    from workers.analysis_pool import AnalysisPool
 
 
 @click.command("ingest")
@@ -51,14 +57,38 @@ def poll_cmd(state: CliState, once: bool) -> None:
                           "and CONSULT_IMAP_PASSWORD (or CONSULT_IMAP_ACCOUNTS).")
     if not once:
         from workers.imap_idle import run_watchers
+        from workers.memory import tune
+
+        tune()  # long-running: see workers/memory.py
 
         run_watchers(settings, state.engine, state.kb, clock=utcnow)
         return
-    with ImapPoller(settings, state.engine, state.kb, clock=utcnow) as poller:
-        report = poller.run_once()
+    # the analysis workers start first (all of them), so their start-up (a forkserver that
+    # imports the analysis modules, then each worker opening the KB) runs on the other core
+    # while this process opens the database and fetches the first chunk
+    kb = state.kb
+    pool = _started_pool(settings, kb)
+    try:
+        with ImapPoller(settings, state.engine, kb, clock=utcnow, pool=pool) as poller:
+            report = poller.run_once()
+    finally:
+        if pool is not None:
+            pool.close()
     click.echo(report.summary())
     if report.errors:
         raise MailboxError("; ".join(report.errors))
+
+
+def _started_pool(settings: Settings, kb: KnowledgeBase) -> AnalysisPool | None:
+    """The analysis pool of ``settings``, its workers starting (None: analyse in process)."""
+    from workers.analysis_pool import AnalysisPool, Budget
+
+    if settings.analysis_workers <= 0:
+        return None
+    pool = AnalysisPool(kb.path, workers=settings.analysis_workers,
+                        budget=Budget.from_settings(settings))
+    pool.warm_up(settings.analysis_workers)
+    return pool
 
 
 @click.command("process")
@@ -112,8 +142,10 @@ def send_cmd(state: CliState, once: bool) -> None:
 @click.pass_obj
 def serve_cmd(state: CliState, demo: bool, role: str) -> None:
     """Run everything: SMTP listener, IMAP poller (if set), processor, sender, review web UI."""
+    from workers.memory import tune
     from workers.serve import serve
 
+    tune()  # before serve starts its threads: one arena per thread would each keep its peak
     serve(state.settings, state.engine, state.kb, demo=demo, role=role)
 
 

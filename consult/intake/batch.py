@@ -11,12 +11,12 @@ two paths together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, func, insert, update
 from sqlmodel import Session, col, select
 
 from consult.config import Settings
@@ -41,7 +41,13 @@ from consult.intake.process import (
     process_followup,
     process_message,
 )
-from consult.intake.store import check_quota, message_row, new_message, stored_bytes
+from consult.intake.store import (
+    QUOTA_WINDOW,
+    check_quota,
+    message_row,
+    new_message,
+    stored_bytes,
+)
 from consult.intake.thread import find_thread, may_join, sender_verdict
 from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, split_head
@@ -190,7 +196,8 @@ def ingest_batch(
         settle_waiting()
 
     analyzed = _analyze_ahead(arrivals, fps, known, kb, settings, prepare)
-    usage: dict[str, int] = {}  # per-sender quota use, counting this chunk's mails
+    # per-sender quota use, counting this chunk's mails: one query for the chunk's senders
+    usage = _stored_by_sender(session, analyzed.values(), settings, now=now)
     writer = NewCaseWriter(session, kb, written)
     for index, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
         if fp in writer.fingerprints:  # the same mail twice in the chunk: write the first one
@@ -302,11 +309,33 @@ def _new_mail(session: Session, index: int, msg: Message, writer: NewCaseWriter,
     return None
 
 
+def _stored_by_sender(session: Session, analyzed: Iterable[AnalyzedMail | None],
+                      settings: Settings, *, now: datetime) -> dict[str, int]:
+    """``stored_bytes`` of every sender the chunk's analysed mails name, in one grouped query
+    per 500 senders instead of one query per mail (a fifth of the intake's own time on
+    PostgreSQL, where each is a round trip). Senders it misses are counted one by one later."""
+    if settings.sender_quota_mb <= 0:
+        return {}
+    senders = sorted({a.mail.from_addr[:ADDRESS_MAX] for a in analyzed
+                      if a is not None and a.mail is not None and a.mail.from_addr})
+    usage = dict.fromkeys(senders, 0)
+    for start in range(0, len(senders), 500):
+        rows = session.exec(
+            select(Message.from_addr, func.sum(Message.size))
+            .where(col(Message.from_addr).in_(senders[start:start + 500]),
+                   Message.direction == "in", col(Message.received_at) >= now - QUOTA_WINDOW)
+            .group_by(col(Message.from_addr))
+        ).all()
+        usage.update({sender: int(total or 0) for sender, total in rows})
+    return usage
+
+
 def _over_quota(session: Session, msg: Message, sender: str, settings: Settings, *,
                 now: datetime, usage: dict[str, int]) -> str:
     """Count ``msg`` to its sender's quota; over it, keep only its headers and say why."""
-    if sender not in usage:
-        usage[sender] = stored_bytes(session, sender, now=now)
+    if sender not in usage:  # without a quota there is nothing to count against
+        usage[sender] = (stored_bytes(session, sender, now=now)
+                         if settings.sender_quota_mb > 0 else 0)
     try:
         check_quota(session, sender, msg.size, settings, now=now, used=usage[sender])
     except QuotaExceeded as exc:
