@@ -9,8 +9,9 @@ memory, each run as its own process (exec to exit, start-up included); prints, a
   from exec to exit; on SQLite and on PostgreSQL (a fresh database per run on ``--pg``).
 - poll, N instances: N processes at once, each on its own mailbox (one Dovecot user each, all
   mail in one case database: N x ``--mails`` mails), and N processes on one shared mailbox
-  (``--mails`` mails; without mailbox leases they race for the same mail: the cases,
-  duplicates and exit codes are printed as they come out). Ratio = N-instance rate / 1.
+  (``--mails`` mails: the mailbox lease lets one take it in, the others leave it to that one
+  and say so; the cases, duplicates and exit codes are printed as they come out). Ratio =
+  N-instance rate / 1.
 - send: ``--replies`` cases approved, then `consult send --once` run again and again until a
   run sends nothing (one sender), and the same with N senders at once, to an aiosmtpd sink in
   this process; the sink's count shows a reply delivered twice.
