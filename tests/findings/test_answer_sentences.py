@@ -252,3 +252,13 @@ def test_the_right_code_for_a_retired_one_is_its_successor_not_a_guess(
     text = _flat(a.draft.text if a.draft else "")
     assert "report 77067 instead" in text
     assert "likely code" not in text and not any(f.rule == "suggestion" for f in a.findings)
+
+
+def test_a_commercial_plan_hears_that_only_medicare_swaps_99417_for_g2212(
+        real_kb: KnowledgeBase) -> None:
+    """PPRRVU 2025: 99417 status I, G2212 status A. A Cigna claim keeps the CPT code; the
+    answer says Medicare alone differs, and never "Medicare does not pay" as the verdict."""
+    a = _run(real_kb, "Cigna commercial. Is 99417 the right code with 99215 here?")
+    text = _flat(a.parts[0].answer)
+    assert "only Medicare does not accept it (PFS status I) and pays G2212 instead" in text
+    assert "99215 is one of its eligible primaries" in text

@@ -133,6 +133,10 @@ def check(ctx: RuleContext) -> list[Finding]:
             if other is not None:
                 detail += f" Medicare pays {instead} (status {other.status}) for this service."
         answer = _answer(m.code, info.status) if medicare_like else ""
+        if not medicare_like and info.status == "I" and instead:
+            # a commercial plan follows CPT; the coder still needs to know Medicare differs
+            answer = (f"{m.code} is the CPT code; only Medicare does not accept it (PFS status "
+                      f"I) and pays {instead} instead.")
         severity: Severity = "warning" if info.status in UNPAID and medicare_like else "info"
         codes = [m.code] + ([instead] if instead else [])
         out.append(Finding(RULE, codes, severity, detail, info.source, 1.0,
