@@ -33,6 +33,18 @@ _VISIT_WORDS = re.compile(
     r"follow[\s-]?up|f/u|e/?m|e&m|office|check(?:ed)?|recheck|appointment|appt|presented|"
     r"came\s+to|saw\s+(?:him|her|them|the\s+patient))\b"
 )
+#: The head of a paragraph that starts another patient's (or case's) story: "Pt A:",
+#: "Patient 2 -", "Case #3", "2nd patient", or a specialty or provider label ("Breast surgeon:",
+#: "Ophthalmology:"): a desk forwards several cases in one mail.
+_PATIENT_HEAD = re.compile(
+    r"(?im)^[ \t>*\-]*(?:\(?(?:\d{1,2}|[A-H])[.)]\s*)?(?:"
+    r"(?:pt|patient|case|scenario|claim)\s*#?\s*(?:\d{1,2}|[A-H])\b\s*[:.)\-]"
+    r"|(?:1st|2nd|3rd|\d{1,2}th|first|second|third|next|another)\s+(?:pt|patient|case)\b"
+    r"|(?:[A-Z][a-z]+\s+)?(?:surgeon|surgery|ophthalmology|cardiology|orthopedics|ortho|"
+    r"dermatology|derm|gastroenterology|GI|urology|podiatry|ENT|radiology|pulmonology|"
+    r"neurology|oncology|OB/?GYN|anesthesia|pain\s+(?:management|clinic)|family\s+medicine|"
+    r"primary\s+care|internal\s+medicine|emergency|wound\s+care|physical\s+therapy|PT\s+clinic)"
+    r"\s*:)")
 #: A date this long before the mail is a birth date or history, not a date of service.
 OLDEST = timedelta(days=3 * 366)
 
@@ -100,7 +112,9 @@ def _refers_back(text: str, m: CodeMention) -> bool:
     return m.start > 0 and bool(_BACK.search(text[max(0, m.start - 20):m.start]))
 
 
-_LIST_JOIN = re.compile(r"^\s*(?:,|and|&|,\s*and)\s*$", re.I)
+_LIST_JOIN = re.compile(r"^\s*(?:,|;|and|&|,\s*and)\s*(?:(?:the\s+)?(?:left|right|other|second|2nd)"
+                        r"(?:\s+(?:eye|side|knee|ear|hip|shoulder|breast|foot|leg|arm))?"
+                        r"\s*(?:on\s+)?)?$", re.I)
 
 
 def _listed_after(text: str, first: DateMention, dates: list[DateMention]) -> list[DateMention]:
@@ -187,11 +201,41 @@ def read_lines(
             if d.on is not None and (b.reference is None or d.on >= b.reference - OLDEST):
                 written.add(d.on)
     _fill(lines, mail_dos, written)
+    _patients(lines, procs, blocks)
     em_days = {ln.date_of_service for ln in lines if ln.code.isdigit()
                and 99202 <= int(ln.code) <= 99499 and ln.date_of_service}
     visits = [v for v in _visits(blocks, dates, procs, used)
               if v.date_of_service is None or v.date_of_service not in em_days]
     return _dedupe(lines), visits
+
+
+def _patients(lines: list[ServiceLine], procs: list[CodeMention],
+               blocks: list[TextBlock]) -> None:
+    """Number the patients of a mail that tells several stories, each under its own head; a
+    mail with one story (or one head) keeps ``patient`` None."""
+    heads: dict[Where, list[int]] = {}
+    for b in blocks:
+        if b.where == "body":
+            heads[b.where] = [m.start() for m in _PATIENT_HEAD.finditer(b.text, b.lo, b.end())]
+    starts = heads.get("body", [])
+    if len(starts) < 2:
+        return
+
+    def story(pos: int) -> int | None:
+        n = sum(1 for s in starts if s <= pos)
+        return n or None
+
+    by_code: dict[str, set[int | None]] = {}
+    for m in procs:
+        if m.where == "body":
+            by_code.setdefault(m.code, set()).add(story(m.start))
+    stories = {n for found in by_code.values() for n in found if n is not None}
+    if len(stories) < 2:
+        return  # the heads split no procedures: one patient after all
+    for ln in lines:
+        found = by_code.get(ln.code, set())
+        if ln.where == "body" and len(found) == 1:
+            ln.patient = next(iter(found))
 
 
 def _visits(blocks: list[TextBlock], dates: dict[int, list[DateMention]],

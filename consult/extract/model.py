@@ -71,6 +71,9 @@ class ServiceLine:
     instead when the mail says only how long after the surgery it was ("six weeks post-op").
     ``option`` numbers the alternative coding the line belongs to (None: part of every one);
     ``modifier_options`` are modifiers the coder offers as a choice ("25 or 57?"), not applied.
+    ``patient`` numbers the patient (or case) of a mail that asks about several ("Pt A: ...",
+    "Breast surgeon: ..." then "Ophthalmology: ..."): lines of different patients are never
+    one claim and never in each other's global period (None: the mail has one).
     """
 
     code: str
@@ -82,6 +85,7 @@ class ServiceLine:
     option: int | None = None
     modifier_options: list[str] = field(default_factory=list)
     where: Where = "body"
+    patient: int | None = None
     #: The sentence the code stands in (what the mail says of this service).
     context: str = ""
 

@@ -131,9 +131,13 @@ class RuleContext:
         return self.on
 
     def apart(self, a: str | ServiceLine, b: str | ServiceLine) -> bool:
-        """Whether two lines are alternatives of each other ("A or B?"): never one claim."""
+        """Whether two lines are alternatives of each other ("A or B?") or of two patients
+        the mail asks about: never one claim, never in each other's global period."""
         la = self.line(a) if isinstance(a, str) else a
         lb = self.line(b) if isinstance(b, str) else b
+        if la and lb and la.patient is not None and lb.patient is not None \
+                and la.patient != lb.patient:
+            return True
         return bool(la and lb and la.option is not None and lb.option is not None
                     and la.option != lb.option)
 

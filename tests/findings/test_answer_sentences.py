@@ -262,3 +262,28 @@ def test_a_commercial_plan_hears_that_only_medicare_swaps_99417_for_g2212(
     text = _flat(a.parts[0].answer)
     assert "only Medicare does not accept it (PFS status I) and pays G2212 instead" in text
     assert "99215 is one of its eligible primaries" in text
+
+
+def test_two_patients_in_one_mail_are_never_one_claim_or_one_global(
+        real_kb: KnowledgeBase) -> None:
+    """RVU25D: 19120, 19303 and 66984 have 090 global days. The mastectomy falls in the
+    biopsy's global (58: it followed the pathology); the second eye in the first eye's (79 with
+    RT/LT); the cataract is never compared with the breast surgery of another client."""
+    a = _run(real_kb, "Hi, two different clients, both Medicare:\n\n"
+                      "A) Breast surgeon: excisional breast biopsy 19120 on 6/2. Path came back "
+                      "DCIS, she did a simple mastectomy 19303 on the same side 6/23. What "
+                      "modifier on 19303?\n\n"
+                      "B) Ophthalmology: cataract 66984 right eye 6/3, left eye 6/24. Office "
+                      "says 58 because it was planned. I thought 79?")
+    breast, eyes = (_flat(p.answer) for p in a.parts)
+    assert "append 58" in breast and "66984" not in breast
+    assert "append 79 with RT/LT" in eyes and "19120" not in eyes
+    lines = {(ln.code, ln.patient) for ln in a.extraction.service_lines}
+    assert lines == {("19120", 1), ("19303", 1), ("66984", 2)}
+    assert [ln.date_of_service.isoformat() for ln in a.extraction.service_lines
+            if ln.code == "66984" and ln.date_of_service] == ["2025-06-03", "2025-06-24"]
+
+
+def test_one_patient_with_a_numbered_list_stays_one_claim(real_kb: KnowledgeBase) -> None:
+    a = _run(real_kb, "1) Can we bill 43239 with 43235 today?\n2) Does 43235 need 59?")
+    assert all(ln.patient is None for ln in a.extraction.service_lines)

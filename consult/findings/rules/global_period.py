@@ -61,7 +61,11 @@ _RETURN_TO_OR = re.compile(
     r"(?i)\breturn(?:ed|s)?\s+to\s+(?:the\s+)?(?:or|operating|procedure)|\btake[\s-]?back|"
     r"\btaken\s+back"
 )
+_OTHER_SIDE = re.compile(r"(?i)\b(?:left|right|other|second|2nd|opposite|fellow)\s+(?:eye|side|"
+                         r"knee|ear|hip|shoulder|breast|foot)\b|\bcontralateral\b|\bOS\b.*\bOD\b|"
+                         r"\bOD\b.*\bOS\b")
 _STAGED = re.compile(r"(?i)\bstaged\b|\bplanned\b|\bsecond\s+stage|\bmore\s+extensive|"
+                     r"\bpath(?:ology)?\s+(?:came\s+back|showed|returned|report(?:ed)?)|"
                      r"\bprospectively|\bas\s+planned")
 _DECISION = re.compile(
     r"(?i)\bdecision\s+(?:for|to|was\s+made)|\bdecided\s+(?:to\s+(?:operate|do|proceed)|on)|"
@@ -285,6 +289,13 @@ def _second_procedure(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Fi
     text = _text(ctx, e)
     code = e.code
     after = f"{days} days after {s.code}"
+    if code == s.code and _OTHER_SIDE.search(text):
+        answer = (f"{code} on the other side {days} days after the first falls inside its "
+                  f"{s.days}-day global period: append 79 with RT/LT (the other eye or side is "
+                  "an unrelated procedure for the global rules, even when planned; a new "
+                  "global period starts), not 58.")
+        return Finding(RULE, [code, s.code], "warning", f"{_period(s)}{_end(s)}.", _cite(s),
+                       0.85, _data(s, e, days, modifier="79", answer=answer))
     if _RETURN_TO_OR.search(text) or (_COMPLICATION.search(text) and not _STAGED.search(text)):
         mod = "78"
     elif _STAGED.search(text):
@@ -298,8 +309,9 @@ def _second_procedure(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Fi
                   f"append {mod} ({POSTOP_MODIFIERS[mod]}).")
     else:
         answer = (f"{code} {after} falls inside the {s.days}-day global period of {s.code}: "
-                  "use 58 if it was staged, planned or more extensive; 78 for an unplanned "
-                  "return to the OR for a complication; 79 if unrelated.")
+                  "use 58 if it was staged, planned or more extensive, 79 if unrelated (each "
+                  "starts a new global period); 78 for an unplanned return to the OR for a "
+                  "complication (no new global period).")
     detail = (f"{_period(s)}{_end(s)}. Procedures during it: "
               + "; ".join(f"{k} for {v}" for k, v in sorted(POSTOP_MODIFIERS.items())
                           if k != "24") + ".")
