@@ -15,7 +15,7 @@ coder asks about without naming its code.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -169,12 +169,14 @@ def read_lines(
     dates = {id(b): b.dates() for b in blocks if b.text}
     used: set[tuple[int, int]] = set()
     lines: list[ServiceLine] = []
+    story = _storyteller(procs, blocks)
     for m in procs:
         block_text = next((b.text for b in blocks if b.where == m.where), "")
         if _refers_back(block_text, m) and any(o.code == m.code and o.start < m.start
                                                  and o.where == m.where for o in procs):
             continue  # "denied as bundled with 11102": the earlier line, not a new service
-        line = ServiceLine(m.code, m.system, list(m.modifiers), m.units, where=m.where)
+        line = ServiceLine(m.code, m.system, list(m.modifiers), m.units, where=m.where,
+                           patient=story(m))
         block = next((b for b in blocks if b.where == m.where
                       and b.lo <= m.start < b.end() + 1), None)
         if block is not None and m.start >= 0:
@@ -190,7 +192,8 @@ def read_lines(
                 for more in _listed_after(block.text, mention, found):
                     used.add((id(block), more.start))
                     twin = ServiceLine(m.code, m.system, list(m.modifiers), m.units,
-                                       where=m.where, context=line.context)
+                                       where=m.where, context=line.context,
+                                       patient=line.patient)
                     twin.date_of_service, twin.days_after = _resolve(more, found)
                     lines.append(twin)
         else:
@@ -201,7 +204,6 @@ def read_lines(
             if d.on is not None and (b.reference is None or d.on >= b.reference - OLDEST):
                 written.add(d.on)
     _fill(lines, mail_dos, written)
-    _patients(lines, procs, blocks)
     em_days = {ln.date_of_service for ln in lines if ln.code.isdigit()
                and 99202 <= int(ln.code) <= 99499 and ln.date_of_service}
     visits = [v for v in _visits(blocks, dates, procs, used)
@@ -209,33 +211,35 @@ def read_lines(
     return _dedupe(lines), visits
 
 
-def _patients(lines: list[ServiceLine], procs: list[CodeMention],
-               blocks: list[TextBlock]) -> None:
-    """Number the patients of a mail that tells several stories, each under its own head; a
-    mail with one story (or one head) keeps ``patient`` None."""
-    heads: dict[Where, list[int]] = {}
-    for b in blocks:
-        if b.where == "body":
-            heads[b.where] = [m.start() for m in _PATIENT_HEAD.finditer(b.text, b.lo, b.end())]
-    starts = heads.get("body", [])
-    if len(starts) < 2:
-        return
+def story_of(text: str, needle: str) -> str:
+    """The patient's story ``needle`` stands in, in a mail that tells several under their
+    own heads ("Pt 1: ... Pt 2: ..."): from its head to the next; all of ``text`` otherwise."""
+    heads = [m.start() for m in _PATIENT_HEAD.finditer(text)]
+    at = text.find(needle) if needle else -1
+    if len(heads) < 2 or at < 0:
+        return text
+    lo = max((h for h in heads if h <= at), default=0)
+    hi = min((h for h in heads if h > at), default=len(text))
+    return text[lo:hi]
 
-    def story(pos: int) -> int | None:
-        n = sum(1 for s in starts if s <= pos)
-        return n or None
 
-    by_code: dict[str, set[int | None]] = {}
-    for m in procs:
-        if m.where == "body":
-            by_code.setdefault(m.code, set()).add(story(m.start))
-    stories = {n for found in by_code.values() for n in found if n is not None}
-    if len(stories) < 2:
-        return  # the heads split no procedures: one patient after all
-    for ln in lines:
-        found = by_code.get(ln.code, set())
-        if ln.where == "body" and len(found) == 1:
-            ln.patient = next(iter(found))
+def _storyteller(procs: list[CodeMention],
+                 blocks: list[TextBlock]) -> Callable[[CodeMention], int | None]:
+    """Which patient's story a mention of the body stands in, for a mail that tells several
+    under their own heads and names procedures in at least two; None for every mention of a
+    mail with one story."""
+    body = next((b for b in blocks if b.where == "body"), None)
+    starts = ([m.start() for m in _PATIENT_HEAD.finditer(body.text, body.lo, body.end())]
+              if body is not None else [])
+
+    def story(m: CodeMention) -> int | None:
+        if m.where != "body" or m.start < 0:
+            return None
+        return sum(1 for s in starts if s <= m.start) or None
+
+    if len(starts) < 2 or len({story(m) for m in procs} - {None}) < 2:
+        return lambda _m: None
+    return story
 
 
 def _visits(blocks: list[TextBlock], dates: dict[int, list[DateMention]],
@@ -272,14 +276,14 @@ def _dedupe(lines: list[ServiceLine]) -> list[ServiceLine]:
     out: list[ServiceLine] = []
     for ln in lines:
         if ln.date_of_service is None and ln.days_after is None:
-            dated = next((o for o in out if o.code == ln.code), None)
+            dated = next((o for o in out if o.code == ln.code and o.patient == ln.patient), None)
             if dated is not None:
                 _join_context(dated, ln)
                 dated.modifiers.extend(x for x in ln.modifiers if x not in dated.modifiers)
                 dated.modifier_options.extend(x for x in ln.modifier_options
                                               if x not in dated.modifier_options)
                 continue
-        twin = next((o for o in out if o.code == ln.code
+        twin = next((o for o in out if o.code == ln.code and o.patient == ln.patient
                      and o.date_of_service == ln.date_of_service
                      and o.days_after == ln.days_after), None)
         if twin is None:

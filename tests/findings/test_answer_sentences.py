@@ -287,3 +287,19 @@ def test_two_patients_in_one_mail_are_never_one_claim_or_one_global(
 def test_one_patient_with_a_numbered_list_stays_one_claim(real_kb: KnowledgeBase) -> None:
     a = _run(real_kb, "1) Can we bill 43239 with 43235 today?\n2) Does 43235 need 59?")
     assert all(ln.patient is None for ln in a.extraction.service_lines)
+
+
+def test_timed_therapy_units_are_counted_per_patient(real_kb: KnowledgeBase) -> None:
+    """CMS Claims Processing Manual ch. 5 sec. 20.2: 38 timed minutes = 3 units; 33 + 7 = 40
+    minutes = 3 units, the third to the service with more minutes left over (97140: 7 vs 3);
+    "under 8 min" is the coder's threshold, not time spent; patient 1's minutes never add to
+    patient 2's."""
+    a = _run(real_kb, "Two Medicare PT visits today:\n\n"
+                      "Pt 1: 38 minutes of therapeutic exercise (97110), nothing else timed. "
+                      "2 units or 3?\n"
+                      "Pt 2: 33 min therapeutic exercise (97110) + 7 min manual therapy "
+                      "(97140). Our EMR says 97110 x2 and drops the 97140 because it's under "
+                      "8 min. Is that right??")
+    first, second = (_flat(p.answer) for p in a.parts)
+    assert "38 timed minutes = 3 units" in first
+    assert "40 timed minutes = 3 units = 97110 x2 + 97140 x1" in second

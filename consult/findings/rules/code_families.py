@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Callable
 
+from consult.extract.lines import story_of
 from consult.extract.model import QuestionPart
 from consult.extract.quantities import areas, lesion_count, minutes, number
 from consult.findings.context import RuleContext
@@ -252,6 +253,24 @@ _TIMED = frozenset({"97110", "97112", "97116", "97140", "97530", "97535", "97542
                     "97760", "97761", "97763", "92526", "97032", "97033", "97035", "97036"})
 
 
+#: "under 8 min", "less than 8 minutes": a threshold the coder quotes, not time spent.
+_THRESHOLD = re.compile(r"(?i)(?:under|less\s+than|more\s+than|over|at\s+least|<|>)\s*$")
+
+
+def _code_of(text: str, pos: int, until: int, since: int, codes: list[str]) -> str | None:
+    """The timed code minutes at ``pos`` belong to: the first code written after them and
+    before the next minutes ("33 min exercise (97110) + 7 min manual therapy (97140)"), else
+    the last one written before them (since the previous minutes: "97110: 33 min")."""
+    def found(lo: int, hi: int) -> list[tuple[int, str]]:
+        return sorted((m.start() + lo, c) for c in dict.fromkeys(codes)
+                      for m in re.finditer(re.escape(c), text[lo:hi]))
+    after = found(pos, min(until, pos + 80))
+    if after:
+        return after[0][1]
+    before = found(max(since, pos - 60), pos)
+    return before[-1][1] if before else None
+
+
 def therapy_units(total: int) -> int:
     """Billable 15-minute units for total timed minutes (the 8-minute rule)."""
     return 0 if total < 8 else (total + 7) // 15
@@ -262,12 +281,17 @@ def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -
     times = minutes(text)
     if not codes or not times:
         return None
+    times = [(mins, pos) for mins, pos in times
+             if not _THRESHOLD.search(text[max(0, pos - 14):pos])]
+    if not times:
+        return None
     per_code: dict[str, int] = {}
-    for mins, pos in times:
-        near = [m for m in (re.search(re.escape(c), text[max(0, pos - 40):pos + 40])
-                            and c for c in codes) if m]
-        if near:
-            per_code[near[0]] = per_code.get(near[0], 0) + mins
+    for i, (mins, pos) in enumerate(times):
+        until = times[i + 1][1] if i + 1 < len(times) else len(text)
+        since = times[i - 1][1] + 1 if i else 0
+        code = _code_of(text, pos, until, since, codes)
+        if code:
+            per_code[code] = per_code.get(code, 0) + mins
     total = sum(per_code.values()) or sum(m for m, _ in times)
     units = therapy_units(total)
     split = ""
@@ -381,7 +405,8 @@ FAMILIES: tuple[Check, ...] = (with_guidance, destruction, skin_biopsy, debridem
 
 def check(ctx: RuleContext) -> list[Finding]:
     """Every family, per question part: on the part's own words first, then (for a mail with
-    several parts) on the whole mail when the part gives no number of its own."""
+    several parts) on the part's patient's story (the whole mail when it tells one) when the
+    part gives no number of its own."""
     parts = ctx.extraction.parts or [QuestionPart(ctx.extraction.question, "other")]
     mail = ctx.extraction.narrative
     out: list[Finding] = []
@@ -391,7 +416,8 @@ def check(ctx: RuleContext) -> list[Finding]:
             if len(parts) == 1:
                 f = family(ctx, index, part, f"{mail} {part.text}")
             else:
-                f = family(ctx, index, part, part.text) or family(ctx, index, part, mail)
+                story = story_of(mail, part.text)
+                f = family(ctx, index, part, part.text) or family(ctx, index, part, story)
             if f is None:
                 continue
             key = (family.__name__, str(f.data.get("answer")))
