@@ -37,14 +37,18 @@ _VISIT_WORDS = re.compile(
 #: "Patient 2 -", "Case #3", "2nd patient", or a specialty or provider label ("Breast surgeon:",
 #: "Ophthalmology:"): a desk forwards several cases in one mail.
 _PATIENT_HEAD = re.compile(
-    r"(?im)^[ \t>*\-]*(?:\(?(?:\d{1,2}|[A-H])[.)]\s*)?(?:"
+    r"(?im)^[ \t>*\-]*(?:\(?(?:\d{1,2}|[A-H])[.)][ \t]*(?=(?:(?:a|an|the|our|one|another)\s+)?"
+    r"(?:new\s+|established\s+)?(?:pt|patient|medicare|"
+    r"medicaid|bcbs|blue\s+cross|aetna|cigna|uhc|united\s*health\w*|humana|tricare|"
+    r"commercial)\b)|"
+    r"(?:\(?(?:\d{1,2}|[A-H])[.)]\s*)?(?:"
     r"(?:pt|patient|case|scenario|claim)\s*#?\s*(?:\d{1,2}|[A-H])\b\s*[:.)\-]"
     r"|(?:1st|2nd|3rd|\d{1,2}th|first|second|third|next|another)\s+(?:pt|patient|case)\b"
     r"|(?:[A-Z][a-z]+\s+)?(?:surgeon|surgery|ophthalmology|cardiology|orthopedics|ortho|"
     r"dermatology|derm|gastroenterology|GI|urology|podiatry|ENT|radiology|pulmonology|"
     r"neurology|oncology|OB/?GYN|anesthesia|pain\s+(?:management|clinic)|family\s+medicine|"
     r"primary\s+care|internal\s+medicine|emergency|wound\s+care|physical\s+therapy|PT\s+clinic)"
-    r"\s*:)")
+    r"\s*:))")
 #: A date this long before the mail is a birth date or history, not a date of service.
 OLDEST = timedelta(days=3 * 366)
 
@@ -209,6 +213,35 @@ def read_lines(
     visits = [v for v in _visits(blocks, dates, procs, used)
               if v.date_of_service is None or v.date_of_service not in em_days]
     return _dedupe(lines), visits
+
+
+def stories(text: str) -> list[str]:
+    """The patients' stories of a mail that tells several under their own heads (the text
+    before the first head goes with none); ``[text]`` for a mail with one."""
+    heads = [m.start() for m in _PATIENT_HEAD.finditer(text)]
+    if len(heads) < 2:
+        return [text]
+    return [text[a:b] for a, b in zip(heads, [*heads[1:], len(text)], strict=True)]
+
+
+_STORY_COMMERCIAL = re.compile(r"(?i)\bcommercial\b|\bbcbs\b|\bblue\s+(?:cross|shield)|\baetna\b|"
+                               r"\bcigna\b|\buhc\b|\bunited\s*health\w*|\btricare\b")
+
+
+def told_payer(story: str) -> str | None:
+    """The payer class one patient's story names ("2) BCBS commercial pt ... PT like Medicare
+    or 33?" is commercial: the plan named outranks Medicare named for comparison); None when
+    it names none."""
+    low = story.lower()
+    if "advantage" in low and ("medicare" in low or "humana" in low):
+        return "medicare_advantage"
+    if _STORY_COMMERCIAL.search(story):
+        return "commercial"
+    if "medicaid" in low or "medi-cal" in low:
+        return "medicaid"
+    if "medicare" in low:
+        return "medicare"
+    return None
 
 
 def story_of(text: str, needle: str) -> str:

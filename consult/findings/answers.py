@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from consult.extract.lines import story_of, told_payer
 from consult.extract.model import Extraction, PayerClass, QuestionPart, QuestionType
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
@@ -98,11 +99,15 @@ def _about(part: QuestionPart, f: Finding, index: int) -> bool:
 
 
 def _linked(part: QuestionPart, findings: list[Finding], used: set[str],
-            index: int = 0) -> list[Finding]:
+            index: int = 0, story: str | None = None) -> list[Finding]:
     """The findings of the part's types, about its codes and dates when it names any. A part
     that names no code takes first what earlier parts did not; a part asking about one code's
-    modifier takes the edits where that code is the bundled one (column 2)."""
+    modifier takes the edits where that code is the bundled one (column 2). ``story``: the
+    part's patient's story in a mail about several: findings about codes outside it are
+    another patient's."""
     relevant = [f for f in findings if f.rule in RELEVANT.get(part.type, frozenset())]
+    if story is not None:
+        relevant = [f for f in relevant if not f.codes or any(c in story for c in f.codes)]
     about = [f for f in relevant if _about(part, f, index)] or [
         f for f in relevant if f.data.get("part", index) == index]
     if not part.codes:
@@ -251,6 +256,11 @@ def part_payer(ctx: RuleContext, part: QuestionPart) -> PayerClass | None:
     low = part.text.lower()
     if "medicare" in low and "advantage" not in low:
         return "medicare"
+    story = story_of(ctx.extraction.narrative, part.text)
+    if story != ctx.extraction.narrative:  # one of several patients: the payer of its story
+        told = told_payer(story)
+        if told is not None:
+            return told  # type: ignore[return-value]
     return ctx.extraction.payer_class
 
 
@@ -262,7 +272,9 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
     used: set[str] = set()
     said: dict[str, int] = {}  # answer sentence -> the part (1-based) that said it first
     for index, part in enumerate(parts):
-        linked = _linked(part, findings, used, index)
+        story: str | None = story_of(ex.narrative, part.text)
+        linked = _linked(part, findings, used, index,
+                         None if story == ex.narrative else story)
         used.update(f.id for f in linked)
         gap = _gap(ctx, part, linked)
         if part.type in ("payer_policy", "documentation"):

@@ -303,3 +303,20 @@ def test_timed_therapy_units_are_counted_per_patient(real_kb: KnowledgeBase) -> 
     first, second = (_flat(p.answer) for p in a.parts)
     assert "38 timed minutes = 3 units" in first
     assert "40 timed minutes = 3 units = 97110 x2 + 97140 x1" in second
+
+
+def test_numbered_patients_with_their_own_payers(real_kb: KnowledgeBase) -> None:
+    """Two numbered items, each a patient with its own payer: the Medicare screening that was
+    stopped early is G0121-53 (PPRRVU 2025 G0121-53: facility 2.75 RVU = $88.95), the
+    commercial screening that became a biopsy is 45380 with 33, not PT; and the commercial
+    patient's 45380 is not priced from Medicare's fee schedule."""
+    a = _run(real_kb, "Two questions:\n\n"
+                      "1) Medicare pt, average risk screening 3/4, poor prep, procedure stopped "
+                      "at the splenic flexure. G0121-53 or 45378-53? What does it pay?\n\n"
+                      "2) Aetna commercial pt, screening colonoscopy 3/5 became a cold forceps "
+                      "biopsy (45380). PT like Medicare or 33?")
+    text = _flat(a.draft.text if a.draft else "")
+    assert "report G0121-53 for Medicare" in text
+    assert "$88.95" in text
+    assert "45380 with modifier 33" in text and "45380 with modifier PT" not in text
+    assert "national amount for 45380" not in text

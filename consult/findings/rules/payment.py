@@ -11,6 +11,7 @@ Advantage payer's rates are not in our sources (the answer says so; see ``answer
 
 from __future__ import annotations
 
+from consult.extract.lines import stories, story_of, told_payer
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 from consult.findings.rules.pfs_indicators import professional_only
@@ -121,8 +122,10 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
     (a terminated code's replacement, a described service's likely code)."""
     if not ctx.asks("payment"):
         return []
-    medicare_asked = any(p.type == "payment" and "medicare" in p.text.lower()
-                         for p in ctx.extraction.parts)
+    told = stories(ctx.extraction.narrative)
+    medicare_asked = any(p.type == "payment" and ("medicare" in p.text.lower() or (
+        len(told) > 1 and told_payer(story_of(ctx.extraction.narrative, p.text)) == "medicare"))
+        for p in ctx.extraction.parts)
     if ctx.extraction.payer_class in ("commercial", "medicaid") and not medicare_asked:
         return []
     nonfac, fac = _setting(ctx)
@@ -136,9 +139,12 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
             codes += [c["code"] for c in f.data.get("candidates", [])
                       if c.get("system") in ("CPT", "HCPCS")][:1]
     read_only = professional_only(f"{ctx.extraction.question} {ctx.extraction.narrative}")
+    elsewhere_paid = {c for story in told if len(told) > 1
+                      and told_payer(story) in ("commercial", "medicaid")
+                      for c in codes if c in story}
     for code in dict.fromkeys(codes):
-        if code in done:
-            continue
+        if code in done or code in elsewhere_paid:
+            continue  # another patient's code, on a plan whose rates we do not hold
         priced = _one(ctx, code, nonfac, fac, read_only=read_only)
         if priced is not None:
             out.append(priced)

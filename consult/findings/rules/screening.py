@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from consult.extract.lines import stories, told_payer
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
@@ -47,12 +48,26 @@ def _coinsurance(on: date | None) -> str:
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    """Per patient's story when the mail tells several (each with its own codes and payer)."""
+    told = stories(ctx.extraction.narrative)
     codes = {m.code for m in ctx.mentions}
+    mail_medicare = ctx.extraction.payer_class in (None, "medicare", "medicare_advantage")
+    if len(told) == 1:
+        return _story(ctx, f"{ctx.extraction.question} {ctx.extraction.narrative}", codes,
+                      mail_medicare)
+    out: list[Finding] = []
+    for story in told:
+        payer = told_payer(story)
+        medicare = payer in ("medicare", "medicare_advantage") or (payer is None
+                                                                   and mail_medicare)
+        out += _story(ctx, story, {c for c in codes if c in story}, medicare)
+    return out
+
+
+def _story(ctx: RuleContext, text: str, codes: set[str], medicare: bool) -> list[Finding]:
     colon = any(c.startswith("453") or c in ("G0121", "G0105") for c in codes) or re.search(
         r"(?i)colonoscop|\bscope\b", text)
     out: list[Finding] = []
-    medicare = ctx.extraction.payer_class in (None, "medicare", "medicare_advantage")
     if colon and _INCOMPLETE.search(text) and not codes & _THERAPEUTIC:
         if "G0105" in codes:
             code = "G0105"
