@@ -140,20 +140,30 @@ def shown_findings(findings: list[Finding], parts: list[AnsweredPart]) -> list[F
     return (linked + others)[:MAX_DETAILS]
 
 
-def _detail_rows(shown: list[Finding]) -> list[dict[str, Any]]:
-    return [
-        {
+#: A detail whose text an answer already says word for word keeps only its source.
+SAID_ABOVE = "As answered above."
+
+
+def _detail_rows(shown: list[Finding], said: str = "") -> list[dict[str, Any]]:
+    """One row per distinct finding; ``said``: the answers' text, so a finding an answer
+    states verbatim is not said twice (its number and source are what the reader needs)."""
+    flat = " ".join(said.split())
+    rows = []
+    for i, f in enumerate(_distinct(shown), 1):
+        text = basis(f)
+        if flat and " ".join(text.split()) in flat:
+            text = SAID_ABOVE
+        rows.append({
             "n": i,
             "label": RULE_LABELS.get(f.rule, f.rule.replace("_", " ").capitalize()),
             "severity": f.severity,
             "codes": ", ".join(f.codes),
-            "detail": basis(f),
-            "detail_text": wrap(f"{i}. {basis(f)} Source: {f.source}.", 76, "   "),
+            "detail": text,
+            "detail_text": wrap(f"{i}. {text} Source: {f.source}.", 76, "   "),
             "source": f.source,
             "tentative": f.confidence < 0.8,
-        }
-        for i, f in enumerate(_distinct(shown), 1)
-    ]
+        })
+    return rows
 
 
 def basis(f: Finding) -> str:
@@ -220,7 +230,7 @@ def draft_context(
         "name": _greeting_name(mail),
         "case_ref": f"Case #{case_id}" if case_id is not None else "",
         "parts": _part_rows(mail, extraction, parts, shown),
-        "details": _detail_rows(shown),
+        "details": _detail_rows(shown, " ".join(p.answer for p in parts)),
         "asks": asks,
         "asks_text": [wrap("- " + q, 74, "  ", margin="  ") for q in asks],
         "skipped": skipped,
