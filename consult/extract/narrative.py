@@ -41,7 +41,9 @@ _POS_WORDS = ("pos", "place")
 
 #: A sentence ends at ., ? or ! followed by a space (not inside "Z12.11" or "1.5 cm"), or at
 #: a line break.
-_SENTENCE = re.compile(r"(?:[^.?!\n]|[.?!]+(?=[^\s.?!]))+(?:[.?!]+|\n|$)")
+#: A sentence: "Dr. Whitcombe read them" is one (a title's period ends nothing).
+_SENTENCE = re.compile(r"(?:\b(?:Dr|Drs|Mr|Mrs|Ms|St|Jr|Sr|vs|approx|e\.g|i\.e)\.[ \t]+|[^.?!\n]|"
+                       r"[.?!]+(?=[^\s.?!]))+(?:[.?!]+|\n|$)")
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|sv)\s*:\s*|\s*\[[^\]]*\]\s*)+", re.I)
 
 

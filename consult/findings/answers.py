@@ -132,6 +132,10 @@ def _sentences(found: list[Finding], limit: int = 3,
     out: list[str] = []
     pairs: set[frozenset[str]] = set()
     counted = {f.codes[0] for f in found if f.rule in ("drug_units", "code_family") and f.codes}
+    # codes a family finding says are not billed at all ("88305 is not billed for the Mohs
+    # sections"): no "within its MUE" beside that
+    counted |= {c for f in found if f.rule == "code_family" for c in f.codes
+                if f"{c} is not billed" in str(f.data.get("answer", ""))}
     chosen = {c for f in found if f.rule == "choice" for c in f.codes}
     said_25: set[str] = set()
     # a code an indicator-0 edit bundles away is not reported: no advice on its modifiers,
@@ -144,9 +148,10 @@ def _sentences(found: list[Finding], limit: int = 3,
              and f.severity == "warning" and f.data.get("status") in ("I", "N", "X", "E")}
     # for an E/M with a procedure the global rule (25 vs 57, 24) says more than the pair edit
     # a finding made for this very part (the areas it adds up) first, then by severity
-    found = sorted(found, key=lambda f: ("part" not in f.data, SEVERITY_RANK.get(
-        f.severity, 3) if f.rule not in ("global_period", "ncci_ptp") else 1,
-        f.rule != "global_period"))
+    found = sorted(found, key=lambda f: ("part" not in f.data, not f.data.get("lead"),
+                                         SEVERITY_RANK.get(f.severity, 3) if f.rule not in (
+                                             "global_period", "ncci_ptp") else 1,
+                                         f.rule != "global_period"))
     # "64493-50, 64494-50, 64495-50 or x2?": one sentence for the codes reported with 50, and
     # no "2 units are over the MUE" beside it (the 50 line is 1 unit)
     fifty = [f for f in found if f.rule == "bilateral" and f.data.get("bilat") == "1"

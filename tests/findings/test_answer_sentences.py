@@ -320,3 +320,30 @@ def test_numbered_patients_with_their_own_payers(real_kb: KnowledgeBase) -> None
     assert "$88.95" in text
     assert "45380 with modifier 33" in text and "45380 with modifier PT" not in text
     assert "national amount for 45380" not in text
+
+
+def test_mohs_stages_and_the_surgeons_own_pathology(real_kb: KnowledgeBase) -> None:
+    """Two stages are 17311 x1 + 17312 x1 (17312: each additional stage); 88305 for the Mohs
+    sections the surgeon reads is included in the Mohs codes (NCCI Policy Manual ch. III) and
+    is said first, before the pair edit's generic hedge; "Dr. X read" is not a hospital read."""
+    a = _run(real_kb, "Mohs on the nasal ala, Medicare, 3/16/2026. Two stages total. Billed:\n"
+                      "17311 x1\n17312 x2\n88305 x2 (for the frozen sections Dr. Kaye read "
+                      "herself)\n\nIs that right?")
+    answer = _flat(a.parts[0].answer)
+    assert answer.startswith("2 stages = 17311 x1 + 17312 x1")
+    assert "88305 is not billed for the Mohs sections" in answer
+    assert "88305-26" not in answer and "Dr. Kaye read herself" in a.parts[0].text
+
+
+def test_an_unspecified_code_beside_the_words_that_specify_it(real_kb: KnowledgeBase) -> None:
+    """FY2026 tabular: L97.429 is the left heel and midfoot ulcer of unspecified severity,
+    L97.422 the one with fat layer exposed; E11.621 (foot ulcer) is already the combination
+    code, so no sibling (E11.622) is added; metformin beside insulin adds Z79.84 to Z79.4
+    (guideline I.C.4.a.3)."""
+    a = _run(real_kb, "Type 2 diabetic, ulcer of the left heel, provider documented \"fat layer "
+                      "exposed\". She takes insulin glargine and metformin. We have E11.621 + "
+                      "L97.429 + Z79.4.\n\n1) Is L97.429 right?\n2) Do we also need a code "
+                      "for the metformin?")
+    first, second = (_flat(p.answer) for p in a.parts)
+    assert first.startswith("Use L97.422") and "E11.622" not in first
+    assert second.startswith("Add Z79.84") and "beside Z79.4" in second

@@ -399,7 +399,51 @@ def with_guidance(ctx: RuleContext, index: int, part: QuestionPart, text: str) -
     return None
 
 
-FAMILIES: tuple[Check, ...] = (with_guidance, destruction, skin_biopsy, debridement, spine_levels,
+# -- Mohs micrographic surgery ---------------------------------------------------------------------
+#: first stage -> each additional stage (head, neck, hands, feet, genitalia; trunk, arms, legs)
+_MOHS = {"17311": "17312", "17313": "17314"}
+_STAGES = re.compile(r"(?i)\b(?P<n>\d|one|two|three|four|five|six)\s+(?:total\s+)?stages?\b|"
+                     r"\bstages?\s*(?:total|in\s+all)?\s*[:=]?\s*(?P<m>\d)\b")
+_SURGICAL_PATH = tuple(str(c) for c in range(88300, 88310))
+
+
+def mohs(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    """Mohs stages: the first stage code once, the add-on once per further stage; the Mohs
+    surgeon's own pathology of the Mohs sections is part of the Mohs codes (NCCI Policy Manual
+    ch. III), so 88300-88309 for those sections are not billed."""
+    first = next((c for c in _MOHS if ctx.line(c) or ctx.line(_MOHS[c])), None)
+    if first is None:
+        return None
+    addon = _MOHS[first]
+    m = _STAGES.search(text)
+    stages = (number(m.group("n")) if m and m.group("n") else
+              int(m.group("m")) if m and m.group("m") else None)
+    path = [c for c in _SURGICAL_PATH if ctx.line(c)]
+    if not stages and not path:
+        return None
+    pieces = []
+    if stages:
+        extra = f" + {addon} x{stages - 1}" if stages > 1 else f" (no {addon})"
+        pieces.append(f"{stages} stage{'s' if stages > 1 else ''} = {first} x1{extra}: "
+                      f"{addon} is one unit per stage after the first")
+    if path:
+        pieces.append(f"{', '.join(path)} is not billed for the Mohs sections the surgeon "
+                      "reads: the Mohs codes include that pathology (only a separate "
+                      "diagnostic biopsy before the decision for Mohs is reported, with 59 or "
+                      "XS)")
+    answer = "; ".join(pieces) + "."
+    detail = ("Mohs micrographic surgery is reported with the first-stage code once and its "
+              "add-on once for each additional stage; the surgeon acting as pathologist on the "
+              "Mohs sections is included in the Mohs codes (NCCI Policy Manual ch. III), so "
+              "surgical pathology codes are not reported for those sections.")
+    found = _finding(index, [addon, first, *path], "warning", detail,
+                     _cite(ctx, [addon], "Mohs codes 17311-17315; NCCI Policy Manual ch. III"),
+                     answer)
+    found.data["lead"] = True  # it decides what the pair edit with 88305 would only hedge
+    return found
+
+
+FAMILIES: tuple[Check, ...] = (with_guidance, mohs, destruction, skin_biopsy, debridement, spine_levels,
                                trigger_points, timed_therapy, prolonged, repeat_lab)
 
 

@@ -100,7 +100,11 @@ def _combinations(ctx: RuleContext, codes: list[str]) -> list[Finding]:
                     info.description for info in (ctx.kb.code(a), ctx.kb.code(b)) if info)])
                 kids = ctx.kb.icd_children_matching(target, words, limit=1)
                 pick = kids[0].code if kids else hint.suggested
-                if pick in (a, b) or any(c.startswith(target) for c in (a, b)):
+                # a sibling of the note's code is a combination code of the same kind already
+                # there (E11.621, foot ulcer, beside the L97 note's E11.622, other skin ulcer)
+                stem = target[:-1] if len(target.replace(".", "")) >= 5 else target
+                if pick in (a, b) or any(c.startswith(target) or c.startswith(stem)
+                                         for c in (a, b)):
                     continue  # I12.9 with N18.30: the combination code is already there
                 # a combination code may itself ask for one of the two ("use additional code
                 # to identify the stage of chronic kidney disease"): that one stays
@@ -131,6 +135,74 @@ def _combinations(ctx: RuleContext, codes: list[str]) -> list[Finding]:
     return out
 
 
+def _specific(ctx: RuleContext, code: str, text: str) -> Finding | None:
+    """An unspecified code beside the sibling the mail's own words describe ("L97.429,
+    unspecified severity" when the note says "fat layer exposed": L97.422). Only a clear pick:
+    the sibling holds at least two more of the mail's words than the code, and no other
+    sibling ties with it (ICD-10-CM guideline I.B.18: unspecified codes are for when the
+    record does not say more)."""
+    info = ctx.kb.code(code)
+    if info is None or not re.search(r"(?i)\bunspecified\b", info.description):
+        return None
+    parent = code[:-1].rstrip(".")
+    scored = ctx.kb.icd_children_scored(parent, text)
+    if not scored:
+        return None
+    own = next((h for h, k in scored if k.code == code), 0)
+    best, kid = scored[0]
+    if kid.code == code or best < own + 2 or (len(scored) > 1 and scored[1][0] == best):
+        return None
+    answer = (f"Use {kid.code} ({kid.description}) instead of {code}: the record's words say "
+              f"what {code} leaves unspecified.")
+    detail = (f"{code} is {info.description}; {kid.code} is {kid.description}. Unspecified "
+              "codes are for when the record does not say more.")
+    return Finding(RULE, [code, kid.code], "warning", detail,
+                   f"{ctx.kb.citation('icd10cm')}; {OGCR} sec. I.B.18", 0.8,
+                   {"chosen": kid.code, "answer": answer})
+
+
+#: Long-term drug therapy of diabetes (ICD-10-CM guideline I.C.4.a.3): insulin Z79.4, oral
+#: hypoglycemics Z79.84, injectable non-insulin antidiabetics Z79.85; both when both are used.
+_DIABETES_DRUGS = (
+    ("Z79.4", "long-term (current) use of insulin",
+     re.compile(r"(?i)\binsulin|\bglargine|\blantus|\bbasaglar|\btoujeo|\blevemir|\bdetemir|"
+                r"\bdegludec|\btresiba|\blispro|\bhumalog|\baspart|\bnovolog|\bhumulin|"
+                r"\bnovolin")),
+    ("Z79.84", "long-term (current) use of oral hypoglycemic drugs",
+     re.compile(r"(?i)\bmetformin|\bglucophage|\bglipizide|\bglyburide|\bglimepiride|"
+                r"\bpioglitazone|\bsitagliptin|\bjanuvia|\blinagliptin|\bempagliflozin|"
+                r"\bjardiance|\bdapagliflozin|\bfarxiga|\bcanagliflozin|\brybelsus|"
+                r"\boral\s+(?:hypoglycemic|diabetes|antidiabetic)")),
+    ("Z79.85", "long-term (current) use of injectable non-insulin antidiabetic drugs",
+     re.compile(r"(?i)\bsemaglutide|\bozempic|\bliraglutide|\bvictoza|\bdulaglutide|"
+                r"\btrulicity|\btirzepatide|\bmounjaro|\bexenatide|\bbyetta|\bbydureon")),
+)
+
+
+def _diabetes_drugs(ctx: RuleContext, codes: list[str], text: str) -> Finding | None:
+    """The Z79 codes the mail's diabetes drugs call for that the mail does not have yet."""
+    if not (any(c[:3] in ("E08", "E09", "E10", "E11", "E13") for c in codes)
+            or re.search(r"(?i)\bdiabet|\bDM2?\b|\bT2DM\b", text)):
+        return None
+    needed = [(z, what, rx.search(text)) for z, what, rx in _DIABETES_DRUGS]
+    used = [(z, what, m.group()) for z, what, m in needed if m]
+    missing = [(z, what, drug) for z, what, drug in used if z not in codes]
+    if not missing:
+        return None
+    adds = "; ".join(f"{z} ({what}) for the {drug.lower()}" for z, what, drug in missing)
+    kept = [f"{z} for the {drug.lower()}" for z, _w, drug in used if z in codes]
+    beside = f", beside {' and '.join(kept)}" if kept else ""
+    both = (": with more than one kind of diabetes drug each gets its code"
+            if len(used) > 1 else "")
+    answer = f"Add {adds}{beside}{both}."
+    detail = ("ICD-10-CM guideline I.C.4.a.3: long-term insulin is Z79.4, oral hypoglycemic "
+              "drugs Z79.84, injectable non-insulin antidiabetic drugs Z79.85; a patient on "
+              "more than one kind gets each code.")
+    return Finding(RULE, [z for z, _w, _d in missing], "warning", detail,
+                   f"{ctx.kb.citation('icd10cm')}; {OGCR} sec. I.C.4.a.3", 0.85,
+                   {"chosen": missing[0][0], "answer": answer})
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     codes = [m.code for m in ctx.diagnoses]
@@ -139,12 +211,18 @@ def check(ctx: RuleContext) -> list[Finding]:
         f = _seventh(ctx, code, text)
         if f is not None:
             out.append(f)
+        f = None if _AFTERCARE.match(code) else _specific(ctx, code, text)
+        if f is not None:
+            out.append(f)
         if _AFTERCARE.match(code) and any(c.startswith(("S", "T")) for c in codes):
             answer = (f"Do not use {code} for an injury: report the injury code with the 7th "
                       "character for the phase of care (D for routine healing).")
             out.append(Finding(RULE, [code], "warning", answer,
                                f"{OGCR} sec. I.C.21.c.7", 0.8, {"answer": answer}))
     out.extend(_combinations(ctx, codes))
+    drugs = _diabetes_drugs(ctx, codes, text)
+    if drugs is not None:
+        out.append(drugs)
     if _UNCERTAIN.search(text) and (ctx.asks("diagnosis") or codes) and (
             "inpatient" not in (ctx.extraction.setting or "")):
         answer = ("In the outpatient setting a \"probable\", \"suspected\" or \"rule out\" "

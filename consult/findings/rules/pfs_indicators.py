@@ -42,9 +42,15 @@ LABELS = {"pctc": "Professional and technical components", "bilateral": "Bilater
 _JOINTS = re.compile(r"\b(knee|shoulder|hip|elbow|wrist|ankle|ear|eye)s?\b")
 
 
+_ELSEWHERE = re.compile(r"(?i)\bhospital|\bfacility\b|\boutside\b|\breference\s+lab|\bimaging\s+"
+                        r"cent(?:er|re)|\bother\s+(?:practice|provider|group|lab)|\bprofessional\s+"
+                        r"(?:component\s+)?only|\b(?:read|interpretation)\s+only")
+
+
 def professional_only(text: str) -> bool:
-    """The mail's practice only reads the test (someone else owns the equipment)."""
-    return bool(_READ.search(text)) and not _OWN.search(text)
+    """The mail's practice only reads the test: it says so, or it says someone else (a
+    hospital, an outside lab) does the technical part; never "we own the machine"."""
+    return bool(_READ.search(text)) and bool(_ELSEWHERE.search(text)) and not _OWN.search(text)
 
 
 def _mods(ctx: RuleContext, code: str) -> set[str]:
@@ -115,11 +121,11 @@ def _pctc(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | No
                  f"component (PC/TC {info.pctc}): report it without {mod}."
         return Finding("pctc", [code], "warning", f"{code} has PC/TC indicator {info.pctc}: "
                        f"{label}.", info.source, 0.9, {"answer": answer})
-    if reading and not _OWN.search(text):
+    if professional_only(text):
         answer = (f"Report {code}-26 for the read (professional component; PC/TC 1); the "
                   f"technical component ({code}-TC) is billed by whoever owns the equipment, "
                   "here the hospital.")
-    elif ("26" in mods and "TC" in mods) or reading:
+    elif ("26" in mods and "TC" in mods) or (reading and _OWN.search(text)):
         answer = (f"For {code} done and read by the same practice, report it without 26 or TC "
                   "(the global service); 26 is the read only, TC the equipment and staff only.")
     else:
