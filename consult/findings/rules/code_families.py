@@ -443,8 +443,9 @@ def mohs(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding
     return found
 
 
-FAMILIES: tuple[Check, ...] = (with_guidance, mohs, destruction, skin_biopsy, debridement, spine_levels,
-                               trigger_points, timed_therapy, prolonged, repeat_lab)
+FAMILIES: tuple[Check, ...] = (with_guidance, mohs, destruction, skin_biopsy, debridement,
+                               spine_levels, trigger_points, timed_therapy, prolonged,
+                               repeat_lab)
 
 
 def check(ctx: RuleContext) -> list[Finding]:
