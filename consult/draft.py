@@ -190,7 +190,7 @@ def _part_rows(mail: ParsedMail, extraction: Extraction, parts: list[AnsweredPar
     rows = []
     many = len(parts) > 1
     for k, p in enumerate(parts, 1):
-        refs = [number[i] for i in p.finding_ids if i in number]
+        refs = list(dict.fromkeys(number[i] for i in p.finding_ids if i in number))
         see = f" (see {', '.join(str(r) for r in refs[:4])})" if refs and p.answerable else ""
         question = _short(mask_phi(p.text, phi))
         answer = mask_phi(p.answer, phi) + see

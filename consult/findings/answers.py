@@ -90,7 +90,8 @@ def _about(part: QuestionPart, f: Finding, index: int) -> bool:
     if part.codes:
         overlap = len(set(f.codes) & set(part.codes))
         loose = part.type == "diagnosis" or f.rule in ("code_family", "drug_units", "choice",
-                                                       "status", "screening")
+                                                       "status", "screening", "diagnosis",
+                                                       "unknown_code")
         need = 1 if loose else min(len(part.codes), len(set(f.codes)), 2)
         if overlap < need:
             return False
@@ -171,6 +172,10 @@ def _sentences(found: list[Finding], limit: int = 3,
                            "line with 1 unit: bilateral indicator 1, Medicare pays 150% of the "
                            "one-side amount (not 2 units, not 200%).")
             continue
+        if f.rule == "unknown_code" and f.data.get("meant") and any(
+                str(g.data.get("chosen", ""))[:-1] == str(f.data["meant"])[:-1]
+                for g in found if g.rule == "diagnosis"):
+            continue  # the 7th-character answer names the code with its placeholder
         if f.rule == "status" and f.codes and f.codes[0] in chosen:
             continue  # the choice among the coder's options already says it
         if f.rule == "suggestion" and any(g.data.get("chosen") and g.data.get("answer")

@@ -347,3 +347,18 @@ def test_an_unspecified_code_beside_the_words_that_specify_it(real_kb: Knowledge
     first, second = (_flat(p.answer) for p in a.parts)
     assert first.startswith("Use L97.422") and "E11.622" not in first
     assert second.startswith("Add Z79.84") and "beside Z79.4" in second
+
+
+def test_a_seventh_character_code_written_without_its_placeholder(
+        real_kb: KnowledgeBase) -> None:
+    """FY2026 tabular: S82.61 (displaced fracture of the right lateral malleolus) takes the
+    placeholder X before its 7th character; malunion care is P (guideline I.C.19.c.1). The
+    mail's S82.611D and S82.611A are not codes: one answer names S82.61XP and both."""
+    a = _run(real_kb, "Displaced right lateral malleolus fracture in October, treated by "
+                      "another group; first seen here 2/4/2026, healed in bad position "
+                      "(malunion). Our coder used S82.611D. Our biller says S82.611A since she "
+                      "is new to us. Which is right?")
+    answer = _flat(a.parts[0].answer)
+    assert answer.startswith("Report S82.61XP (7th character P")
+    assert "not S82.611D or S82.611A (S82.61 takes the placeholder X" in answer
+    assert answer.count("S82.61XP") == 1

@@ -32,8 +32,32 @@ def _citation(ctx: RuleContext, info: CodeInfo) -> str:
     return ctx.kb.citation(source)
 
 
+def with_placeholder(ctx: RuleContext, code: str) -> str | None:
+    """The code a coder meant when they left out the placeholder X before a 7th character
+    ("S82.611D" for S82.61XD: S82.61 has only five characters before its 7th): the
+    ICD-10-CM code it becomes, or None."""
+    raw = code.replace(".", "").upper()
+    if len(raw) != 7 or not raw[-1].isalpha():
+        return None
+    for cut in (5, 4, 3):
+        body = raw[:cut] + "X" * (6 - cut) + raw[-1]
+        candidate = f"{body[:3]}.{body[3:]}"
+        info = ctx.kb.code(candidate, "ICD10CM")
+        if info is not None and info.billable:
+            return candidate
+    return None
+
+
 def _unknown(ctx: RuleContext, system: str, code: str) -> Finding:
     """A code the KB lacks: for CPT the KB may simply hold no licensed file, so lower confidence."""
+    meant = with_placeholder(ctx, code) if system == "ICD10CM" else None
+    if meant is not None:
+        stem = meant.rstrip("X" + meant[-1])
+        detail = (f"{code} is not a valid ICD-10-CM code: {stem} takes the placeholder X "
+                  f"before the 7th character ({meant}).")
+        return Finding(UNKNOWN, [code, meant], "error", detail, ctx.kb.citation("icd10cm"),
+                       confidence=0.9, data={"system": system, "meant": meant,
+                                             "answer": detail})
     sources = ctx.kb.sources()
     has_full_list = system in ("ICD10CM", "HCPCS") or (
         system == "CPT"

@@ -18,6 +18,7 @@ import re
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
+from consult.findings.rules.code_status import with_placeholder
 from consult.kb.icd_refs import ref_matches
 
 RULE = "diagnosis"
@@ -53,10 +54,20 @@ def _encounter(text: str) -> str | None:
     return None
 
 
-def _seventh(ctx: RuleContext, code: str, text: str) -> Finding | None:
+def _placeholder_note(code: str, written: str) -> str:
+    """", written without the placeholder X" when the mail's code was the code minus its X."""
+    if written and written != code and "X" in code:
+        return f" ({code[:code.index('X')]} takes the placeholder X before the 7th character)"
+    return ""
+
+
+def _seventh(ctx: RuleContext, code: str, text: str, *, written: str = "") -> Finding | None:
+    """The 7th character the mail's words call for; ``written``: the code as the mail wrote
+    it when that is not a code (a placeholder X left out), else ``code``."""
     chars = ctx.kb.seventh_characters(code)
     if not chars:
         return None
+    shown = written or code
     want = _encounter(text)
     if want is None:
         return None
@@ -65,17 +76,17 @@ def _seventh(ctx: RuleContext, code: str, text: str) -> Finding | None:
     chosen = ctx.kb.icd_with_seventh(stem, want)
     if chosen is None:
         return None
-    if chosen.code == code:
+    if chosen.code == shown:
         answer = f"{code} is right: 7th character {want} ({chars.get(want, '')})."
     else:
         answer = (f"Report {chosen.code} (7th character {want}: {chars.get(want, '')}), "
-                  f"not {code}." if len(base) >= 7 else
+                  f"not {shown}{_placeholder_note(code, written)}." if len(base) >= 7 else
                   f"Report {chosen.code}: 7th character {want} ({chars.get(want, '')}).")
     detail = ("The 7th character follows the phase of care, not the visit count: A while the "
               "patient gets active treatment, D for routine care while it heals (follow-up, "
               "cast change, after surgery), S for a sequela; G, K and P for delayed healing, "
               f"nonunion and malunion. Your mail's words point to {want}.")
-    return Finding(RULE, [code, chosen.code], "warning" if chosen.code != code else "info",
+    return Finding(RULE, [shown, chosen.code], "warning" if chosen.code != shown else "info",
                    detail, f"{ctx.kb.citation('icd10cm')}; {OGCR} sec. I.C.19.a",
                    0.85, {"chosen": chosen.code, "answer": answer})
 
@@ -207,13 +218,22 @@ def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     codes = [m.code for m in ctx.diagnoses]
     text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    sevenths: dict[str, Finding] = {}
     for code in codes:
-        f = _seventh(ctx, code, text)
-        if f is not None:
-            out.append(f)
-        f = None if _AFTERCARE.match(code) else _specific(ctx, code, text)
-        if f is not None:
-            out.append(f)
+        meant = with_placeholder(ctx, code) if ctx.kb.code(code) is None else None
+        seventh = _seventh(ctx, meant or code, text, written=code)
+        if seventh is not None:
+            same = sevenths.get(str(seventh.data["chosen"]))
+            if same is None or seventh.severity == "info":
+                sevenths[str(seventh.data["chosen"])] = seventh
+                out.append(seventh)
+            else:  # "S82.611D or S82.611A?": one answer naming both codes it replaces
+                same.codes.insert(-1, seventh.codes[0])
+                same.data["answer"] = str(same.data["answer"]).replace(
+                    f"not {same.codes[0]}", f"not {' or '.join(same.codes[:-1])}", 1)
+        specific = None if _AFTERCARE.match(code) else _specific(ctx, code, text)
+        if specific is not None:
+            out.append(specific)
         if _AFTERCARE.match(code) and any(c.startswith(("S", "T")) for c in codes):
             answer = (f"Do not use {code} for an injury: report the injury code with the 7th "
                       "character for the phase of care (D for routine healing).")
