@@ -31,7 +31,8 @@ _CLAUSE_BREAK_VISIT = re.compile(r"[;,]")
 _VISIT_WORDS = re.compile(
     r"(?i)\b(?:seen|visit|came\s+(?:back|in)|back|returned|return\s+visit|"
     r"follow[\s-]?up|f/u|e/?m|e&m|office|check(?:ed)?|recheck|appointment|appt|presented|"
-    r"came\s+to|saw\s+(?:him|her|them|the\s+patient))\b"
+    r"came\s+to|saw\s+(?:him|her|them|the\s+patient)|same\s+patient|new\s+problem|"
+    r"examined)\b"
 )
 #: The head of a paragraph that starts another patient's (or case's) story: "Pt A:",
 #: "Patient 2 -", "Case #3", "2nd patient", or a specialty or provider label ("Breast surgeon:",
@@ -190,6 +191,16 @@ def read_lines(
                                 block.end())
             line.date_of_service, line.days_after = _resolve(mention, found)
             line.context = _sentence(block.text, m.start, block.lo, block.end())
+            if mention is not None and mention.start < m.start:
+                # the date came from an earlier sentence ("3/30: came back because the
+                # incision was tender. ... He wants to bill 99213-24."): what the mail says of
+                # that visit is from the date on
+                d_lo, _d_hi = _bounds(block.text, mention.start, block.lo, block.end(),
+                                      _SENTENCE_END)
+                c_lo, c_hi = _bounds(block.text, m.start, block.lo, block.end(),
+                                     _SENTENCE_END)
+                if d_lo < c_lo and c_hi - d_lo <= 400:
+                    line.context = " ".join(block.text[d_lo:c_hi].split())
             lines.append(line)
             if mention is not None:
                 used.add((id(block), mention.start))

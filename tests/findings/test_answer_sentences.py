@@ -362,3 +362,20 @@ def test_a_seventh_character_code_written_without_its_placeholder(
     assert answer.startswith("Report S82.61XP (7th character P")
     assert "not S82.611D or S82.611A (S82.61 takes the placeholder X" in answer
     assert answer.count("S82.61XP") == 1
+
+
+def test_two_visits_after_surgery_one_inside_one_outside_the_global(
+        real_kb: KnowledgeBase) -> None:
+    """RVU25D: 64721 has a 090 global; 1/8/2026 + 90 days ends 4/8/2026. The 3/30 visit for a
+    tender incision (no infection) is routine post-op care: 99024, not 24; the 4/14 visit for a
+    new problem is outside the global: no modifier at all."""
+    a = _run(real_kb, "Carpal tunnel release 64721 on 1/8/2026, Medicare.\n\n"
+                      "- 3/30/2026: she came back because the incision felt stiff and tender. "
+                      "Doc looked at the wound, no infection. He wants to bill 99213-24.\n"
+                      "- 4/14/2026: same patient, new problem - trigger finger on the other "
+                      "hand. We were going to put 24 on that one too.\n\nAre we right?")
+    text = _flat(a.parts[0].answer)
+    assert "report 99024 (no separate payment), not 99213" in text
+    assert "complication" not in text
+    assert "The visit on 2026-04-14 is 96 days after 64721" in text
+    assert "which ends 2026-04-08" in text and "no global-period modifier" in text

@@ -52,10 +52,13 @@ _ROUTINE = re.compile(
     r"(?i)\broutine\b|\bpost[\s-]?op(?:erative)?\s+(?:check|visit|follow|appointment|appt)|"
     r"\bwound\s+check|\bincision\s+check|\b(?:suture|staple|stitch)(?:es|s)?\s+removal|"
     r"\bremov(?:e|al\s+of|ed)\s+(?:the\s+)?(?:sutures|staples|stitches)|\bdressing\s+change|"
-    r"\bfollow[\s-]?up\s+(?:for|after|on)\s+(?:the\s+|her\s+|his\s+)?(?:surgery|procedure)"
+    r"\bfollow[\s-]?up\s+(?:for|after|on)\s+(?:the\s+|her\s+|his\s+)?(?:surgery|procedure)|"
+    r"\bincision\b[^.]{0,40}\b(?:tender|sore|stiff|red|itch\w*|check|look\w*)|"
+    r"\blooked\s+at\s+(?:the\s+)?(?:wound|incision)"
 )
 _COMPLICATION = re.compile(
-    r"(?i)\bcomplication|\binfect|\bdehiscen|\bhematoma|\bseroma|\bbleed|\babscess"
+    r"(?i)(?<!\bno )(?<!\bnot )(?<!\bwithout )(?<!\bno sign of )(?<!\bno signs of )"
+    r"(?:\bcomplication|\binfect|\bdehiscen|\bhematoma|\bseroma|\bbleed|\babscess)"
 )
 _RETURN_TO_OR = re.compile(
     r"(?i)\breturn(?:ed|s)?\s+to\s+(?:the\s+)?(?:or|operating|procedure)|\btake[\s-]?back|"
@@ -239,7 +242,7 @@ def _inside(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Finding:
     offered = [m for m in mods if m in ("25", "57")]
     against = (f"Neither {' nor '.join(dict.fromkeys(offered))}: " if offered else "")
     after = f"{days} days after {s.code}" + (f" ({s.on.isoformat()})" if s.on else "")
-    what = e.label if e.code else f"the visit{' on ' + e.on.isoformat() if e.on else ''}"
+    what = e.label if e.code else f"The visit{' on ' + e.on.isoformat() if e.on else ''}"
     unrelated, routine = bool(_UNRELATED.search(text)), bool(_ROUTINE.search(text))
     complication = bool(_COMPLICATION.search(text)) and not unrelated
     if unrelated and routine:
@@ -275,7 +278,7 @@ def _inside(ctx: RuleContext, e: _Event, s: _Surgery, days: int) -> Finding:
 
 def _outside(e: _Event, s: _Surgery, days: int) -> Finding:
     after = f"{days} days after {s.code}" + (f" ({s.on.isoformat()})" if s.on else "")
-    what = e.label if e.code else f"the visit{' on ' + e.on.isoformat() if e.on else ''}"
+    what = e.label if e.code else f"The visit{' on ' + e.on.isoformat() if e.on else ''}"
     mods = "24, 25, 57" if e.em else "58, 78, 79"
     answer = (f"{what} is {after}, outside its {s.days}-day global period{_end(s)}: report it "
               f"normally, with no global-period modifier ({mods} do not apply).")
