@@ -87,7 +87,9 @@ def _about(part: QuestionPart, f: Finding, index: int) -> bool:
         return bool(f.data["part"] == index)
     if f.rule == "addon" and part.codes and f.codes[0] not in part.codes:
         return False  # an add-on's primaries matter when the part asks about the add-on
-    if part.codes:
+    visit = (f.rule == "global_period" and len(f.codes) == 1 and bool(f.data.get("event_date"))
+             and part.type in ("global_period", "other"))
+    if part.codes and not visit:  # a visit the mail dates without a code belongs to any part
         overlap = len(set(f.codes) & set(part.codes))
         loose = part.type == "diagnosis" or f.rule in ("code_family", "drug_units", "choice",
                                                        "status", "screening", "diagnosis",
