@@ -379,3 +379,16 @@ def test_two_visits_after_surgery_one_inside_one_outside_the_global(
     assert "complication" not in text
     assert "The visit on 2026-04-14 is 96 days after 64721" in text
     assert "which ends 2026-04-08" in text and "no global-period modifier" in text
+
+
+def test_routine_foot_care_finds_its_lcd_and_not_a_title_sharing_one_word(
+        real_kb: KnowledgeBase, list_kb: KnowledgeBase) -> None:
+    """PPRRVU 2025: 11056 status R. MCD list: Novitas LCD L35138 "Routine Foot Care" and
+    article A52996; "peripheral neuropathy" must not pull in "Peripheral Venous Ultrasound"."""
+    body = ("We're in Pennsylvania (Novitas). Medicare patient with type 2 diabetes and "
+            "peripheral neuropathy (E11.42); the doctor pared 3 calluses on both feet and "
+            "billed 11056. Is 11056 even covered by Medicare?")
+    text = _flat(_run(list_kb, body).parts[0].answer)
+    assert "L35138 \"Routine Foot Care\"" in text and "Venous" not in text
+    status = _flat(_run(real_kb, body).parts[0].answer)
+    assert status.startswith("11056 is PFS status R (restricted coverage)")

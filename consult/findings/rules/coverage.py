@@ -32,7 +32,25 @@ _STOP = frozenset({"with", "from", "that", "this", "does", "have", "what", "whic
                    "there", "their", "they", "would", "should", "could", "about", "will", "need",
                    "lcd", "lcds", "policy", "list", "other", "than", "also", "into"})
 _ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiofrequency",
-                  "mbb": "facet", "tpi": "trigger point", "pt": "physical therapy"}
+                  "mbb": "facet", "tpi": "trigger point", "pt": "physical therapy",
+                  # what a coder writes for the services an LCD title names otherwise
+                  "pared|paring|calluse?s?|corns?|mycotic nails?|nail debridement":
+                      "routine foot care"}
+_IRREGULAR = {"feet": "foot", "teeth": "tooth", "knees": "knee"}
+
+
+def _norm(word: str) -> str:
+    """A word of a title or a mail, lower case and singular ("calluses" and "callus" meet)."""
+    w = word.lower()
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
+    if w.endswith("ies") and len(w) > 5:
+        return w[:-3] + "y"
+    if w.endswith(("ses", "xes")) and len(w) > 5:
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 4:
+        return w[:-1]
+    return w
 
 
 def _contractor(text: str) -> str | None:
@@ -42,9 +60,9 @@ def _contractor(text: str) -> str | None:
 
 
 def _topic_words(ctx: RuleContext, text: str) -> set[str]:
-    words = {w.lower() for w in _WORD.findall(text)} - _STOP
+    words = {_norm(w) for w in _WORD.findall(text)} - _STOP
     for abbr, full in _ABBREVIATIONS.items():
-        if re.search(rf"(?i)\b{abbr}\b", text):
+        if re.search(rf"(?i)\b(?:{abbr})\b", text):
             words |= set(full.split())
     return words
 
@@ -52,13 +70,22 @@ def _topic_words(ctx: RuleContext, text: str) -> set[str]:
 def _best(docs: tuple[CoverageDocument, ...], words: set[str],
           topic: frozenset[str] = frozenset()) -> list[CoverageDocument]:
     """The best-titled documents: a word of the codes' own descriptions ("vitamin" for 82306)
-    counts double a word of the mail ("repeat", "monitor")."""
+    counts double a word of the mail ("repeat", "monitor"). When the codes have descriptions,
+    a title that shares no word with them needs two of the mail's words: one ("peripheral"
+    from "peripheral neuropathy") names the wrong document more often than the right one."""
+    def title_words(d: CoverageDocument) -> set[str]:
+        return {_norm(w) for w in _WORD.findall(d.title)} - _STOP
+
     def score(d: CoverageDocument) -> int:
-        title = {w.lower() for w in _WORD.findall(d.title)} - _STOP
+        title = title_words(d)
         return len(title & words) + len(title & topic)
 
-    ranked = sorted((d for d in docs if score(d) >= 1), key=lambda d: (-score(d), d.kind != "LCD",
-                                                                       d.doc_id))
+    def enough(d: CoverageDocument) -> bool:
+        title = title_words(d)
+        return bool(title & topic) or len(title & words) >= (2 if topic else 1)
+
+    ranked = sorted((d for d in docs if score(d) >= 1 and enough(d)),
+                    key=lambda d: (-score(d), d.kind != "LCD", d.doc_id))
     if not ranked:
         return []
     top = score(ranked[0])

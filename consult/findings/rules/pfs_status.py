@@ -89,6 +89,9 @@ def _answer(code: str, status: str) -> str:
         return f"Medicare does not cover {code} (PFS status N)."
     if status in ("X", "E"):
         return not_paid(code, status) + "."
+    if status == "R":
+        return (f"{code} is PFS status R (restricted coverage): Medicare pays it only when "
+                "its coverage conditions are met, and the MAC's policy says which.")
     return ""
 
 
