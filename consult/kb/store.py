@@ -65,6 +65,20 @@ _STOPWORDS = frozenset({
     "and", "the", "with", "for", "without", "from", "into", "other", "than", "not", "was",
     "were", "are", "has", "had", "have", "per", "each", "patient", "patients", "left", "right",
 })
+_RIGHT_AS_CORRECT = re.compile(r"(?i)\bright\s*\?|\b(?:is|was|are|that'?s|thats)\s+"
+                               r"(?:(?:this|that|it|[A-Z]\d\d\.?\w*)\s+)?right\b(?!\s+(?:side|"
+                               r"knee|hip|eye|ear|arm|leg|foot|hand|shoulder|wrist|ankle|elbow|"
+                               r"breast|lung|kidney))")
+
+
+def _singular(word: str) -> str:
+    """"knees" meets "knee" (the stems are word starts)."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") \
+        else word
+
+
+#: A coder's words for a side, as the tabular writes them ("both knees": bilateral).
+_SIDE_WORDS = {"both": "bilateral", "bilat": "bilateral", "rt": "right", "lt": "left"}
 _CHILD_STOPWORDS = _STOPWORDS - {"left", "right", "with", "without"}
 
 
@@ -617,8 +631,14 @@ class KnowledgeBase:
 
     def _stems(self, text: str) -> tuple[set[str], set[str]]:
         """(word stems, stems of words after "without"/"no"/...) of a text."""
-        words = {w.lower()[:6] for w in self._WORD.findall(text)
-                 if len(w) > 2 and w.lower() not in _CHILD_STOPWORDS}
+        # "is M17.9 right?" asks if it is correct: that "right" is no side
+        text = _RIGHT_AS_CORRECT.sub(" ", text)
+        words = {_singular(_SIDE_WORDS.get(w.lower(), w.lower()))[:6]
+                 for w in self._WORD.findall(text)
+                 if len(w) > 1 and w.lower() not in _CHILD_STOPWORDS
+                 and (len(w) > 2 or w.lower() in _SIDE_WORDS)}
+        if re.search(r"(?i)\bb/l\b", text):
+            words.add("bilate")
         negated = {m.group(1).lower()[:6] for m in self._NEGATION.finditer(text)}
         return words, negated & words
 

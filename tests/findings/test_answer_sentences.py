@@ -392,3 +392,13 @@ def test_routine_foot_care_finds_its_lcd_and_not_a_title_sharing_one_word(
     assert "L35138 \"Routine Foot Care\"" in text and "Venous" not in text
     status = _flat(_run(real_kb, body).parts[0].answer)
     assert status.startswith("11056 is PFS status R (restricted coverage)")
+
+
+def test_both_knees_is_the_bilateral_code_and_is_it_right_is_no_side(
+        real_kb: KnowledgeBase) -> None:
+    """FY2026 tabular: M17.9 osteoarthritis of knee, unspecified; M17.0 bilateral primary
+    osteoarthritis of knee. "Both knees" is bilateral; "is M17.9 right?" names no right knee;
+    "unspecified codes" in the payer's letter says nothing of the patient."""
+    a = _run(real_kb, "Doc documents \"primary osteoarthritis, both knees\". Our EHR defaults "
+                      "to M17.9. Is M17.9 right? Aetna says they will deny unspecified codes.")
+    assert _flat(a.parts[0].answer).startswith("Use M17.0 (Bilateral primary osteoarthritis")

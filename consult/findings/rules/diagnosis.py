@@ -156,7 +156,8 @@ def _specific(ctx: RuleContext, code: str, text: str) -> Finding | None:
     if info is None or not re.search(r"(?i)\bunspecified\b", info.description):
         return None
     parent = code[:-1].rstrip(".")
-    scored = ctx.kb.icd_children_scored(parent, text)
+    # "unspecified" in the mail speaks of codes ("they deny unspecified codes"), not the patient
+    scored = ctx.kb.icd_children_scored(parent, re.sub(r"(?i)\bunspecified\b", " ", text))
     if not scored:
         return None
     own = next((h for h, k in scored if k.code == code), 0)
