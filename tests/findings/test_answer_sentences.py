@@ -402,3 +402,13 @@ def test_both_knees_is_the_bilateral_code_and_is_it_right_is_no_side(
     a = _run(real_kb, "Doc documents \"primary osteoarthritis, both knees\". Our EHR defaults "
                       "to M17.9. Is M17.9 right? Aetna says they will deny unspecified codes.")
     assert _flat(a.parts[0].answer).startswith("Use M17.0 (Bilateral primary osteoarthritis")
+
+
+def test_the_organism_a_use_additional_note_asks_for(real_kb: KnowledgeBase) -> None:
+    """FY2026 tabular: N39.0 "use additional code (B95-B97), to identify infectious agent";
+    B96.20 is unspecified E. coli as the cause of diseases classified elsewhere."""
+    a = _run(real_kb, "UTI, urine culture grew E. coli. Can we just code N39.0, or do we need "
+                      "the organism too?")
+    assert _flat(a.parts[0].answer).startswith("Add B96.20 (Unspecified Escherichia coli")
+    none = _run(real_kb, "UTI, culture pending. Is N39.0 enough?")
+    assert "B96" not in _flat(none.parts[0].answer)

@@ -215,6 +215,43 @@ def _diabetes_drugs(ctx: RuleContext, codes: list[str], text: str) -> Finding | 
                    {"chosen": missing[0][0], "answer": answer})
 
 
+#: Organisms a mail names, and the B95-B97 code that reports each as the cause of a disease
+#: classified elsewhere (FY2026 tabular); the first match wins (MRSA before S. aureus).
+_ORGANISMS = (
+    (re.compile(r"(?i)\bMRSA\b|methicillin[- ]resistant"), "B95.62"),
+    (re.compile(r"(?i)\bMSSA\b|methicillin[- ](?:susceptible|sensitive)|\bstaph(?:ylococcus)?\.?"
+                r"\s+aureus|\bS\.\s?aureus"), "B95.61"),
+    (re.compile(r"(?i)\bE\.\s?coli\b|\becoli\b|\bescherichia"), "B96.20"),
+    (re.compile(r"(?i)\bklebsiella"), "B96.1"),
+    (re.compile(r"(?i)\bproteus\b"), "B96.4"),
+    (re.compile(r"(?i)\bpseudomonas"), "B96.5"),
+    (re.compile(r"(?i)\benterococc"), "B95.2"),
+    (re.compile(r"(?i)\bgroup\s+a\s+strep"), "B95.0"),
+    (re.compile(r"(?i)\bgroup\s+b\s+strep"), "B95.1"),
+)
+
+
+def _organism(ctx: RuleContext, codes: list[str], text: str) -> Finding | None:
+    """The infectious-agent code a "use additional code (B95-B97)" note asks for, when the
+    mail names the organism and does not code it yet."""
+    organism = next((code for rx, code in _ORGANISMS if rx.search(text)), None)
+    if organism is None or organism in codes:
+        return None
+    for code in codes:
+        asks = [n for n in ctx.kb.icd_notes(code) if n.kind == "use_additional"
+                and any(r.startswith(("B95", "B96")) for r in n.refs)]
+        if not asks:
+            continue
+        info = ctx.kb.code(organism)
+        what = info.description if info else organism
+        answer = (f"Add {organism} ({what}) after {code}: {code}'s tabular note says to use "
+                  "an additional code (B95-B97) for the infectious agent.")
+        return Finding(RULE, [code, organism], "warning", answer,
+                       f"{ctx.kb.citation('icd10cm')}; {OGCR} sec. I.A.13", 0.85,
+                       {"chosen": organism, "answer": answer})
+    return None
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     codes = [m.code for m in ctx.diagnoses]
@@ -241,6 +278,9 @@ def check(ctx: RuleContext) -> list[Finding]:
             out.append(Finding(RULE, [code], "warning", answer,
                                f"{OGCR} sec. I.C.21.c.7", 0.8, {"answer": answer}))
     out.extend(_combinations(ctx, codes))
+    organism = _organism(ctx, codes, text)
+    if organism is not None:
+        out.append(organism)
     drugs = _diabetes_drugs(ctx, codes, text)
     if drugs is not None:
         out.append(drugs)
