@@ -41,9 +41,13 @@ def check(ctx: RuleContext) -> list[Finding]:
         data = {"edit_type": rule.edit_type, "primaries": list(rule.primaries),
                 "present": present, "answer": ""}
         if present:
+            others = tuple(p for p in rule.primaries if p not in present)
+            more = f" and {len(others) - 4} more" if len(others) > 4 else ""
+            listed = (f" Its other listed primaries: {', '.join(others[:4])}{more}."
+                      if others else "")
             detail = (
                 f"{code} is an add-on code ({meaning}); {', '.join(present)} in your mail "
-                f"is an eligible primary, so {code} may be reported with it."
+                f"is an eligible primary, so {code} may be reported with it.{listed}"
             )
             data["answer"] = (f"{code} is an add-on code and {', '.join(present)} is one of its "
                               "eligible primaries, so it may be reported with it.")
