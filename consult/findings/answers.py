@@ -141,6 +141,7 @@ def _sentences(found: list[Finding], limit: int = 3,
                 if f"{c} is not billed" in str(f.data.get("answer", ""))}
     chosen = {c for f in found if f.rule == "choice" for c in f.codes}
     said_25: set[str] = set()
+    after: list[str] = []  # said once the rest is said
     # a code an indicator-0 edit bundles away is not reported: no advice on its modifiers,
     # units or payment
     gone = {str(f.data.get("column2")) for f in (blocked or found) if f.rule == "ncci_ptp"
@@ -179,7 +180,11 @@ def _sentences(found: list[Finding], limit: int = 3,
                 for g in found if g.rule == "diagnosis"):
             continue  # the 7th-character answer names the code with its placeholder
         if f.rule == "status" and f.codes and f.codes[0] in chosen:
-            continue  # the choice among the coder's options already says it
+            # the choice among the coder's options already says it; what is left to say (GY
+            # on a routine physical sent for a denial) comes after it
+            if f.data.get("after_choice") and f.data["after_choice"] not in after:
+                after.append(str(f.data["after_choice"]))
+            continue
         if f.rule == "suggestion" and any(g.data.get("chosen") and g.data.get("answer")
                                           for g in found):
             continue  # the codes the mail names were answered: a guess beside them is noise
@@ -204,7 +209,7 @@ def _sentences(found: list[Finding], limit: int = 3,
         if pair is not None:
             pairs.add(pair)
         out.append(text)
-    return out[:limit]
+    return (out[:limit - len(after[:1])] + after[:1]) if after else out[:limit]
 
 
 _THEIR_CALL = re.compile(r"(?i)\b(?:are|is)\s+(?:they|[a-z][\w&-]*)\s+(?:right|correct|allowed|"

@@ -412,3 +412,15 @@ def test_the_organism_a_use_additional_note_asks_for(real_kb: KnowledgeBase) -> 
     assert _flat(a.parts[0].answer).startswith("Add B96.20 (Unspecified Escherichia coli")
     none = _run(real_kb, "UTI, culture pending. Is N39.0 enough?")
     assert "B96" not in _flat(none.parts[0].answer)
+
+
+def test_a_routine_physical_beside_the_wellness_visit_medicare_pays(
+        real_kb: KnowledgeBase) -> None:
+    """PPRRVU 2025: 99397 status N, G0439 status A. The choice names G0439; a routine physical
+    sent to Medicare for a denial takes GY (excluded by statute, SSA sec. 1862(a)(7))."""
+    a = _run(real_kb, "Medicare patient, annual visit, had her AWV last year. Do we bill 99397 "
+                      "or G0439? Or both?")
+    text = _flat(a.parts[0].answer)
+    assert text.startswith("Report G0439; not 99397")
+    assert text.endswith("add GY: a routine physical is excluded by statute, and the patient "
+                         "pays.")

@@ -373,7 +373,7 @@ def check(ctx: RuleContext) -> list[Finding]:
         data["answer"] = answer
         out.append(Finding(RULE, [s.code], "info", detail, _cite(s), 0.8, data))
     described = {c for f in out for c in f.codes}
-    quiet = [s for s in surgeries if s.code not in described]
+    quiet = list({s.code: s for s in surgeries if s.code not in described}.values())
     if quiet and ctx.asks("bill_together", "which_modifier", "which_code", "global_period",
                           "other"):
         listed = ", ".join(f"{s.code} {s.info.global_days} ({s.days}-day)" for s in quiet[:4])

@@ -86,6 +86,11 @@ def _answer(code: str, status: str) -> str:
                 + (" (it records a post-operative visit inside the global period)."
                    if code == "99024" else "."))
     if status == "N":
+        if code.isdigit() and 99381 <= int(code) <= 99397:
+            # routine physicals are excluded by statute (SSA sec. 1862(a)(7))
+            return (f"Medicare does not cover {code} (PFS status N): a routine physical is "
+                    "excluded by statute; if you send it to Medicare for a denial, add GY, "
+                    "and the patient pays.")
         return f"Medicare does not cover {code} (PFS status N)."
     if status in ("X", "E"):
         return not_paid(code, status) + "."
@@ -136,6 +141,9 @@ def check(ctx: RuleContext) -> list[Finding]:
             if other is not None:
                 detail += f" Medicare pays {instead} (status {other.status}) for this service."
         answer = _answer(m.code, info.status) if medicare_like else ""
+        gy = (f"If you send {m.code} to Medicare for a denial, add GY: a routine physical is "
+              "excluded by statute, and the patient pays."
+              if medicare_like and "add GY" in answer else "")
         if not medicare_like and info.status == "I" and instead:
             # a commercial plan follows CPT; the coder still needs to know Medicare differs
             answer = (f"{m.code} is the CPT code; only Medicare does not accept it (PFS status "
@@ -143,5 +151,6 @@ def check(ctx: RuleContext) -> list[Finding]:
         severity: Severity = "warning" if info.status in UNPAID and medicare_like else "info"
         codes = [m.code] + ([instead] if instead else [])
         out.append(Finding(RULE, codes, severity, detail, info.source, 1.0,
-                           {"status": info.status, "instead": instead, "answer": answer}))
+                           {"status": info.status, "instead": instead, "answer": answer,
+                            "after_choice": gy}))
     return out
