@@ -71,10 +71,10 @@ def workers_of(pid: int) -> tuple[list[int], list[int]]:
     return servers, [w for fs in servers for w in tree.get(fs, [])]
 
 
-def status_kb(pid: int, key: str) -> int:
-    """A ``/proc/PID/status`` figure in kB (0 when the process is gone)."""
+def _proc_kb(path: Path, key: str) -> int:
+    """The ``key:`` line of a /proc file, in kB (0 when the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in path.read_text().splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     except OSError:
@@ -82,15 +82,14 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def status_kb(pid: int, key: str) -> int:
+    """A ``/proc/PID/status`` figure in kB (0 when the process is gone)."""
+    return _proc_kb(Path(f"/proc/{pid}/status"), key)
+
+
 def pss_kb(pid: int) -> int:
     """Proportional set size (shared pages split between their users), in kB."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kb(Path(f"/proc/{pid}/smaps_rollup"), "Pss")
 
 
 def comm(pid: int) -> str:
