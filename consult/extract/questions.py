@@ -83,6 +83,7 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         r"(?:medicare\s+)?(?:amount|rate|allowable|payment|price|fee)|\bwhat\s+(?:will|would|"
         r"does)\s+\w+\s+(?:get\s+)?paid|\bhow\s+much\s+(?:more|less)|"
         r"\bwhat\s+(?:does|will|would)\s+(?:medicare|it|the\s+plan|they)\s+pay|"
+        r"\bwhat\s+(?:does|will|would|do)\s+(?:[^\s]+\s+){1,3}pay\b|\bpays?\s+nationally\b|"
         r"\bpaid\s+at\b|\b(?:150|50)\s*%|\bmultiple\s+procedure\s+(?:reduction|discount)|"
         r"\bcoinsurance|\bcopay|\bdeductible")),
     ("code_validity", re.compile(

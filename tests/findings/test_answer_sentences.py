@@ -424,3 +424,13 @@ def test_a_routine_physical_beside_the_wellness_visit_medicare_pays(
     assert text.startswith("Report G0439; not 99397")
     assert text.endswith("add GY: a routine physical is excluded by statute, and the patient "
                          "pays.")
+
+
+def test_a_sleep_study_names_the_polysomnography_lcd_and_its_billing_article(
+        list_kb: KnowledgeBase) -> None:
+    """MCD list: Palmetto LCD L36593 "Polysomnography"; a coder writes PSG. Without the words
+    "Polysomnography" the repeat question once named a repeat X-ray/EKG reading article."""
+    a = _run(list_kb, "Palmetto, Medicare. One patient had a PSG in 2024 and the doc wants a "
+                      "repeat 95810 now. How often will Palmetto pay for a repeat?")
+    text = _flat(a.parts[0].answer)
+    assert "LCD L36593 \"Polysomnography\"" in text and "X-ray" not in text

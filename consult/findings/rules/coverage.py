@@ -35,7 +35,8 @@ _ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiof
                   "mbb": "facet", "tpi": "trigger point", "pt": "physical therapy",
                   # what a coder writes for the services an LCD title names otherwise
                   "pared|paring|calluse?s?|corns?|mycotic nails?|nail debridement":
-                      "routine foot care"}
+                      "routine foot care",
+                  "psg|polysomnogra\\w*|sleep stud(?:y|ies)": "polysomnography"}
 _IRREGULAR = {"feet": "foot", "teeth": "tooth", "knees": "knee"}
 
 
@@ -78,18 +79,27 @@ def _best(docs: tuple[CoverageDocument, ...], words: set[str],
 
     def score(d: CoverageDocument) -> int:
         title = title_words(d)
-        return len(title & words) + len(title & topic)
+        return len(title & words) + len(title & topic) + 2 * _prefixed(title, topic)
 
     def enough(d: CoverageDocument) -> bool:
         title = title_words(d)
-        return bool(title & topic) or len(title & words) >= (2 if topic else 1)
+        return bool(title & topic) or _prefixed(title, topic) or len(title & words) >= (
+            2 if topic else 1)
 
     ranked = sorted((d for d in docs if score(d) >= 1 and enough(d)),
-                    key=lambda d: (-score(d), d.kind != "LCD", d.doc_id))
+                    key=lambda d: (-score(d), d.kind != "LCD",
+                                   not d.title.lower().startswith("billing and coding"),
+                                   d.doc_id))
     if not ranked:
         return []
     top = score(ranked[0])
     return [d for d in ranked if score(d) == top][:2]
+
+
+def _prefixed(title: set[str], topic: frozenset[str]) -> bool:
+    """A description word the RVU file cut short is the start of a title word ("polysom" in
+    "Polysom 6/> yrs 4/> param" and "Polysomnography")."""
+    return any(len(t) >= 5 and w.startswith(t) and w != t for t in topic for w in title)
 
 
 def _name(d: CoverageDocument) -> str:
