@@ -181,6 +181,11 @@ class Mailboxes:
 
     def new_user(self, mails: list[bytes]) -> str:
         name = self.free.pop(0)
+        self.append(name, mails)
+        return name
+
+    def append(self, name: str, mails: list[bytes]) -> None:
+        """Put ``mails`` in ``name``'s INBOX, a hundred per MULTIAPPEND."""
         from imapclient import IMAPClient
 
         client = IMAPClient("127.0.0.1", port=self.dv.port, ssl=False, timeout=60)
@@ -190,7 +195,6 @@ class Mailboxes:
                 client.multiappend("INBOX", mails[i:i + 100])
         finally:
             client.logout()
-        return name
 
     def stop(self) -> None:
         self.dv.stop()
@@ -454,16 +458,8 @@ def serve_memory(box: Mailboxes, mails: list[bytes], kb: Path, home: Path) -> No
                 time.sleep(0.5)
             return time.monotonic() - t0
 
-        from imapclient import IMAPClient
-
         def deliver(raws: list[bytes]) -> None:
-            client = IMAPClient("127.0.0.1", port=box.dv.port, ssl=False, timeout=60)
-            client.login(user, box.password)
-            try:
-                for i in range(0, len(raws), 100):
-                    client.multiappend("INBOX", raws[i:i + 100])
-            finally:
-                client.logout()
+            box.append(user, raws)
 
         deliver(mails)
         took = wait_for(len(mails), 120)
