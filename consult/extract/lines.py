@@ -226,39 +226,24 @@ def read_lines(
     return _dedupe(lines), visits
 
 
+def _heads(text: str, lo: int = 0, hi: int | None = None) -> list[int]:
+    """Where each patient's story starts ("Pt A:", "2) BCBS commercial pt", ...)."""
+    return [m.start() for m in _PATIENT_HEAD.finditer(text, lo, len(text) if hi is None else hi)]
+
+
 def stories(text: str) -> list[str]:
     """The patients' stories of a mail that tells several under their own heads (the text
     before the first head goes with none); ``[text]`` for a mail with one."""
-    heads = [m.start() for m in _PATIENT_HEAD.finditer(text)]
+    heads = _heads(text)
     if len(heads) < 2:
         return [text]
     return [text[a:b] for a, b in zip(heads, [*heads[1:], len(text)], strict=True)]
 
 
-_STORY_COMMERCIAL = re.compile(r"(?i)\bcommercial\b|\bbcbs\b|\bblue\s+(?:cross|shield)|\baetna\b|"
-                               r"\bcigna\b|\buhc\b|\bunited\s*health\w*|\btricare\b")
-
-
-def told_payer(story: str) -> str | None:
-    """The payer class one patient's story names ("2) BCBS commercial pt ... PT like Medicare
-    or 33?" is commercial: the plan named outranks Medicare named for comparison); None when
-    it names none."""
-    low = story.lower()
-    if "advantage" in low and ("medicare" in low or "humana" in low):
-        return "medicare_advantage"
-    if _STORY_COMMERCIAL.search(story):
-        return "commercial"
-    if "medicaid" in low or "medi-cal" in low:
-        return "medicaid"
-    if "medicare" in low:
-        return "medicare"
-    return None
-
-
 def story_of(text: str, needle: str) -> str:
     """The patient's story ``needle`` stands in, in a mail that tells several under their
     own heads ("Pt 1: ... Pt 2: ..."): from its head to the next; all of ``text`` otherwise."""
-    heads = [m.start() for m in _PATIENT_HEAD.finditer(text)]
+    heads = _heads(text)
     at = text.find(needle) if needle else -1
     if len(heads) < 2 or at < 0:
         return text
@@ -273,8 +258,7 @@ def _storyteller(procs: list[CodeMention],
     under their own heads and names procedures in at least two; None for every mention of a
     mail with one story."""
     body = next((b for b in blocks if b.where == "body"), None)
-    starts = ([m.start() for m in _PATIENT_HEAD.finditer(body.text, body.lo, body.end())]
-              if body is not None else [])
+    starts = _heads(body.text, body.lo, body.end()) if body is not None else []
 
     def story(m: CodeMention) -> int | None:
         if m.where != "body" or m.start < 0:

@@ -106,6 +106,12 @@ def payer_class(payer_name: str | None, *texts: str) -> str | None:
     return _CLASS_OF.get(payer_name, "commercial")
 
 
+def payer_of(text: str) -> str | None:
+    """The payer class one text names (a patient's story in a mail about several): the plan
+    it names, even beside Medicare named for comparison ("BCBS ... PT like Medicare?")."""
+    return payer_class(payer(text), text)
+
+
 def place_of_service(*texts: str) -> str | None:
     """A two-digit place-of-service code written as ``POS 22`` or ``place of service 11``."""
     for text in texts:

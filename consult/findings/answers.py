@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from consult.extract.lines import story_of, told_payer
+from consult.extract.lines import story_of
 from consult.extract.model import Extraction, PayerClass, QuestionPart, QuestionType
+from consult.extract.narrative import payer_of
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 from consult.findings.order import SEVERITY_RANK
@@ -275,7 +276,7 @@ def part_payer(ctx: RuleContext, part: QuestionPart) -> PayerClass | None:
         return "medicare"
     story = story_of(ctx.extraction.narrative, part.text)
     if story != ctx.extraction.narrative:  # one of several patients: the payer of its story
-        told = told_payer(story)
+        told = payer_of(story)
         if told is not None:
             return told  # type: ignore[return-value]
     return ctx.extraction.payer_class

@@ -37,7 +37,7 @@ _ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiof
                   "pared|paring|calluse?s?|corns?|mycotic nails?|nail debridement":
                       "routine foot care",
                   "psg|polysomnogra\\w*|sleep stud(?:y|ies)": "polysomnography"}
-_IRREGULAR = {"feet": "foot", "teeth": "tooth", "knees": "knee"}
+_IRREGULAR = {"feet": "foot", "teeth": "tooth"}
 
 
 def _norm(word: str) -> str:

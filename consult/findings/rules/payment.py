@@ -11,7 +11,8 @@ Advantage payer's rates are not in our sources (the answer says so; see ``answer
 
 from __future__ import annotations
 
-from consult.extract.lines import stories, story_of, told_payer
+from consult.extract.lines import stories, story_of
+from consult.extract.narrative import payer_of
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 from consult.findings.rules.pfs_indicators import professional_only
@@ -124,7 +125,7 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
         return []
     told = stories(ctx.extraction.narrative)
     medicare_asked = any(p.type == "payment" and ("medicare" in p.text.lower() or (
-        len(told) > 1 and told_payer(story_of(ctx.extraction.narrative, p.text)) == "medicare"))
+        len(told) > 1 and payer_of(story_of(ctx.extraction.narrative, p.text)) == "medicare"))
         for p in ctx.extraction.parts)
     if ctx.extraction.payer_class in ("commercial", "medicaid") and not medicare_asked:
         return []
@@ -140,7 +141,7 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
                       if c.get("system") in ("CPT", "HCPCS")][:1]
     read_only = professional_only(f"{ctx.extraction.question} {ctx.extraction.narrative}")
     elsewhere_paid = {c for story in told if len(told) > 1
-                      and told_payer(story) in ("commercial", "medicaid")
+                      and payer_of(story) in ("commercial", "medicaid")
                       for c in codes if c in story}
     for code in dict.fromkeys(codes):
         if code in done or code in elsewhere_paid:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from consult.extract.lines import stories, told_payer
+from consult.extract.lines import stories
+from consult.extract.narrative import payer_of
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding
 
@@ -57,7 +58,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                       mail_medicare)
     out: list[Finding] = []
     for story in told:
-        payer = told_payer(story)
+        payer = payer_of(story)
         medicare = payer in ("medicare", "medicare_advantage") or (payer is None
                                                                    and mail_medicare)
         out += _story(ctx, story, {c for c in codes if c in story}, medicare)
