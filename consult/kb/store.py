@@ -11,15 +11,17 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from consult.errors import KnowledgeBaseError
 from consult.kb import icd_codes
 from consult.kb.currency import table_currency
 from consult.kb.doses import billing_units
 from consult.kb.icd_refs import ref_matches
+from consult.kb.memo import copy_dict, copy_dict_of_lists, copy_list, memo
 from consult.kb.model import (
     AddonRule,
     CodeInfo,
@@ -120,6 +122,7 @@ class KnowledgeBase:
                 f"No knowledge base at {self.path}. Run `consult kb build` to make one."
             )
         self._local = threading.local()
+        self._memos: dict[str, Callable[..., Any]] = {}
         conn = self._conn()
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -193,6 +196,7 @@ class KnowledgeBase:
         return sorted(self._ptp_tables)
 
     # -- codes ----------------------------------------------------------------------------------
+    @memo()
     def code(self, code: str, system: str | None = None) -> CodeInfo | None:
         """The KB's record for a code; None when the KB does not know it.
 
@@ -227,6 +231,7 @@ class KnowledgeBase:
     def is_known(self, code: str, system: str | None = None) -> bool:
         return self.code(code, system) is not None
 
+    @memo()
     def children(self, code: str, *, billable_only: bool = True, limit: int = 50) -> list[CodeInfo]:
         """ICD-10-CM codes below a category or subcategory (``K22`` -> ``K22.0`` ...)."""
         prefix = code if "." in code else code + "."
@@ -238,6 +243,7 @@ class KnowledgeBase:
         ).fetchall()
         return [self._code_row(r) for r in rows if r[1] != code]
 
+    @memo()
     def count_children(self, code: str, *, billable_only: bool = True) -> int:
         prefix = code if "." in code else code + "."
         return self._conn().execute(
@@ -263,6 +269,7 @@ class KnowledgeBase:
             source=self._citations.get(source, source),
         )
 
+    @memo()
     def ptp(
         self, column1: str, column2: str, on: date | None = None, setting: str = "practitioner"
     ) -> PtpEdit | None:
@@ -302,8 +309,12 @@ class KnowledgeBase:
         One query for a whole mail instead of one per ordered pair (a mail with N codes would
         otherwise cost N x (N - 1) queries); callers cap N.
         """
+        return self._ptp_among(tuple(sorted(set(codes))), on, setting)
+
+    @memo(copy_dict_of_lists)
+    def _ptp_among(self, uniq: tuple[str, ...], on: date | None, setting: str
+                   ) -> dict[tuple[str, str], list[PtpEdit]]:
         table = self._ptp_tables.get(setting)
-        uniq = sorted(set(codes))
         if table is None or len(uniq) < 2:
             return {}
         marks = ",".join("?" * len(uniq))
@@ -369,6 +380,7 @@ class KnowledgeBase:
         ).fetchone()[0]
 
     # -- MUE, add-on, PFS, modifiers --------------------------------------------------------------
+    @memo()
     def mue(self, code: str, setting: str = "practitioner") -> Mue | None:
         row = self._conn().execute(
             "SELECT code, setting, value, adjudication, rationale FROM mue "
@@ -381,6 +393,7 @@ class KnowledgeBase:
         return Mue(code_, setting_, value, adjudication, rationale,
                    source=self.citation(MUE_SETTINGS.get(setting, setting)))
 
+    @memo()
     def addon(self, code: str, on: date | None = None) -> AddonRule | None:
         """The add-on rule for ``code`` (None when it is not an add-on code).
 
@@ -410,6 +423,7 @@ class KnowledgeBase:
             source=self.citation("aoc"),
         )
 
+    @memo(copy_list)
     def addons_for_primary(self, primary: str) -> list[str]:
         """Add-on codes that list ``primary`` among their primaries (active edits)."""
         rows = self._conn().execute(
@@ -419,6 +433,7 @@ class KnowledgeBase:
         ).fetchall()
         return [r[0] for r in rows]
 
+    @memo()
     def pfs(self, code: str, modifier: str = "") -> PfsInfo | None:
         """The PFS row of a code: the global row, or the row of ``modifier`` ("26", "TC",
         "53") when the file has one. None when the KB has no PFS row for it."""
@@ -427,6 +442,7 @@ class KnowledgeBase:
         ).fetchone()
         return self._pfs_row(row) if row else None
 
+    @memo(copy_list)
     def pfs_rows(self, code: str) -> list[PfsInfo]:
         """Every PFS row of a code: the global row first, then 26, 53, TC."""
         rows = self._conn().execute(
@@ -442,6 +458,7 @@ class KnowledgeBase:
             r[19], r[20], r[21], r[22], r[23], r[24], r[25], self._rvu_version,
         )
 
+    @memo()
     def endoscopy_family(self, code: str) -> EndoscopyFamily | None:
         """The endoscopy family ``code`` belongs to, as the base code or as a member (a code
         with multiple procedure indicator 3 names its base in ENDO BASE). None when the code
@@ -461,6 +478,7 @@ class KnowledgeBase:
         return EndoscopyFamily(base, tuple(m[0] for m in members if m[0] != base),
                                self._rvu_citation)
 
+    @memo()
     def modifier(self, code: str) -> ModifierInfo | None:
         row = self._conn().execute(
             "SELECT code, description, usage, applies_to FROM modifiers WHERE code = ?",
@@ -469,6 +487,7 @@ class KnowledgeBase:
         return ModifierInfo(*row) if row else None
 
     # -- ICD-10-CM notes ------------------------------------------------------------------------
+    @memo(copy_list)
     def icd_ancestors(self, code: str) -> list[str]:
         """Subcategory, category, block and chapter above a code, nearest first."""
         row = self._conn().execute(
@@ -476,6 +495,7 @@ class KnowledgeBase:
         ).fetchone()
         return [x for x in row[0].split(",") if x] if row else []
 
+    @memo(copy_list)
     def icd_notes(self, code: str, *, inherited: bool = True) -> list[IcdNote]:
         """Notes on the code and, unless told otherwise, inherited from its ancestors.
 
@@ -513,6 +533,7 @@ class KnowledgeBase:
                     found.append(note)
         return found
 
+    @memo(copy_dict)
     def seventh_characters(self, code: str) -> dict[str, str]:
         """The 7th-character values that apply to a code (from its category), e.g. A, D, S."""
         out: dict[str, str] = {}
@@ -522,6 +543,7 @@ class KnowledgeBase:
                 out.setdefault(char, meaning)
         return out
 
+    @memo(copy_list)
     def guidelines(self, code: str) -> list[str]:
         rows = self._conn().execute(
             "SELECT g.note FROM guideline_codes c JOIN guidelines g ON g.id = c.gid "
@@ -531,6 +553,7 @@ class KnowledgeBase:
         return [r[0] for r in rows]
 
     # -- HCPCS: doses and replacements ----------------------------------------------------------
+    @memo()
     def dose_unit(self, code: str) -> DoseUnit | None:
         """The billing unit a HCPCS code's descriptor states ("per 250 mg"); None when the
         descriptor states none the KB can read (or the code is not a HCPCS code)."""
@@ -549,6 +572,7 @@ class KnowledgeBase:
                                   note=f"{code} is not in this knowledge base.")
         return billing_units(dose, unit, code=code)
 
+    @memo(copy_list)
     def replacements(self, code: str, on: date | None = None, *, depth: int = 5) -> list[str]:
         """What to report instead of an ended code, following the chain of replacements
         (a replacement that itself ended is followed to its own) up to ``depth`` steps; only
@@ -574,6 +598,7 @@ class KnowledgeBase:
         return found
 
     # -- ICD-10-CM helpers ----------------------------------------------------------------------
+    @memo()
     def icd_with_seventh(self, code: str, char: str) -> CodeInfo | None:
         """The billable code for ``code`` with 7th character ``char`` (X placeholders added:
         S72.001 + D -> S72.001D, S02.5 + A -> S02.5XXA). None when that code does not exist
@@ -642,6 +667,7 @@ class KnowledgeBase:
         negated = {m.group(1).lower()[:6] for m in self._NEGATION.finditer(text)}
         return words, negated & words
 
+    @memo(copy_list)
     def icd_combination_hints(self, a: str, b: str) -> list[CombinationHint]:
         """Where the tabular list points from two codes to one code that reports both.
 
@@ -763,6 +789,7 @@ class KnowledgeBase:
                                  f"({self.citation('mcd_articles')}).")
         return CoverageLookup(tuple(found[:limit]), True, note)
 
+    @memo()
     def coverage_documents(
         self, *, state: str | None = None, contractor: str | None = None,
         words: str | None = None, kind: str | None = None, on: date | None = None,
