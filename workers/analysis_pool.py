@@ -139,7 +139,10 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit_as, hard_as))
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     hard_cpu = resource.getrlimit(resource.RLIMIT_CPU)[1]
-    conn.send(("ready", os.getpid()))
+    try:
+        conn.send(("ready", os.getpid()))
+    except OSError:  # the pool closed while this worker was starting: nothing to do
+        return
     while True:
         try:
             job = conn.recv()
@@ -286,7 +289,9 @@ class AnalysisPool:
             for job in worker.jobs:  # nobody may wait for these forever
                 self._finish(job, None)
             worker.jobs.clear()
-            self._stop(worker, kill=False)
+            # one still starting holds no mail: waiting for it to finish starting up (the
+            # forkserver's imports, the KB) would only delay the exit of an idle poll
+            self._stop(worker, kill=not worker.ready)
         self._pool.clear()
         self._drain(None)
 

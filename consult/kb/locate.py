@@ -28,8 +28,6 @@ def ensure_kb(settings: Settings, *, notify: Callable[[str], None] = _quiet) -> 
     lost (it was a starter KB, or an empty file); a KB built from the CMS files is never
     replaced by the starter set: that is an error that says how to rebuild it.
     """
-    from consult.kb.build import build_kb
-
     path = settings.resolved_kb_path
     if not path.exists():
         if settings.kb_path is not None:
@@ -38,7 +36,7 @@ def ensure_kb(settings: Settings, *, notify: Callable[[str], None] = _quiet) -> 
                 "Build it with `consult kb build --out PATH` or unset CONSULT_KB_PATH."
             )
         notify(f"no knowledge base yet; building the starter KB at {path} ...")
-        build_kb(path)
+        _build(path)
     try:
         return KnowledgeBase(path)
     except KnowledgeBaseError as exc:
@@ -50,8 +48,16 @@ def ensure_kb(settings: Settings, *, notify: Callable[[str], None] = _quiet) -> 
             ) from exc
     notify(f"the knowledge base at {path} is a starter KB from an older version; rebuilding "
            "it ...")
-    build_kb(path)
+    _build(path)
     return KnowledgeBase(path)
+
+
+def _build(path: Path) -> None:
+    """The starter KB at ``path``; the builder is imported only here, since every command
+    opens a KB and almost none builds one (its imports cost a start-up about 0.1 s)."""
+    from consult.kb.build import build_kb
+
+    build_kb(path)
 
 
 def built_from(path: Path) -> str:

@@ -137,3 +137,15 @@ def test_sigkill_at_random_moments_of_a_large_batch(
     assert proc.returncode == 0, err.decode()[-2000:]
     assert kills >= 3
     _assert_exactly_once(engine, dovecot, mails)
+
+
+def test_a_poll_of_an_empty_mailbox_exits_cleanly(
+        dovecot: Dovecot, engine_for, starter_kb_path: Path, tmp_path: Path) -> None:
+    """The pool's workers are still starting when there is nothing to do: they are stopped at
+    once, and none of them writes a traceback (it used to: BrokenPipeError on "ready")."""
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    engine_for(url)
+    env = {**_env(dovecot, url, tmp_path, starter_kb_path, 50), "CONSULT_ANALYSIS_WORKERS": "2"}
+    out, err = _poll(env).communicate(timeout=120)
+    assert out.decode().strip().endswith("0 new cases, 0 follow-ups, 0 quarantined, 0 duplicates")
+    assert b"Traceback" not in err and b"Error" not in err, err.decode()[-2000:]
