@@ -38,11 +38,13 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consult.config import Settings
-from consult.pipeline import AnalyzedMail
 from workers.memory import trim, tune
+
+if TYPE_CHECKING:
+    from consult.pipeline import AnalyzedMail
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +129,7 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     tune()
     from consult.kb.store import KnowledgeBase
-    from consult.pipeline import analyze_raw
+    from consult.pipeline import AnalyzedMail, analyze_raw
 
     kb = KnowledgeBase(kb_path)
     memory = budget.memory_mb * 1024 * 1024
@@ -373,6 +375,8 @@ class AnalysisPool:
             if not worker.ready or not charge:
                 rest = jobs  # not the mail's fault
             else:
+                from consult.pipeline import AnalyzedMail  # the caller has it loaded already
+
                 log.warning("analysis worker %s: %s", worker.proc.pid, why)
                 self._finish(head, AnalyzedMail(None, over_budget=why))
             with self._lock:

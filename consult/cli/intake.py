@@ -49,7 +49,6 @@ def poll_cmd(state: CliState, once: bool) -> None:
     quarantined. Without: keep going, with IDLE where the server offers it (as `consult serve`).
     """
     from consult.errors import ConfigError, MailboxError
-    from workers.imap_poller import ImapPoller
 
     settings = state.settings
     if not settings.imap_all_accounts:
@@ -65,10 +64,12 @@ def poll_cmd(state: CliState, once: bool) -> None:
         return
     # the analysis workers start first (all of them), so their start-up (a forkserver that
     # imports the analysis modules, then each worker opening the KB) runs on the other core
-    # while this process opens the database and fetches the first chunk
+    # while this process imports the intake, opens the database and fetches the first chunk
     kb = state.kb
     pool = _started_pool(settings, kb)
     try:
+        from workers.imap_poller import ImapPoller
+
         with ImapPoller(settings, state.engine, kb, clock=utcnow, pool=pool) as poller:
             report = poller.run_once()
     finally:
