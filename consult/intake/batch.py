@@ -43,10 +43,12 @@ from consult.intake.process import (
 )
 from consult.intake.store import (
     QUOTA_WINDOW,
+    Inbound,
     check_quota,
     message_row,
-    new_message,
+    new_inbound,
     stored_bytes,
+    to_message,
 )
 from consult.intake.thread import find_thread, may_join, sender_verdict
 from consult.kb.store import KnowledgeBase
@@ -76,7 +78,7 @@ class _Planned:
     """A new case of the chunk, planned and not written yet."""
 
     index: int
-    msg: Message
+    msg: Inbound
     plan: NewCase
 
 
@@ -97,7 +99,7 @@ class NewCaseWriter:
         self.message_ids: set[str] = set()
         self.senders: set[str] = set()
 
-    def add(self, index: int, msg: Message, plan: NewCase) -> None:
+    def add(self, index: int, msg: Inbound, plan: NewCase) -> None:
         self.items.append(_Planned(index, msg, plan))
         self.fingerprints.add(msg.fingerprint)
         if msg.message_id:
@@ -213,9 +215,9 @@ def ingest_batch(
             result = process_message(session, msg, kb, settings, now=now,
                                      prepared=analyzed.pop(index, None))
         else:
-            msg = new_message(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
+            row = new_inbound(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
                               uidvalidity=uidvalidity, uid=arrival.uid)
-            result = _new_mail(session, index, msg, writer, kb, settings, now=now,
+            result = _new_mail(session, index, row, writer, kb, settings, now=now,
                                prepared=analyzed.pop(index, None), usage=usage)
         if result is not None:
             if result.outcome != "duplicate":
@@ -257,7 +259,7 @@ def _analyze_ahead(arrivals: Sequence[Arrival], fps: list[str],
     return ahead
 
 
-def _new_mail(session: Session, index: int, msg: Message, writer: NewCaseWriter,
+def _new_mail(session: Session, index: int, msg: Inbound, writer: NewCaseWriter,
               kb: KnowledgeBase, settings: Settings, *, now: datetime,
               prepared: AnalyzedMail | None, usage: dict[str, int]) -> IntakeResult | None:
     """A mail the database has not seen: planned into ``writer`` (None), or a follow-up
@@ -295,11 +297,12 @@ def _new_mail(session: Session, index: int, msg: Message, writer: NewCaseWriter,
     thread = find_thread(session, mail, settings, auth)
     if thread.case is not None:  # a follow-up goes the ORM way, after the mails before it
         writer.write()
+        stored = to_message(msg)
         for name, value in message_fields(mail).items():
-            setattr(msg, name, value)
-        session.add(msg)
+            setattr(stored, name, value)
+        session.add(stored)
         session.flush()  # the audit notes name the mail by its id
-        return process_followup(session, msg, mail, thread, auth, kb, settings, now=now,
+        return process_followup(session, stored, mail, thread, auth, kb, settings, now=now,
                                 prepared=prepared)
     analysis, failure, error = (None, "", None) if unanswerable_reason(mail) else (
         analysis_of(mail, kb, prepared))
@@ -330,7 +333,7 @@ def _stored_by_sender(session: Session, analyzed: Iterable[AnalyzedMail | None],
     return usage
 
 
-def _over_quota(session: Session, msg: Message, sender: str, settings: Settings, *,
+def _over_quota(session: Session, msg: Inbound, sender: str, settings: Settings, *,
                 now: datetime, usage: dict[str, int]) -> str:
     """Count ``msg`` to its sender's quota; over it, keep only its headers and say why."""
     if sender not in usage:  # without a quota there is nothing to count against

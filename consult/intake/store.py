@@ -6,6 +6,7 @@ content fingerprint (``consult.mail.fingerprint``) is the dedupe key.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,16 +34,52 @@ def _header_msgid(raw: bytes) -> str | None:
     return normalize_msgid(value.decode("ascii", "replace"))
 
 
+@dataclass(slots=True)
+class Inbound:
+    """An inbound mail's messages row before it is written: what a chunk's new mails are
+    planned on. A plain record: building a SQLModel ``Message`` (validated, instrumented)
+    costs more than writing the row, and most of a chunk's rows go in by one Core insert;
+    ``to_message`` makes the ORM object for the few that need one (follow-ups)."""
+
+    fingerprint: str
+    message_id: str | None
+    source: str
+    mailbox: str | None
+    uidvalidity: int | None
+    uid: int | None
+    size: int
+    received_at: datetime
+    raw: bytes
+    direction: str = "in"
+    in_reply_to: str | None = None
+    subject: str = ""
+    from_addr: str = ""
+    kind: str | None = None
+    processed: bool = False
+    error: str | None = None
+
+
+def new_inbound(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str | None,
+                uidvalidity: int | None, uid: int | None) -> Inbound:
+    """The row of an inbound mail as stored, before it is parsed."""
+    msgid = _header_msgid(raw)
+    return Inbound(fp, msgid[:MSGID_MAX] if msgid else None, source, mailbox, uidvalidity,
+                   uid, len(raw), now, raw)
+
+
+def to_message(row: Inbound) -> Message:
+    """The ORM object of a planned row (not added to a session)."""
+    return Message(**asdict(row))
+
+
 def new_message(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str | None,
                 uidvalidity: int | None, uid: int | None) -> Message:
     """The messages row of an inbound mail as stored, before it is parsed (not added)."""
-    msgid = _header_msgid(raw)
-    return Message(fingerprint=fp, message_id=msgid[:MSGID_MAX] if msgid else None,
-                   source=source, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid,
-                   size=len(raw), received_at=now, raw=raw)
+    return to_message(new_inbound(raw, fp, source=source, now=now, mailbox=mailbox,
+                                  uidvalidity=uidvalidity, uid=uid))
 
 
-def message_row(msg: Message) -> dict[str, Any]:
+def message_row(msg: Message | Inbound) -> dict[str, Any]:
     """``msg``'s columns as a Core insert row (no id, no case yet)."""
     return {"direction": "in", "fingerprint": msg.fingerprint, "message_id": msg.message_id,
             "in_reply_to": msg.in_reply_to, "subject": msg.subject, "from_addr": msg.from_addr,
