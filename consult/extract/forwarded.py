@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
 
+from consult.extract.cues import Caseless
 from consult.extract.dates import DATE_PATTERN, parse_date
+from consult.extract.traps import lower_same_length
 from consult.mail.history import QuotedMessage, segment_history
 from consult.mail.message import ParsedMail
 from consult.mail.quotes import FORWARD_RULE, FORWARD_START
@@ -34,6 +36,7 @@ _COVER = re.compile(
     r"from\s+(?:our|the|one\s+of\s+our)\s+(?:provider|doctor|physician|coder|biller|office|"
     r"practice|clinic))\b"
 )
+_COVER_CASELESS = Caseless(_COVER)
 COVER_NOTE_MAX_WORDS = 80
 _DATE_IN = re.compile(DATE_PATTERN)
 _QUOTE_MARKS = re.compile(r"^(?:[ \t]*>)+[ \t]?")
@@ -95,7 +98,8 @@ def header_date(text: str) -> date | None:
 def is_cover_note(text: str) -> bool:
     """A short note that hands the mail below over for an answer."""
     words = text.split()
-    return len(words) <= COVER_NOTE_MAX_WORDS and bool(_COVER.search(text))
+    return len(words) <= COVER_NOTE_MAX_WORDS and bool(
+        _COVER_CASELESS.search(text, lower_same_length(text)))
 
 
 def _ours(message: QuotedMessage, quoted: str, mail: ParsedMail) -> bool:

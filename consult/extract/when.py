@@ -14,6 +14,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from consult.extract.cues import Caseless
 from consult.extract.dates import _MONTH_ALT, _MONTHS, _make, parse_date
 from consult.extract.traps import lower_same_length
 
@@ -74,6 +75,7 @@ _DIFFERENT_DAYS = re.compile(
     r"(?i)\b(?:different|separate|two\s+different|2\s+different)\s+(?:days|dates|dos|"
     r"dates\s+of\s+service)\b|\bon\s+another\s+day\b|\bnot\s+(?:on\s+)?the\s+same\s+day\b"
 )
+_DIFFERENT_DAYS_CASELESS = Caseless(_DIFFERENT_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,4 +217,4 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
 
 def says_different_days(text: str) -> bool:
     """Whether the text says the services were on different dates (no dates given)."""
-    return bool(_DIFFERENT_DAYS.search(text))
+    return bool(_DIFFERENT_DAYS_CASELESS.search(text, lower_same_length(text)))
