@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from consult.extract.alternatives import apply_choices
 from consult.extract.codes import find_codes, has_pcs_context
+from consult.extract.cues import Caseless
 from consult.extract.forwarded import Forwarded, find_forwarded
 from consult.extract.lines import TextBlock, read_lines
 from consult.extract.lookup import CodeLookup
@@ -32,6 +33,7 @@ from consult.extract.narrative import (
 )
 from consult.extract.phi import find_phi
 from consult.extract.questions import question_parts
+from consult.extract.traps import lower_same_length
 from consult.extract.when import find_dates, says_different_days
 
 if TYPE_CHECKING:
@@ -49,9 +51,12 @@ _FOOTER = re.compile(
 )
 
 
+_FOOTER_CASELESS = Caseless(_FOOTER)
+
+
 def without_footer(text: str) -> str:
     """``text`` cut at a signature separator or legal footer (a prefix, so offsets hold)."""
-    m = _FOOTER.search(text)
+    m = _FOOTER_CASELESS.search(text, lower_same_length(text))
     return text[: m.start()] if m else text
 
 

@@ -9,6 +9,7 @@ search) for one word per alternative tells, exactly, when the regex cannot match
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _ESCAPE = re.compile(r"\\.")
 _CLASS = re.compile(r"\[[^\]]*\]")
@@ -111,3 +112,88 @@ class FirstMatch:
             if m is not None and (best is None or m.start() < best[0]):
                 best = (m.start(), i)
         return None if best is None else best[1]
+
+
+_INLINE_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+#: What a pattern's text holds that lower-casing must keep: escapes, group names, inline flag
+#: groups; and the letters it lowers.
+_PATTERN_TOKEN = re.compile(r"\\.|\(\?P[<=][^>)]*[>)]|\(\?[aiLmsux-]*[:)]|\(|\)|\[|\]|[A-Za-z]")
+
+
+def _lowered_pattern(pattern: str, ignorecase: bool) -> str:
+    """``pattern`` for lower-cased text: the case-insensitive flags dropped and the letters it
+    matches lowered. Raises ValueError when a letter stands outside a case-insensitive part
+    (then lower-casing the text would change what it matches)."""
+    out: list[str] = []
+    scopes: list[bool] = []  # per open group: is it case-insensitive
+    in_class = False
+    pos = 0
+    for m in _PATTERN_TOKEN.finditer(pattern):
+        out.append(pattern[pos:m.start()])
+        pos = m.end()
+        tok = m.group()
+        insensitive = ignorecase or any(scopes)
+        if tok.startswith("\\") or tok.startswith("(?P="):
+            out.append(tok)
+        elif tok.startswith("(?P<"):  # a named group opens
+            scopes.append(False)
+            out.append(tok)
+        elif in_class:
+            in_class = tok != "]"
+            out.append(tok.lower() if tok.isalpha() else tok)
+            if tok.isalpha() and not insensitive:
+                raise ValueError(f"case-sensitive letter in {pattern!r}")
+        elif tok == "[":
+            in_class = True
+            out.append(tok)
+        elif tok.startswith("(?") and tok.endswith(")"):  # global inline flags: (?i), (?im)
+            if "-" in tok:
+                raise ValueError(f"flags turned off in {pattern!r}")
+            ignorecase = ignorecase or "i" in tok
+            flags = tok[2:-1].replace("i", "")
+            out.append(f"(?{flags})" if flags else "")
+        elif tok.startswith("(?") and tok.endswith(":"):  # scoped flags: (?i:...)
+            if "-" in tok:
+                raise ValueError(f"flags turned off in {pattern!r}")
+            scopes.append("i" in tok)
+            flags = tok[2:-1].replace("i", "")
+            out.append(f"(?{flags}:")
+        elif tok == "(":
+            scopes.append(False)
+            out.append(tok)
+        elif tok == ")":
+            scopes.pop()
+            out.append(tok)
+        else:  # a letter
+            if not insensitive:
+                raise ValueError(f"case-sensitive letter in {pattern!r}")
+            out.append(tok.lower())
+    out.append(pattern[pos:])
+    return "".join(out)
+
+
+class Caseless:
+    """A case-insensitive pattern that runs, on ASCII text, as a case-sensitive one over the
+    lower-cased text: ``re`` matches case-insensitively several times slower, and for ASCII
+    text lower-casing is exactly what case-insensitive matching does (other text takes the
+    pattern itself). Match offsets index both texts alike; read groups from the original."""
+
+    __slots__ = ("exact", "lowered")
+
+    def __init__(self, rx: re.Pattern[str]) -> None:
+        self.exact = rx
+        ignorecase = bool(rx.flags & re.IGNORECASE)
+        self.lowered = re.compile(_lowered_pattern(rx.pattern, ignorecase),
+                                  rx.flags & ~re.IGNORECASE)
+
+    def search(self, text: str, low: str, pos: int = 0) -> re.Match[str] | None:
+        """``exact.search(text, pos)``; ``low`` is ``text`` lower-cased, length kept."""
+        if text.isascii():
+            return self.lowered.search(low, pos)
+        return self.exact.search(text, pos)
+
+    def finditer(self, text: str, low: str) -> Iterator[re.Match[str]]:
+        """``exact.finditer(text)``; ``low`` is ``text`` lower-cased, length kept."""
+        if text.isascii():
+            return self.lowered.finditer(low)
+        return self.exact.finditer(text)

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
 
+from consult.extract.cues import Caseless
 from consult.extract.dates import DATE_PATTERN, parse_date
+from consult.extract.traps import lower_same_length
 from consult.mail.history import QuotedMessage, segment_history
 from consult.mail.message import ParsedMail
+from consult.mail.quotes import FORWARD_RULE, FORWARD_START
 
 _FW_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv)\s*:\s*)*(?:fw|fwd|wg|tr|rv)\s*:", re.I)
 _CASE_TAG = re.compile(r"\[case\s*#\s*\d+\]", re.I)
@@ -33,8 +36,19 @@ _COVER = re.compile(
     r"from\s+(?:our|the|one\s+of\s+our)\s+(?:provider|doctor|physician|coder|biller|office|"
     r"practice|clinic))\b"
 )
+_COVER_CASELESS = Caseless(_COVER)
 COVER_NOTE_MAX_WORDS = 80
 _DATE_IN = re.compile(DATE_PATTERN)
+_QUOTE_MARKS = re.compile(r"^(?:[ \t]*>)+[ \t]?")
+#: Where a forwarded message may start: ``segment_history`` gives a message the kind
+#: "forward" only at a line that, without its ``>`` marks and spaces, matches one of these
+#: markers. One search of the whole text is much cheaper than segmenting the history. (None
+#: if a marker pattern is not anchored at a line start: then every text may hold one.)
+_FORWARD_LINE = re.compile(
+    "|".join(rf"^(?:[^\S\n]|>)*(?:{rx.pattern.removeprefix('^')})"
+             for rx in (FORWARD_START, FORWARD_RULE)),
+    re.IGNORECASE | re.MULTILINE,
+) if all(rx.pattern.startswith("^") for rx in (FORWARD_START, FORWARD_RULE)) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +73,7 @@ class Forwarded:
         """The forwarded messages' own text, ``>`` marks removed, header lines kept short."""
         parts = []
         for m in self.messages:
-            body = "\n".join(re.sub(r"^(?:[ \t]*>)+[ \t]?", "", x)
+            body = "\n".join(_QUOTE_MARKS.sub("", x)
                              for x in quoted[m.body_start:m.body_end].split("\n"))
             head = f"Subject: {m.subject}\n" if m.subject else ""
             parts.append(head + body.strip())
@@ -84,7 +98,8 @@ def header_date(text: str) -> date | None:
 def is_cover_note(text: str) -> bool:
     """A short note that hands the mail below over for an answer."""
     words = text.split()
-    return len(words) <= COVER_NOTE_MAX_WORDS and bool(_COVER.search(text))
+    return len(words) <= COVER_NOTE_MAX_WORDS and bool(
+        _COVER_CASELESS.search(text, lower_same_length(text)))
 
 
 def _ours(message: QuotedMessage, quoted: str, mail: ParsedMail) -> bool:
@@ -97,15 +112,24 @@ def _ours(message: QuotedMessage, quoted: str, mail: ParsedMail) -> bool:
     return _OUR_SIGN_OFF in quoted[message.body_start:message.end].lower()
 
 
+def _may_hold_forward(quoted: str) -> bool:
+    """False only when no line of ``quoted`` is a forward marker, so no quoted message is of
+    kind "forward"."""
+    return _FORWARD_LINE is None or _FORWARD_LINE.search(quoted) is not None
+
+
 def find_forwarded(mail: ParsedMail, *, new_text_has_codes: bool) -> Forwarded:
     """The quoted messages that are part of the question, with their dates."""
     if not mail.quoted.strip():
         return Forwarded()
+    fw_subject = bool(_FW_SUBJECT.match(mail.subject))
+    if (not fw_subject and (new_text_has_codes or not is_cover_note(mail.text))
+            and not _may_hold_forward(mail.quoted)):
+        return Forwarded()  # neither a forward nor a cover note: no need to segment history
     history = segment_history(mail.quoted)
     if not history or _ours(history[0], mail.quoted, mail):
         return Forwarded()
-    explicit = bool(_FW_SUBJECT.match(mail.subject)) or any(m.kind == "forward"
-                                                              for m in history)
+    explicit = fw_subject or any(m.kind == "forward" for m in history)
     if not explicit and (new_text_has_codes or not is_cover_note(mail.text)):
         return Forwarded()
     taken = tuple(m for m in history if not _ours(m, mail.quoted, mail)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from consult.extract.cues import FirstMatch, may_match
+from consult.extract.cues import Caseless, FirstMatch, may_match
 from consult.extract.dates import DATE_PATTERN, parse_date
 from consult.extract.traps import lower_same_length
 from consult.extract.vocab import PAYERS, POS_SETTINGS, SETTINGS
@@ -50,15 +50,18 @@ _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|sv)\s*:\s*|\s*\[[^\]]*\]\s
 #: Words one of which every ``_DOS`` label contains (checked before the regex).
 _DOS_WORDS = ("dos", "d.o.s", "date", "service", "performed", "done", "seen", "scoped",
               "injected", "admitted", "visit")
+_DOS_CASELESS = Caseless(_DOS)
+_POS_CASELESS = Caseless(_POS)
 
 
 def date_of_service(*texts: str) -> date | None:
     """The first labelled date of service (``DOS 3/4/2025``, ``date of service: ...``)."""
     for text in texts:
-        if not may_match(_DOS_WORDS, lower_same_length(text)):
+        low = lower_same_length(text)
+        if not may_match(_DOS_WORDS, low):
             continue
-        for m in _DOS.finditer(text):
-            d = parse_date(m.group("d"))
+        for m in _DOS_CASELESS.finditer(text, low):
+            d = parse_date(text[m.start("d"):m.end("d")])
             if d:
                 return d
     return None
@@ -73,19 +76,41 @@ def payer(*texts: str) -> str | None:
     return None
 
 
-_MEDICARE_ADVANTAGE = re.compile(
-    r"(?i)medicare\s+advantage|\bMA\s+(?:plan|hmo|ppo|pffs)|\bMAPD\b|\bpart\s+c\b|"
-    r"medicare\s+replacement|aarp\s+medicare|\bd-?snp\b|dual\s+(?:complete|eligible\s+plan)|"
-    r"(?:humana|aetna|uhc|united\s*health\s*care|unitedhealthcare|cigna|wellcare|anthem|bcbs|"
-    r"blue\s+cross|highmark|kaiser|molina|devoted|clover|alignment|scan|careplus|optimum|"
-    r"centene|elevance|health\s*net)\s+(?:[\w-]+\s+){0,2}?(?:medicare|gold|advantage|senior|"
-    r"dual|choice\s+ppo|value\s+plus)"
+#: Ways a mail names a Medicare Advantage plan: the plan words, or a carrier's name before a
+#: Medicare word ("Humana Gold Plus").
+_MA_WORDS = (
+    r"medicare\s+advantage", r"\bMA\s+(?:plan|hmo|ppo|pffs)", r"\bMAPD\b", r"\bpart\s+c\b",
+    r"medicare\s+replacement", r"aarp\s+medicare", r"\bd-?snp\b",
+    r"dual\s+(?:complete|eligible\s+plan)",
 )
+_MA_CARRIERS = (
+    "humana", "aetna", "uhc", r"united\s*health\s*care", "unitedhealthcare", "cigna", "wellcare",
+    "anthem", "bcbs", r"blue\s+cross", "highmark", "kaiser", "molina", "devoted", "clover",
+    "alignment", "scan", "careplus", "optimum", "centene", "elevance", r"health\s*net",
+)
+_MA_PLAN = (r"\s+(?:[\w-]+\s+){0,2}?(?:medicare|gold|advantage|senior|dual|choice\s+ppo|"
+            r"value\s+plus)")
+_MEDICARE_ADVANTAGE = re.compile(
+    "(?i)" + "|".join(_MA_WORDS) + f"|(?:{'|'.join(_MA_CARRIERS)}){_MA_PLAN}"
+)
+#: The same question for ASCII text, one lower-case pattern per way (a carrier's name each),
+#: run only when its word occurs: the one case-insensitive alternation tried two dozen
+#: carriers at every position, and most mails name Medicare somewhere.
+_MA_FIRST = FirstMatch([_lowercase_regex(rx) for rx in
+                        (*_MA_WORDS, *(carrier + _MA_PLAN for carrier in _MA_CARRIERS))])
 #: Every ``_MEDICARE_ADVANTAGE`` match contains one of these (lower case).
 _MA_CUES = ("medicare", "advantage", "ma ", "mapd", "part c", "snp", "dual", "gold", "senior",
             "choice ppo", "value plus")
 _CLASS_OF = {"Medicare": "medicare", "Medicaid": "medicaid", "Medicare Advantage":
              "medicare_advantage"}
+
+
+def _names_medicare_advantage(text: str, low: str) -> bool:
+    """``_MEDICARE_ADVANTAGE.search(text)``; for ASCII text (where lower-casing is exactly
+    what case-insensitive matching does) by the cheaper ``_MA_FIRST``."""
+    if text.isascii():
+        return _MA_FIRST.index(low) is not None
+    return bool(_MEDICARE_ADVANTAGE.search(text))
 
 
 def payer_class(payer_name: str | None, *texts: str) -> str | None:
@@ -99,7 +124,7 @@ def payer_class(payer_name: str | None, *texts: str) -> str | None:
         if not text:
             continue
         low = lower_same_length(text)
-        if any(c in low for c in _MA_CUES) and _MEDICARE_ADVANTAGE.search(text):
+        if any(c in low for c in _MA_CUES) and _names_medicare_advantage(text, low):
             return "medicare_advantage"
     if payer_name is None:
         return None
@@ -115,11 +140,12 @@ def payer_of(text: str) -> str | None:
 def place_of_service(*texts: str) -> str | None:
     """A two-digit place-of-service code written as ``POS 22`` or ``place of service 11``."""
     for text in texts:
-        if not may_match(_POS_WORDS, lower_same_length(text)):
+        low = lower_same_length(text)
+        if not may_match(_POS_WORDS, low):
             continue
-        m = _POS.search(text)
+        m = _POS_CASELESS.search(text, low)
         if m:
-            return m.group("pos")
+            return text[m.start("pos"):m.end("pos")]
     return None
 
 

@@ -326,11 +326,7 @@ def split_question(texts: list[str], subject: str = "", *, limit: int = 6) -> li
     if not parts:
         subj = clean_subject(subject)
         return [subj] if subj else []
-    out: list[str] = []
-    for p in parts:
-        if p not in out:
-            out.append(p)
-    return out[:limit]
+    return list(dict.fromkeys(parts))[:limit]  # repeats dropped, first place kept
 
 
 def question_parts(texts: list[str], subject: str, codes: list[str]) -> list[QuestionPart]:

@@ -10,9 +10,11 @@ Pure: the reference date comes in as a parameter, never from the clock.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from consult.extract.cues import Caseless
 from consult.extract.dates import _MONTH_ALT, _MONTHS, _make, parse_date
 from consult.extract.traps import lower_same_length
 
@@ -73,6 +75,7 @@ _DIFFERENT_DAYS = re.compile(
     r"(?i)\b(?:different|separate|two\s+different|2\s+different)\s+(?:days|dates|dos|"
     r"dates\s+of\s+service)\b|\bon\s+another\s+day\b|\bnot\s+(?:on\s+)?the\s+same\s+day\b"
 )
+_DIFFERENT_DAYS_CASELESS = Caseless(_DIFFERENT_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +118,6 @@ def infer_year(month: int, day: int, reference: date | None) -> date | None:
     return None
 
 
-def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(s < end and start < e for s, e in spans)
-
-
 _MONTH_CUE = re.compile(rf"\b(?:{_MONTH_ALT})\b")
 #: Words one of which every relative date contains (checked before the patterns run).
 _AFTER_CUES = ("later", "after", "out", "post", "following", "s/p", "status", "global")
@@ -140,12 +139,19 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
     if not (numeric or months or relative):
         return []
     out: list[DateMention] = []
-    taken: list[tuple[int, int]] = []
+    # the spans taken, sorted; they never overlap, so their ends are sorted too and only the
+    # last one starting before a new mention ends can reach into it (checking every taken
+    # span was quadratic in long mails)
+    starts: list[int] = []
+    ends: list[int] = []
 
     def add(mention: DateMention) -> None:
-        if not _overlaps(taken, mention.start, mention.end):
-            out.append(mention)
-            taken.append((mention.start, mention.end))
+        i = bisect_left(starts, mention.end)
+        if i and ends[i - 1] > mention.start:
+            return
+        out.append(mention)
+        starts.insert(i, mention.start)
+        ends.insert(i, mention.end)
 
     if numeric:
         for m in _NUMERIC_YEAR.finditer(text):
@@ -211,4 +217,4 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
 
 def says_different_days(text: str) -> bool:
     """Whether the text says the services were on different dates (no dates given)."""
-    return bool(_DIFFERENT_DAYS.search(text))
+    return bool(_DIFFERENT_DAYS_CASELESS.search(text, lower_same_length(text)))
