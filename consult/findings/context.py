@@ -8,8 +8,10 @@ different alternative codings ("A or B?"), are never judged as one claim.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from consult.extract.model import CodeMention, Extraction, ServiceLine, Visit
 from consult.kb.store import KnowledgeBase
@@ -42,6 +44,10 @@ class RuleContext:
     #: Codes beyond ``MAX_CODES`` that were not analysed.
     skipped: tuple[str, ...] = field(default=())
     received: date | None = None
+    #: The first line of each code, for ``line``: rules ask it ~140 times per mail.
+    first_line: dict[str, ServiceLine] = field(default_factory=dict)
+    #: The first mention of each code, for ``mention``.
+    first_mention: dict[str, CodeMention] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -78,6 +84,8 @@ class RuleContext:
             lines=tuple(lines),
             skipped=skipped,
             received=received,
+            first_line=_first_by_code(lines),
+            first_mention=_first_by_code(kept),
         )
 
     @property
@@ -94,12 +102,11 @@ class RuleContext:
         return any(p.type in types for p in self.extraction.parts)
 
     def mention(self, code: str) -> CodeMention | None:
-        return next((m for m in self.mentions if m.code == code), None)
+        return self.first_mention.get(code)
 
     def line(self, code: str) -> ServiceLine | None:
         """The first line of ``code`` (a code the mail dates twice has two lines)."""
-        return next((ln for ln in self.lines if ln.code == code), None)
-
+        return self.first_line.get(code)
 
     @property
     def visits(self) -> list[Visit]:
@@ -171,6 +178,17 @@ class RuleContext:
     def date_phrase(self) -> str:
         """E.g. ``on 2024-05-01 (date of service)``; empty when no date is known."""
         return f"on {self.on.isoformat()} ({self.date_basis})" if self.on else "currently"
+
+
+_Coded = TypeVar("_Coded", ServiceLine, CodeMention)
+
+
+def _first_by_code(items: Sequence[_Coded]) -> dict[str, _Coded]:
+    """Each code's first item, so a lookup by code is a dict access, not a scan."""
+    out: dict[str, _Coded] = {}
+    for item in items:
+        out.setdefault(item.code, item)
+    return out
 
 
 def unique_mentions(mentions: list[CodeMention]) -> list[CodeMention]:
