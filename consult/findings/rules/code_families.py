@@ -66,11 +66,12 @@ def _finding(index: int, codes: list[str], severity: str, detail: str, source: s
 
 # -- destruction of premalignant lesions --------------------------------------------------------
 _AK = ("17000", "17003", "17004")
+_AK_WORDS = re.compile(r"(?i)\baks?\b|actinic|premalignant")
 
 
 def destruction(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _AK if c in part.codes or (not part.codes and ctx.line(c))]
-    if not named and not re.search(r"(?i)\baks?\b|actinic|premalignant", text):
+    if not named and not _AK_WORDS.search(text):
         return None
     count = lesion_count(text)
     if count is None and "17000" in named:
@@ -143,13 +144,18 @@ def _in_question(text: str, pos: int) -> bool:
     return bool(end) and end.group() == "?"  # type: ignore[union-attr]
 
 
+_DEBRIDE_WORD = re.compile(r"(?i)debrid")
+
+
 def debridement(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _DEPTH_OF if ctx.line(c)]
+    if not (named or _DEBRIDE_WORD.search(text)):
+        return None  # checked before the areas: most mails are not about debridement
     found = areas(text)
     stated = [a for a in found if not _in_question(text, a.start)]
     if stated and len(stated) < len(found):
         found = stated  # "can we add the 12 sq cm ... ?" restates wounds the table lists
-    if not found or not (named or re.search(r"(?i)debrid", text)):
+    if not found:
         return None
     default = _DEPTH_OF[named[0]] if len({_DEPTH_OF[c] for c in named}) == 1 and named else ""
     by_depth: dict[str, float] = {}
@@ -278,8 +284,10 @@ def therapy_units(total: int) -> int:
 
 def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     codes = [ln.code for ln in ctx.lines if ln.code in _TIMED]
+    if not codes:
+        return None
     times = minutes(text)
-    if not codes or not times:
+    if not times:
         return None
     times = [(mins, pos) for mins, pos in times
              if not _THRESHOLD.search(text[max(0, pos - 14):pos])]
@@ -314,10 +322,11 @@ def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -
 
 # -- prolonged office visits ---------------------------------------------------------------------
 _PROLONGED = {"99215": (55, 69), "99205": (75, 89)}
+_PROLONGED_WORD = re.compile(r"(?i)prolonged")
 
 
 def prolonged(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    if not (ctx.line("99417") or ctx.line("G2212") or re.search(r"(?i)prolonged", text)):
+    if not (ctx.line("99417") or ctx.line("G2212") or _PROLONGED_WORD.search(text)):
         return None
     base = next((c for c in _PROLONGED if ctx.line(c)), None)
     if base is None:
@@ -353,11 +362,17 @@ def _is_lab(code: str) -> bool:
     return code.isdigit() and 80047 <= int(code) <= 89398
 
 
+_REPEAT = re.compile(r"(?i)\brepeat|\bagain\b|\bsecond\s+(?:draw|test|result|glucose|level)|"
+                     r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b")
+_MODIFIER_91 = re.compile(r"\b91\b")
+
+
 def repeat_lab(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     labs = [ln for ln in ctx.lines if _is_lab(ln.code)]
-    repeat = re.search(r"(?i)\brepeat|\bagain\b|\bsecond\s+(?:draw|test|result|glucose|level)|"
-                       r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b", text)
-    if not labs or not (repeat or re.search(r"\b91\b", text)):
+    if not labs:
+        return None  # before the words: most mails name no lab code
+    repeat = _REPEAT.search(text)
+    if not (repeat or _MODIFIER_91.search(text)):
         return None
     target = next((ln for ln in labs if "91" in ln.modifier_options + ln.modifiers
                    or (ln.units or 1) > 1), labs[-1])
@@ -457,12 +472,17 @@ def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     seen: dict[tuple[str, str], Finding] = {}
     for index, part in enumerate(parts):
+        whole = f"{mail} {part.text}"
+        story: str | None = None  # the part's story, found once and only when a family needs it
         for family in FAMILIES:
             if len(parts) == 1:
-                f = family(ctx, index, part, f"{mail} {part.text}")
+                f = family(ctx, index, part, whole)
             else:
-                story = story_of(mail, part.text)
-                f = family(ctx, index, part, part.text) or family(ctx, index, part, story)
+                f = family(ctx, index, part, part.text)
+                if f is None:
+                    if story is None:
+                        story = story_of(mail, part.text)
+                    f = family(ctx, index, part, story)
             if f is None:
                 continue
             key = (family.__name__, str(f.data.get("answer")))
