@@ -8,6 +8,7 @@ different alternative codings ("A or B?"), are never judged as one claim.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,6 +49,17 @@ class RuleContext:
     first_line: dict[str, ServiceLine] = field(default_factory=dict)
     #: The first mention of each code, for ``mention``.
     first_mention: dict[str, CodeMention] = field(default_factory=dict)
+    #: The mail's question and narrative: the text most rules read, joined once per mail.
+    text: str = ""
+    #: ``text`` in lower case when it is ASCII, else None: for ``may_say``.
+    folded: str | None = None
+    #: The CPT/HCPCS and the ICD-10-CM ones among ``mentions``, split once per mail.
+    procedure_mentions: tuple[CodeMention, ...] = field(default=())
+    diagnosis_mentions: tuple[CodeMention, ...] = field(default=())
+    #: The question types the mail's parts ask, for ``asks``.
+    asked: frozenset[str] = frozenset()
+    #: Memo of ``says``: pattern -> whether it matches ``text`` (several rules ask per code).
+    said: dict[re.Pattern[str], bool] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -74,6 +86,7 @@ class RuleContext:
             for m in kept if m.system in PROCEDURE_SYSTEMS
         ]
         lines = [ln for ln in given if ln.code in codes]
+        text = f"{extraction.question} {extraction.narrative}"
         return cls(
             extraction=extraction,
             kb=kb,
@@ -86,20 +99,40 @@ class RuleContext:
             received=received,
             first_line=_first_by_code(lines),
             first_mention=_first_by_code(kept),
+            text=text,
+            folded=text.lower() if text.isascii() else None,
+            procedure_mentions=tuple(m for m in kept if m.system in PROCEDURE_SYSTEMS),
+            diagnosis_mentions=tuple(m for m in kept if m.system == "ICD10CM"),
+            asked=frozenset(p.type for p in extraction.parts),
         )
 
     @property
     def procedures(self) -> list[CodeMention]:
         """CPT and HCPCS mentions, first mention of each code only."""
-        return [m for m in self.mentions if m.system in PROCEDURE_SYSTEMS]
+        return list(self.procedure_mentions)
 
     @property
     def diagnoses(self) -> list[CodeMention]:
-        return [m for m in self.mentions if m.system == "ICD10CM"]
+        return list(self.diagnosis_mentions)
 
     def asks(self, *types: str) -> bool:
         """Whether one of the mail's question parts is of one of ``types``."""
-        return any(p.type in types for p in self.extraction.parts)
+        return not self.asked.isdisjoint(types)
+
+    def says(self, rx: re.Pattern[str]) -> bool:
+        """Whether ``rx`` matches the mail's ``text``: searched once per mail and pattern,
+        since rules ask the same words for each code."""
+        hit = self.said.get(rx)
+        if hit is None:
+            hit = self.said[rx] = rx.search(self.text) is not None
+        return hit
+
+    def may_say(self, *words: str) -> bool:
+        """False only when ``text`` holds none of ``words`` (lower case) in any case: a
+        substring check that lets a rule skip case-insensitive patterns which need one of
+        them. Always True for a non-ASCII text, where such a pattern can match letters that
+        ``lower()`` does not fold to ASCII (the Kelvin sign, the long s)."""
+        return self.folded is None or any(w in self.folded for w in words)
 
     def mention(self, code: str) -> CodeMention | None:
         return self.first_mention.get(code)

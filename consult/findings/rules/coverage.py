@@ -38,6 +38,10 @@ _ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiof
                       "routine foot care",
                   "psg|polysomnogra\\w*|sleep stud(?:y|ies)": "polysomnography"}
 _IRREGULAR = {"feet": "foot", "teeth": "tooth"}
+#: The patterns of ``_CONTRACTORS`` and ``_ABBREVIATIONS``, compiled once.
+_CONTRACTOR_RX = tuple((re.compile(rf"\b{key}\b"), name) for key, name in _CONTRACTORS.items())
+_ABBREVIATION_RX = tuple((re.compile(rf"(?i)\b(?:{abbr})\b"), frozenset(full.split()))
+                         for abbr, full in _ABBREVIATIONS.items())
 
 
 def _norm(word: str) -> str:
@@ -56,15 +60,14 @@ def _norm(word: str) -> str:
 
 def _contractor(text: str) -> str | None:
     low = text.lower()
-    return next((name for key, name in _CONTRACTORS.items() if re.search(rf"\b{key}\b", low)),
-                None)
+    return next((name for rx, name in _CONTRACTOR_RX if rx.search(low)), None)
 
 
 def _topic_words(ctx: RuleContext, text: str) -> set[str]:
     words = {_norm(w) for w in _WORD.findall(text)} - _STOP
-    for abbr, full in _ABBREVIATIONS.items():
-        if re.search(rf"(?i)\b(?:{abbr})\b", text):
-            words |= set(full.split())
+    for rx, full in _ABBREVIATION_RX:
+        if rx.search(text):
+            words |= full
     return words
 
 
@@ -110,9 +113,9 @@ def _name(d: CoverageDocument) -> str:
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
     if not ctx.asks("coverage"):
         return []
+    text = ctx.text
     loaded = ctx.kb.coverage_loaded()
     if not loaded.get("documents"):
         return []

@@ -37,7 +37,7 @@ _DME = re.compile(r"(?i)\bDME\b|\bsupplier\b|durable\s+medical|\bDMEPOS\b|\borth
 
 def _setting(ctx: RuleContext) -> str:
     """The MUE table of the mail's setting: DME supplier, outpatient hospital or practitioner."""
-    if _DME.search(f"{ctx.extraction.question} {ctx.extraction.narrative}"):
+    if ctx.says(_DME):
         return "dme"
     return ctx.setting
 
@@ -52,10 +52,13 @@ def _lookup(ctx: RuleContext, code: str) -> tuple[Mue | None, str]:
     return mue, ""
 
 
+_SIDES = re.compile(r"(?i)\b50\b|bilat|both|\bx\s?2\b")
+
+
 def _asked(ctx: RuleContext, code: str) -> bool:
     """A units question about this code (or about sides: one line with 50 or two units)."""
     counted = {m.code for m in ctx.procedures if (m.units or 1) > 1}
-    return any((p.type == "units" or re.search(r"(?i)\b50\b|bilat|both|\bx\s?2\b", p.text))
+    return any((p.type == "units" or _SIDES.search(p.text))
                and (code in p.codes or not p.codes)
                # "20610 with J1030 x 2?": the units asked are J1030's, not 20610's
                and not (counted & set(p.codes or counted)) for p in ctx.extraction.parts)

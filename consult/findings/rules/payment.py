@@ -139,7 +139,7 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
         elif f.rule == "suggestion":
             codes += [c["code"] for c in f.data.get("candidates", [])
                       if c.get("system") in ("CPT", "HCPCS")][:1]
-    read_only = professional_only(f"{ctx.extraction.question} {ctx.extraction.narrative}")
+    read_only = professional_only(ctx)
     elsewhere_paid = {c for story in told if len(told) > 1
                       and payer_of(story) in ("commercial", "medicaid")
                       for c in codes if c in story}
