@@ -231,8 +231,8 @@ def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
     kind = ctx.extraction.payer_class
     if kind in ("commercial", "medicare_advantage", "medicaid") and _THEIR_CALL.search(part.text):
         return f"{ctx.extraction.payer or 'the payer'}'s own bundling policy is not in our sources"
-    if _WHICH_QUARTER.search(part.text) and any(
-            "newest table we hold" in str(f.data.get("basis", "")) for f in linked):
+    if any("newest table we hold" in str(f.data.get("basis", "")) for f in linked) and \
+            _WHICH_QUARTER.search(part.text):
         return ("the NCCI table of that quarter is not in our sources (we hold "
                 f"{ctx.kb.citation('ncci_ptp_practitioner')})")
     if part.type in ("payer_policy", "documentation"):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import TypeVar
 
 from consult.extract.model import CodeMention, Extraction, ServiceLine, Visit
@@ -100,7 +101,7 @@ class RuleContext:
             first_line=_first_by_code(lines),
             first_mention=_first_by_code(kept),
             text=text,
-            folded=text.lower() if text.isascii() else None,
+            folded=fold(text),
             procedure_mentions=tuple(m for m in kept if m.system in PROCEDURE_SYSTEMS),
             diagnosis_mentions=tuple(m for m in kept if m.system == "ICD10CM"),
             asked=frozenset(p.type for p in extraction.parts),
@@ -119,20 +120,20 @@ class RuleContext:
         """Whether one of the mail's question parts is of one of ``types``."""
         return not self.asked.isdisjoint(types)
 
-    def says(self, rx: re.Pattern[str]) -> bool:
+    def says(self, rx: re.Pattern[str], needs: tuple[str, ...] = ()) -> bool:
         """Whether ``rx`` matches the mail's ``text``: searched once per mail and pattern,
-        since rules ask the same words for each code."""
+        since rules ask the same words for each code. ``needs``: lower-case words one of
+        which every match of ``rx`` holds; a text with none of them is not searched."""
         hit = self.said.get(rx)
         if hit is None:
-            hit = self.said[rx] = rx.search(self.text) is not None
+            hit = self.said[rx] = (not needs or self.may_say(*needs)) and \
+                rx.search(self.text) is not None
         return hit
 
     def may_say(self, *words: str) -> bool:
-        """False only when ``text`` holds none of ``words`` (lower case) in any case: a
-        substring check that lets a rule skip case-insensitive patterns which need one of
-        them. Always True for a non-ASCII text, where such a pattern can match letters that
-        ``lower()`` does not fold to ASCII (the Kelvin sign, the long s)."""
+        """``may_contain`` for the mail's ``text``."""
         return self.folded is None or any(w in self.folded for w in words)
+
 
     def mention(self, code: str) -> CodeMention | None:
         return self.first_mention.get(code)
@@ -211,6 +212,22 @@ class RuleContext:
     def date_phrase(self) -> str:
         """E.g. ``on 2024-05-01 (date of service)``; empty when no date is known."""
         return f"on {self.on.isoformat()} ({self.date_basis})" if self.on else "currently"
+
+
+@lru_cache(maxsize=64)
+def fold(text: str) -> str | None:
+    """``text`` in lower case when it is ASCII, else None (see ``may_contain``). Cached: the
+    code-family checks ask it of the same few texts (a part, its story) many times."""
+    return text.lower() if text.isascii() else None
+
+
+def may_contain(text: str, words: tuple[str, ...]) -> bool:
+    """False only when ``text`` holds none of ``words`` (lower case) in any case: lets a
+    rule skip a case-insensitive pattern each match of which holds one of them. Always True
+    for a non-ASCII text, where such a pattern can match letters that ``lower()`` does not
+    fold to ASCII (the Kelvin sign, the long s)."""
+    low = fold(text)
+    return low is None or any(w in low for w in words)
 
 
 _Coded = TypeVar("_Coded", ServiceLine, CodeMention)

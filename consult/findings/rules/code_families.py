@@ -32,7 +32,7 @@ from collections.abc import Callable
 from consult.extract.lines import story_of
 from consult.extract.model import QuestionPart
 from consult.extract.quantities import areas, lesion_count, minutes, number
-from consult.findings.context import RuleContext
+from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
 
 RULE = "code_family"
@@ -71,7 +71,8 @@ _AK_WORDS = re.compile(r"(?i)\baks?\b|actinic|premalignant")
 
 def destruction(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _AK if c in part.codes or (not part.codes and ctx.line(c))]
-    if not named and not _AK_WORDS.search(text):
+    if not named and not (may_contain(text, ("ak", "actinic", "premalignant"))
+                          and _AK_WORDS.search(text)):
         return None
     count = lesion_count(text)
     if count is None and "17000" in named:
@@ -149,7 +150,7 @@ _DEBRIDE_WORD = re.compile(r"(?i)debrid")
 
 def debridement(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _DEPTH_OF if ctx.line(c)]
-    if not (named or _DEBRIDE_WORD.search(text)):
+    if not (named or (may_contain(text, ("debrid",)) and _DEBRIDE_WORD.search(text))):
         return None  # checked before the areas: most mails are not about debridement
     found = areas(text)
     stated = [a for a in found if not _in_question(text, a.start)]
@@ -326,7 +327,8 @@ _PROLONGED_WORD = re.compile(r"(?i)prolonged")
 
 
 def prolonged(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    if not (ctx.line("99417") or ctx.line("G2212") or _PROLONGED_WORD.search(text)):
+    if not (ctx.line("99417") or ctx.line("G2212")
+            or (may_contain(text, ("prolonged",)) and _PROLONGED_WORD.search(text))):
         return None
     base = next((c for c in _PROLONGED if ctx.line(c)), None)
     if base is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from consult.findings.context import RuleContext
+from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
 from consult.kb.model import CoverageDocument
 
@@ -38,9 +38,19 @@ _ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiof
                       "routine foot care",
                   "psg|polysomnogra\\w*|sleep stud(?:y|ies)": "polysomnography"}
 _IRREGULAR = {"feet": "foot", "teeth": "tooth"}
-#: The patterns of ``_CONTRACTORS`` and ``_ABBREVIATIONS``, compiled once.
-_CONTRACTOR_RX = tuple((re.compile(rf"\b{key}\b"), name) for key, name in _CONTRACTORS.items())
-_ABBREVIATION_RX = tuple((re.compile(rf"(?i)\b(?:{abbr})\b"), frozenset(full.split()))
+#: A word each match of an ``_ABBREVIATIONS`` pattern holds (the key itself for a plain word;
+#: none known, so no substring check, for any other).
+_ABBREVIATION_NEEDS = {
+    "pared|paring|calluse?s?|corns?|mycotic nails?|nail debridement":
+        ("pare", "paring", "callus", "corn", "nail"),
+    "psg|polysomnogra\\w*|sleep stud(?:y|ies)": ("psg", "polysomnogra", "sleep stud"),
+}
+#: The patterns of ``_CONTRACTORS`` and ``_ABBREVIATIONS``, compiled once, each after the
+#: words it needs (a substring check before the search).
+_CONTRACTOR_RX = tuple((key, re.compile(rf"\b{key}\b"), name)
+                       for key, name in _CONTRACTORS.items())
+_ABBREVIATION_RX = tuple((_ABBREVIATION_NEEDS.get(abbr, (abbr,) if abbr.isalpha() else ()),
+                          re.compile(rf"(?i)\b(?:{abbr})\b"), frozenset(full.split()))
                          for abbr, full in _ABBREVIATIONS.items())
 
 
@@ -60,13 +70,14 @@ def _norm(word: str) -> str:
 
 def _contractor(text: str) -> str | None:
     low = text.lower()
-    return next((name for rx, name in _CONTRACTOR_RX if rx.search(low)), None)
+    return next((name for key, rx, name in _CONTRACTOR_RX if key in low and rx.search(low)),
+                None)
 
 
 def _topic_words(ctx: RuleContext, text: str) -> set[str]:
     words = {_norm(w) for w in _WORD.findall(text)} - _STOP
-    for rx, full in _ABBREVIATION_RX:
-        if rx.search(text):
+    for needs, rx, full in _ABBREVIATION_RX:
+        if (not needs or may_contain(text, needs)) and rx.search(text):
             words |= full
     return words
 

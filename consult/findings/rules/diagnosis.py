@@ -43,6 +43,9 @@ _ENCOUNTER = (
 )
 _UNCERTAIN = re.compile(r"(?i)\brule\s*out\b|\br/o\b|\bprobable|\bsuspected|\blikely|"
                         r"\bquestionable|\bpossible|\bconsistent\s+with|\bworking\s+diagnosis")
+#: A word each match of ``_UNCERTAIN`` holds (see ``ctx.says``).
+_UNCERTAIN_NEEDS = ("rule", "r/o", "probable", "suspected", "likely", "questionable", "possible",
+                    "consistent", "working")
 _AFTERCARE = re.compile(r"^Z47\.|^Z48\.")
 
 
@@ -297,7 +300,8 @@ def check(ctx: RuleContext) -> list[Finding]:
     if drugs is not None:
         out.append(drugs)
     if (ctx.asks("diagnosis") or codes) and (
-            "inpatient" not in (ctx.extraction.setting or "")) and _UNCERTAIN.search(text):
+            "inpatient" not in (ctx.extraction.setting or "")) and ctx.says(
+                _UNCERTAIN, _UNCERTAIN_NEEDS):
         answer = ("In the outpatient setting a \"probable\", \"suspected\" or \"rule out\" "
                   "diagnosis is not coded: report the signs and symptoms (or the confirmed "
                   "findings) instead.")

@@ -40,6 +40,8 @@ POSTOP_MODIFIERS = {
 }
 _GLOBAL_WORDS = re.compile(r"\bglobal|post-?op|postoperative|return(?:ed)? to the (?:or|operating)",
                            re.I)
+#: A word each match of ``_GLOBAL_WORDS`` holds (see ``ctx.says``).
+_GLOBAL_NEEDS = ("global", "post", "return")
 _UNRELATED = re.compile(
     r"(?i)\bunrelated\b|\bnot\s+related\b|\bnothing\s+to\s+do\s+with|\bdifferent\s+(?:problem|"
     r"issue|complaint|condition|reason|diagnosis|dx)|\bnew\s+(?:problem|complaint|issue|"
@@ -354,7 +356,7 @@ def check(ctx: RuleContext) -> list[Finding]:
             out.append(Finding(RULE, [m.code], "info", detail,
                                pfs.source if pfs else ctx.kb.citation("modifiers"), 0.9,
                                {"modifier": mod, "answer": ""}))
-    if surgeries and not out and ctx.says(_GLOBAL_WORDS):
+    if surgeries and not out and ctx.says(_GLOBAL_WORDS, _GLOBAL_NEEDS):
         s = surgeries[0]
         detail = (
             f"For services during the {s.days}-day global period of {s.code}: "

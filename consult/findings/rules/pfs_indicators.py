@@ -35,6 +35,10 @@ _BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulder
                         r"and\s+left|\bRT\s*(?:and|&|/)\s*LT|\bLT\s*(?:and|&|/)\s*RT")
 _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
                        r"\bmod(?:ifier)?\s*-?(?:80|81|82|AS|62|66)\b")
+#: A word each match of ``_READ`` / ``_SURGEONS`` / ``_BILATERAL`` holds (see ``ctx.says``).
+_READ_NEEDS = ("read", "interpret", "professional", "hospital", "facility")
+_SURGEONS_NEEDS = ("assist", "surg", "mod")
+_BILATERAL_NEEDS = ("bilat", "both", "b/l", "left", "right", "rt")
 RVU = "CMS Medicare PFS relative value file"
 #: The finding rule names this module emits, with their labels, in display order.
 LABELS = {"pctc": "Professional and technical components", "bilateral": "Bilateral procedure",
@@ -54,7 +58,7 @@ _CO_SURGEON = re.compile(r"(?i)co-?surg|\b62\b")
 def professional_only(ctx: RuleContext) -> bool:
     """The mail's practice only reads the test: it says so, or it says someone else (a
     hospital, an outside lab) does the technical part; never "we own the machine"."""
-    return ctx.says(_READ) and ctx.says(_ELSEWHERE) and not ctx.says(_OWN)
+    return ctx.says(_READ, _READ_NEEDS) and ctx.says(_ELSEWHERE) and not ctx.says(_OWN)
 
 
 def _mods(ctx: RuleContext, code: str) -> set[str]:
@@ -83,7 +87,7 @@ def _components(ctx: RuleContext, code: str) -> tuple[str, str]:
 def _pctc(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     mods = _mods(ctx, code)
     applied = set(ctx.modifiers_on(code))
-    reading = ctx.says(_READ)
+    reading = ctx.says(_READ, _READ_NEEDS)
     label = meaning("pctc", info.pctc)
     if {"26", "TC"} <= applied:
         answer = (f"26 and TC together on {code} are the global service: report {code} "
@@ -151,7 +155,7 @@ def _bilateral(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
                   "subject to the multiple-procedure rule), not 50.")
         return Finding("bilateral", [code], "info", answer, info.source, 0.85,
                        {"bilat": info.bilat, "answer": answer})
-    if not (both_sides or ctx.says(_BILATERAL) or (units or 1) == 2) or \
+    if not (both_sides or ctx.says(_BILATERAL, _BILATERAL_NEEDS) or (units or 1) == 2) or \
             info.bilat not in ("0", "1", "2", "3"):
         return None
     label = meaning("bilat", info.bilat)
@@ -177,8 +181,8 @@ def _bilateral(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
 def _surgeons(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     mods = _mods(ctx, code)
     wanted = {"80", "81", "82", "AS", "62", "66"} & mods
-    if not (wanted or ctx.says(_SURGEONS)) or info.global_days not in ("000", "010",
-                                                                          "090"):
+    if info.global_days not in ("000", "010", "090") or not (
+            wanted or ctx.says(_SURGEONS, _SURGEONS_NEEDS)):
         return None
     notes, answer = [], []
     if info.assistant in ("0", "1", "2"):

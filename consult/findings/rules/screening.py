@@ -23,7 +23,7 @@ from datetime import date
 
 from consult.extract.lines import stories
 from consult.extract.narrative import payer_of
-from consult.findings.context import RuleContext
+from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
 
 RULE = "screening"
@@ -68,8 +68,8 @@ def check(ctx: RuleContext) -> list[Finding]:
 
 
 def _story(ctx: RuleContext, text: str, codes: set[str], medicare: bool) -> list[Finding]:
-    colon = any(c.startswith("453") or c in ("G0121", "G0105") for c in codes) or \
-        _COLON.search(text)
+    colon = any(c.startswith("453") or c in ("G0121", "G0105") for c in codes) or (
+        may_contain(text, ("colonoscop", "scope")) and _COLON.search(text))
     out: list[Finding] = []
     if colon and _INCOMPLETE.search(text) and not codes & _THERAPEUTIC:
         if "G0105" in codes:
