@@ -83,8 +83,7 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
                       f"otherwise {c2} stays bundled into {c1}.")
             parts.append("The X modifiers are the specific forms of 59; CMS asks for them "
                          "where one fits.")
-        elif (named or offered) and (same := _SAME_SITE.search(
-                f"{ctx.extraction.question} {ctx.extraction.narrative}")):
+        elif (named or offered) and (same := _SAME_SITE.search(ctx.text)):
             # "into the same knee ... 20610-RT-59?": the distinct-service modifiers need a
             # different site or session, which the mail itself rules out
             given = list(dict.fromkeys(named + offered))

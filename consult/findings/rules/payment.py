@@ -28,7 +28,7 @@ _FACILITY_WORDS = ("hospital", "asc", "facility", "inpatient", "emergency", "ski
 def _setting(ctx: RuleContext) -> tuple[bool, bool]:
     """(show non-facility, show facility) from the mail's setting."""
     where = (ctx.extraction.setting or "").lower()
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}".lower()
+    text = ctx.text.lower()
     both = ("facility" in text and ("office" in text or "non-facility" in text)) or (
         "pos 11" in text and "pos 22" in text)
     if both or not where:
