@@ -15,6 +15,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TypeVar
 
+from consult.extract.lines import story_of
 from consult.extract.model import CodeMention, Extraction, ServiceLine, Visit
 from consult.kb.store import KnowledgeBase
 
@@ -61,6 +62,8 @@ class RuleContext:
     asked: frozenset[str] = frozenset()
     #: Memo of ``says``: pattern -> whether it matches ``text`` (several rules ask per code).
     said: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    #: Memo of ``story``: a question part's text -> its patient's story.
+    told: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -134,6 +137,18 @@ class RuleContext:
         """``may_contain`` for the mail's ``text``."""
         return self.folded is None or any(w in self.folded for w in words)
 
+
+    def story(self, needle: str) -> str:
+        """``story_of(narrative, needle)``, found once per mail and part: the code-family
+        checks and the answers both ask it of every part."""
+        found = self.told.get(needle)
+        if found is None:
+            found = self.told[needle] = story_of(self.extraction.narrative, needle)
+        return found
+
+    def has_line(self, *codes: str) -> bool:
+        """Whether the mail has a line of any of ``codes``."""
+        return not self.first_line.keys().isdisjoint(codes)
 
     def mention(self, code: str) -> CodeMention | None:
         return self.first_mention.get(code)

@@ -29,7 +29,6 @@ import math
 import re
 from collections.abc import Callable
 
-from consult.extract.lines import story_of
 from consult.extract.model import QuestionPart
 from consult.extract.quantities import areas, lesion_count, minutes, number
 from consult.findings.context import RuleContext, may_contain
@@ -111,6 +110,8 @@ _BIOPSY_ADDON = {v[1]: k for k, v in _BIOPSY.items()}
 
 
 def skin_biopsy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    if not ctx.has_line(*_BIOPSY):
+        return None  # no primary biopsy code: nothing to pick among
     present = [c for c in (*_BIOPSY, *_BIOPSY_ADDON) if ctx.line(c)]
     primaries = [c for c in _BIOPSY if c in present]
     if len(primaries) < 2 and not (primaries and any(
@@ -204,8 +205,7 @@ def _levels(text: str) -> int | None:
 
 
 def spine_levels(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    family = next((name for name, codes in _SPINE.items() if any(ctx.line(c) for c in codes)),
-                  None)
+    family = next((name for name, codes in _SPINE.items() if ctx.has_line(*codes)), None)
     if family is None:
         return None
     levels = _levels(text)
@@ -238,7 +238,7 @@ _MUSCLES = re.compile(r"(?i)\b(?P<n>\d|one|two|three|four|five|six)\s+(?:\w+\s+)
 
 
 def trigger_points(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    if not (ctx.line("20552") or ctx.line("20553")):
+    if not ctx.has_line("20552", "20553"):
         return None
     counts = [number(m.group("n")) or 0 for m in _MUSCLES.finditer(text)]
     if not counts:
@@ -327,7 +327,7 @@ _PROLONGED_WORD = re.compile(r"(?i)prolonged")
 
 
 def prolonged(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    if not (ctx.line("99417") or ctx.line("G2212")
+    if not (ctx.has_line("99417", "G2212")
             or (may_contain(text, ("prolonged",)) and _PROLONGED_WORD.search(text))):
         return None
     base = next((c for c in _PROLONGED if ctx.line(c)), None)
@@ -428,7 +428,7 @@ def mohs(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding
     """Mohs stages: the first stage code once, the add-on once per further stage; the Mohs
     surgeon's own pathology of the Mohs sections is part of the Mohs codes (NCCI Policy Manual
     ch. III), so 88300-88309 for those sections are not billed."""
-    first = next((c for c in _MOHS if ctx.line(c) or ctx.line(_MOHS[c])), None)
+    first = next((c for c in _MOHS if ctx.has_line(c, _MOHS[c])), None)
     if first is None:
         return None
     addon = _MOHS[first]
@@ -475,16 +475,12 @@ def check(ctx: RuleContext) -> list[Finding]:
     seen: dict[tuple[str, str], Finding] = {}
     for index, part in enumerate(parts):
         whole = f"{mail} {part.text}"
-        story: str | None = None  # the part's story, found once and only when a family needs it
         for family in FAMILIES:
             if len(parts) == 1:
                 f = family(ctx, index, part, whole)
-            else:
-                f = family(ctx, index, part, part.text)
-                if f is None:
-                    if story is None:
-                        story = story_of(mail, part.text)
-                    f = family(ctx, index, part, story)
+            else:  # the story only when the part's own words give nothing (found once a part)
+                f = family(ctx, index, part, part.text) or family(ctx, index, part,
+                                                                  ctx.story(part.text))
             if f is None:
                 continue
             key = (family.__name__, str(f.data.get("answer")))

@@ -12,6 +12,7 @@ answer says the list is not in our sources and the case goes to an expert.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
@@ -54,6 +55,7 @@ _ABBREVIATION_RX = tuple((_ABBREVIATION_NEEDS.get(abbr, (abbr,) if abbr.isalpha(
                          for abbr, full in _ABBREVIATIONS.items())
 
 
+@lru_cache(maxsize=4096)
 def _norm(word: str) -> str:
     """A word of a title or a mail, lower case and singular ("calluses" and "callus" meet)."""
     w = word.lower()
