@@ -162,10 +162,11 @@ def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None =
     ind = edit.modifier_indicator
     c1, c2 = edit.column1, edit.column2
     advice, answer, used = _modifier_advice(ctx, edit)
+    dates = _dates(ctx, edit, on if on else ctx.on)  # said in the detail and the basis
     detail = (
         f"{c2} is bundled into {c1} (column 1), modifier indicator {ind}: "
         f"{INDICATOR_MEANING.get(ind, 'unknown indicator')}; rationale: {_lower(edit.rationale)}. "
-        f"{_dates(ctx, edit, on if on else ctx.on)}{table_note}"
+        f"{dates}{table_note}"
     )
     if advice:
         detail += " " + advice
@@ -181,7 +182,7 @@ def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None =
             "modifiers": used, "answer": answer,
             "basis": (f"{c1} (column 1) with {c2} (column 2): PTP edit, modifier indicator "
                       f"{ind}, rationale {_lower(edit.rationale)}; "
-                      f"{_dates(ctx, edit, on if on else ctx.on).removeprefix('The edit is ')}"
+                      f"{dates.removeprefix('The edit is ')}"
                       f"{table_note}"),
         },
     )
