@@ -35,7 +35,8 @@ def ptp_setting(setting: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """Inputs shared by all rules. Built once per evaluation; rules never mutate it."""
+    """Inputs shared by all rules. Built once per evaluation; rules never mutate it (its
+    memos, ``said`` and ``told``, only keep what ``says`` and ``story`` found)."""
 
     extraction: Extraction
     kb: KnowledgeBase
@@ -136,7 +137,6 @@ class RuleContext:
     def may_say(self, *words: str) -> bool:
         """``may_contain`` for the mail's ``text``."""
         return self.folded is None or any(w in self.folded for w in words)
-
 
     def story(self, needle: str) -> str:
         """``story_of(narrative, needle)``, found once per mail and part: the code-family
