@@ -463,6 +463,25 @@ def mohs(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding
 FAMILIES: tuple[Check, ...] = (with_guidance, mohs, destruction, skin_biopsy, debridement,
                                spine_levels, trigger_points, timed_therapy, prolonged,
                                repeat_lab)
+#: Families that speak only of their own codes: one of these must be on a line of the mail.
+_FAMILY_CODES: dict[Check, tuple[str, ...]] = {
+    with_guidance: tuple(proc for proc, _guide in _WITH_GUIDANCE),
+    mohs: (*_MOHS, *_MOHS.values()),
+    skin_biopsy: tuple(_BIOPSY),
+    spine_levels: tuple(c for codes in _SPINE.values() for c in codes),
+    trigger_points: ("20552", "20553"),
+    timed_therapy: tuple(_TIMED),
+    prolonged: tuple(_PROLONGED),
+}
+
+
+def _may_apply(ctx: RuleContext, family: Check) -> bool:
+    """Whether ``family`` can say anything about this mail, whatever the text: checked once
+    per mail, so a family without its codes is not run for every part and story."""
+    if family is repeat_lab:
+        return any(_is_lab(ln.code) for ln in ctx.lines)
+    codes = _FAMILY_CODES.get(family)
+    return codes is None or ctx.has_line(*codes)
 
 
 def check(ctx: RuleContext) -> list[Finding]:
@@ -473,9 +492,10 @@ def check(ctx: RuleContext) -> list[Finding]:
     mail = ctx.extraction.narrative
     out: list[Finding] = []
     seen: dict[tuple[str, str], Finding] = {}
+    families = [family for family in FAMILIES if _may_apply(ctx, family)]
     for index, part in enumerate(parts):
         whole = f"{mail} {part.text}"
-        for family in FAMILIES:
+        for family in families:
             if len(parts) == 1:
                 f = family(ctx, index, part, whole)
             else:  # the story only when the part's own words give nothing (found once a part)
