@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from consult.extract.lines import story_of
 from consult.extract.model import Extraction, PayerClass, QuestionPart, QuestionType
 from consult.extract.narrative import payer_of
 from consult.findings.context import RuleContext
@@ -231,8 +230,8 @@ def _gap(ctx: RuleContext, part: QuestionPart, linked: list[Finding]) -> str:
     kind = ctx.extraction.payer_class
     if kind in ("commercial", "medicare_advantage", "medicaid") and _THEIR_CALL.search(part.text):
         return f"{ctx.extraction.payer or 'the payer'}'s own bundling policy is not in our sources"
-    if _WHICH_QUARTER.search(part.text) and any(
-            "newest table we hold" in str(f.data.get("basis", "")) for f in linked):
+    if any("newest table we hold" in str(f.data.get("basis", "")) for f in linked) and \
+            _WHICH_QUARTER.search(part.text):
         return ("the NCCI table of that quarter is not in our sources (we hold "
                 f"{ctx.kb.citation('ncci_ptp_practitioner')})")
     if part.type in ("payer_policy", "documentation"):
@@ -274,7 +273,7 @@ def part_payer(ctx: RuleContext, part: QuestionPart) -> PayerClass | None:
     low = part.text.lower()
     if "medicare" in low and "advantage" not in low:
         return "medicare"
-    story = story_of(ctx.extraction.narrative, part.text)
+    story = ctx.story(part.text)
     if story != ctx.extraction.narrative:  # one of several patients: the payer of its story
         told = payer_of(story)
         if told is not None:
@@ -290,7 +289,7 @@ def answer_parts(ctx: RuleContext, findings: list[Finding]) -> list[AnsweredPart
     used: set[str] = set()
     said: dict[str, int] = {}  # answer sentence -> the part (1-based) that said it first
     for index, part in enumerate(parts):
-        story: str | None = story_of(ex.narrative, part.text)
+        story: str | None = ctx.story(part.text)
         linked = _linked(part, findings, used, index,
                          None if story == ex.narrative else story)
         used.update(f.id for f in linked)

@@ -8,9 +8,14 @@ different alternative codings ("A or B?"), are never judged as one claim.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from typing import TypeVar
 
+from consult.extract.lines import story_of
 from consult.extract.model import CodeMention, Extraction, ServiceLine, Visit
 from consult.kb.store import KnowledgeBase
 
@@ -30,7 +35,8 @@ def ptp_setting(setting: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """Inputs shared by all rules. Built once per evaluation; rules never mutate it."""
+    """Inputs shared by all rules. Built once per evaluation; rules never mutate it (its
+    memos, ``said`` and ``told``, only keep what ``says`` and ``story`` found)."""
 
     extraction: Extraction
     kb: KnowledgeBase
@@ -42,6 +48,23 @@ class RuleContext:
     #: Codes beyond ``MAX_CODES`` that were not analysed.
     skipped: tuple[str, ...] = field(default=())
     received: date | None = None
+    #: The first line of each code, for ``line``: rules ask it ~140 times per mail.
+    first_line: dict[str, ServiceLine] = field(default_factory=dict)
+    #: The first mention of each code, for ``mention``.
+    first_mention: dict[str, CodeMention] = field(default_factory=dict)
+    #: The mail's question and narrative: the text most rules read, joined once per mail.
+    text: str = ""
+    #: ``text`` in lower case when it is ASCII, else None: for ``may_say``.
+    folded: str | None = None
+    #: The CPT/HCPCS and the ICD-10-CM ones among ``mentions``, split once per mail.
+    procedure_mentions: tuple[CodeMention, ...] = field(default=())
+    diagnosis_mentions: tuple[CodeMention, ...] = field(default=())
+    #: The question types the mail's parts ask, for ``asks``.
+    asked: frozenset[str] = frozenset()
+    #: Memo of ``says``: pattern -> whether it matches ``text`` (several rules ask per code).
+    said: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    #: Memo of ``story``: a question part's text -> its patient's story.
+    told: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -68,6 +91,7 @@ class RuleContext:
             for m in kept if m.system in PROCEDURE_SYSTEMS
         ]
         lines = [ln for ln in given if ln.code in codes]
+        text = f"{extraction.question} {extraction.narrative}"
         return cls(
             extraction=extraction,
             kb=kb,
@@ -78,28 +102,60 @@ class RuleContext:
             lines=tuple(lines),
             skipped=skipped,
             received=received,
+            first_line=_first_by_code(lines),
+            first_mention=_first_by_code(kept),
+            text=text,
+            folded=fold(text),
+            procedure_mentions=tuple(m for m in kept if m.system in PROCEDURE_SYSTEMS),
+            diagnosis_mentions=tuple(m for m in kept if m.system == "ICD10CM"),
+            asked=frozenset(p.type for p in extraction.parts),
         )
 
     @property
     def procedures(self) -> list[CodeMention]:
         """CPT and HCPCS mentions, first mention of each code only."""
-        return [m for m in self.mentions if m.system in PROCEDURE_SYSTEMS]
+        return list(self.procedure_mentions)
 
     @property
     def diagnoses(self) -> list[CodeMention]:
-        return [m for m in self.mentions if m.system == "ICD10CM"]
+        return list(self.diagnosis_mentions)
 
     def asks(self, *types: str) -> bool:
         """Whether one of the mail's question parts is of one of ``types``."""
-        return any(p.type in types for p in self.extraction.parts)
+        return not self.asked.isdisjoint(types)
+
+    def says(self, rx: re.Pattern[str], needs: tuple[str, ...] = ()) -> bool:
+        """Whether ``rx`` matches the mail's ``text``: searched once per mail and pattern,
+        since rules ask the same words for each code. ``needs``: lower-case words one of
+        which every match of ``rx`` holds; a text with none of them is not searched."""
+        hit = self.said.get(rx)
+        if hit is None:
+            hit = self.said[rx] = (not needs or self.may_say(*needs)) and \
+                rx.search(self.text) is not None
+        return hit
+
+    def may_say(self, *words: str) -> bool:
+        """``may_contain`` for the mail's ``text``."""
+        return self.folded is None or any(w in self.folded for w in words)
+
+    def story(self, needle: str) -> str:
+        """``story_of(narrative, needle)``, found once per mail and part: the code-family
+        checks and the answers both ask it of every part."""
+        found = self.told.get(needle)
+        if found is None:
+            found = self.told[needle] = story_of(self.extraction.narrative, needle)
+        return found
+
+    def has_line(self, *codes: str) -> bool:
+        """Whether the mail has a line of any of ``codes``."""
+        return not self.first_line.keys().isdisjoint(codes)
 
     def mention(self, code: str) -> CodeMention | None:
-        return next((m for m in self.mentions if m.code == code), None)
+        return self.first_mention.get(code)
 
     def line(self, code: str) -> ServiceLine | None:
         """The first line of ``code`` (a code the mail dates twice has two lines)."""
-        return next((ln for ln in self.lines if ln.code == code), None)
-
+        return self.first_line.get(code)
 
     @property
     def visits(self) -> list[Visit]:
@@ -171,6 +227,33 @@ class RuleContext:
     def date_phrase(self) -> str:
         """E.g. ``on 2024-05-01 (date of service)``; empty when no date is known."""
         return f"on {self.on.isoformat()} ({self.date_basis})" if self.on else "currently"
+
+
+@lru_cache(maxsize=64)
+def fold(text: str) -> str | None:
+    """``text`` in lower case when it is ASCII, else None (see ``may_contain``). Cached: the
+    code-family checks ask it of the same few texts (a part, its story) many times."""
+    return text.lower() if text.isascii() else None
+
+
+def may_contain(text: str, words: tuple[str, ...]) -> bool:
+    """False only when ``text`` holds none of ``words`` (lower case) in any case: lets a
+    rule skip a case-insensitive pattern each match of which holds one of them. Always True
+    for a non-ASCII text, where such a pattern can match letters that ``lower()`` does not
+    fold to ASCII (the Kelvin sign, the long s)."""
+    low = fold(text)
+    return low is None or any(w in low for w in words)
+
+
+_Coded = TypeVar("_Coded", ServiceLine, CodeMention)
+
+
+def _first_by_code(items: Sequence[_Coded]) -> dict[str, _Coded]:
+    """Each code's first item, so a lookup by code is a dict access, not a scan."""
+    out: dict[str, _Coded] = {}
+    for item in items:
+        out.setdefault(item.code, item)
+    return out
 
 
 def unique_mentions(mentions: list[CodeMention]) -> list[CodeMention]:

@@ -29,10 +29,9 @@ import math
 import re
 from collections.abc import Callable
 
-from consult.extract.lines import story_of
 from consult.extract.model import QuestionPart
 from consult.extract.quantities import areas, lesion_count, minutes, number
-from consult.findings.context import RuleContext
+from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
 
 RULE = "code_family"
@@ -66,11 +65,13 @@ def _finding(index: int, codes: list[str], severity: str, detail: str, source: s
 
 # -- destruction of premalignant lesions --------------------------------------------------------
 _AK = ("17000", "17003", "17004")
+_AK_WORDS = re.compile(r"(?i)\baks?\b|actinic|premalignant")
 
 
 def destruction(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _AK if c in part.codes or (not part.codes and ctx.line(c))]
-    if not named and not re.search(r"(?i)\baks?\b|actinic|premalignant", text):
+    if not named and not (may_contain(text, ("ak", "actinic", "premalignant"))
+                          and _AK_WORDS.search(text)):
         return None
     count = lesion_count(text)
     if count is None and "17000" in named:
@@ -109,6 +110,8 @@ _BIOPSY_ADDON = {v[1]: k for k, v in _BIOPSY.items()}
 
 
 def skin_biopsy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
+    if not ctx.has_line(*_BIOPSY):
+        return None  # no primary biopsy code: nothing to pick among
     present = [c for c in (*_BIOPSY, *_BIOPSY_ADDON) if ctx.line(c)]
     primaries = [c for c in _BIOPSY if c in present]
     if len(primaries) < 2 and not (primaries and any(
@@ -143,13 +146,18 @@ def _in_question(text: str, pos: int) -> bool:
     return bool(end) and end.group() == "?"  # type: ignore[union-attr]
 
 
+_DEBRIDE_WORD = re.compile(r"(?i)debrid")
+
+
 def debridement(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _DEPTH_OF if ctx.line(c)]
+    if not (named or (may_contain(text, ("debrid",)) and _DEBRIDE_WORD.search(text))):
+        return None  # checked before the areas: most mails are not about debridement
     found = areas(text)
     stated = [a for a in found if not _in_question(text, a.start)]
     if stated and len(stated) < len(found):
         found = stated  # "can we add the 12 sq cm ... ?" restates wounds the table lists
-    if not found or not (named or re.search(r"(?i)debrid", text)):
+    if not found:
         return None
     default = _DEPTH_OF[named[0]] if len({_DEPTH_OF[c] for c in named}) == 1 and named else ""
     by_depth: dict[str, float] = {}
@@ -197,8 +205,7 @@ def _levels(text: str) -> int | None:
 
 
 def spine_levels(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    family = next((name for name, codes in _SPINE.items() if any(ctx.line(c) for c in codes)),
-                  None)
+    family = next((name for name, codes in _SPINE.items() if ctx.has_line(*codes)), None)
     if family is None:
         return None
     levels = _levels(text)
@@ -231,7 +238,7 @@ _MUSCLES = re.compile(r"(?i)\b(?P<n>\d|one|two|three|four|five|six)\s+(?:\w+\s+)
 
 
 def trigger_points(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    if not (ctx.line("20552") or ctx.line("20553")):
+    if not ctx.has_line("20552", "20553"):
         return None
     counts = [number(m.group("n")) or 0 for m in _MUSCLES.finditer(text)]
     if not counts:
@@ -278,8 +285,10 @@ def therapy_units(total: int) -> int:
 
 def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     codes = [ln.code for ln in ctx.lines if ln.code in _TIMED]
+    if not codes:
+        return None
     times = minutes(text)
-    if not codes or not times:
+    if not times:
         return None
     times = [(mins, pos) for mins, pos in times
              if not _THRESHOLD.search(text[max(0, pos - 14):pos])]
@@ -314,10 +323,12 @@ def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -
 
 # -- prolonged office visits ---------------------------------------------------------------------
 _PROLONGED = {"99215": (55, 69), "99205": (75, 89)}
+_PROLONGED_WORD = re.compile(r"(?i)prolonged")
 
 
 def prolonged(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
-    if not (ctx.line("99417") or ctx.line("G2212") or re.search(r"(?i)prolonged", text)):
+    if not (ctx.has_line("99417", "G2212")
+            or (may_contain(text, ("prolonged",)) and _PROLONGED_WORD.search(text))):
         return None
     base = next((c for c in _PROLONGED if ctx.line(c)), None)
     if base is None:
@@ -353,11 +364,17 @@ def _is_lab(code: str) -> bool:
     return code.isdigit() and 80047 <= int(code) <= 89398
 
 
+_REPEAT = re.compile(r"(?i)\brepeat|\bagain\b|\bsecond\s+(?:draw|test|result|glucose|level)|"
+                     r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b")
+_MODIFIER_91 = re.compile(r"\b91\b")
+
+
 def repeat_lab(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     labs = [ln for ln in ctx.lines if _is_lab(ln.code)]
-    repeat = re.search(r"(?i)\brepeat|\bagain\b|\bsecond\s+(?:draw|test|result|glucose|level)|"
-                       r"\blater\s+(?:that|the\s+same)\s+day|\bserial\b", text)
-    if not labs or not (repeat or re.search(r"\b91\b", text)):
+    if not labs:
+        return None  # before the words: most mails name no lab code
+    repeat = _REPEAT.search(text)
+    if not (repeat or _MODIFIER_91.search(text)):
         return None
     target = next((ln for ln in labs if "91" in ln.modifier_options + ln.modifiers
                    or (ln.units or 1) > 1), labs[-1])
@@ -411,7 +428,7 @@ def mohs(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding
     """Mohs stages: the first stage code once, the add-on once per further stage; the Mohs
     surgeon's own pathology of the Mohs sections is part of the Mohs codes (NCCI Policy Manual
     ch. III), so 88300-88309 for those sections are not billed."""
-    first = next((c for c in _MOHS if ctx.line(c) or ctx.line(_MOHS[c])), None)
+    first = next((c for c in _MOHS if ctx.has_line(c, _MOHS[c])), None)
     if first is None:
         return None
     addon = _MOHS[first]
@@ -446,6 +463,25 @@ def mohs(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding
 FAMILIES: tuple[Check, ...] = (with_guidance, mohs, destruction, skin_biopsy, debridement,
                                spine_levels, trigger_points, timed_therapy, prolonged,
                                repeat_lab)
+#: Families that speak only of their own codes: one of these must be on a line of the mail.
+_FAMILY_CODES: dict[Check, tuple[str, ...]] = {
+    with_guidance: tuple(proc for proc, _guide in _WITH_GUIDANCE),
+    mohs: (*_MOHS, *_MOHS.values()),
+    skin_biopsy: tuple(_BIOPSY),
+    spine_levels: tuple(c for codes in _SPINE.values() for c in codes),
+    trigger_points: ("20552", "20553"),
+    timed_therapy: tuple(_TIMED),
+    prolonged: tuple(_PROLONGED),
+}
+
+
+def _may_apply(ctx: RuleContext, family: Check) -> bool:
+    """Whether ``family`` can say anything about this mail, whatever the text: checked once
+    per mail, so a family without its codes is not run for every part and story."""
+    if family is repeat_lab:
+        return any(_is_lab(ln.code) for ln in ctx.lines)
+    codes = _FAMILY_CODES.get(family)
+    return codes is None or ctx.has_line(*codes)
 
 
 def check(ctx: RuleContext) -> list[Finding]:
@@ -456,13 +492,15 @@ def check(ctx: RuleContext) -> list[Finding]:
     mail = ctx.extraction.narrative
     out: list[Finding] = []
     seen: dict[tuple[str, str], Finding] = {}
+    families = [family for family in FAMILIES if _may_apply(ctx, family)]
     for index, part in enumerate(parts):
-        for family in FAMILIES:
+        whole = f"{mail} {part.text}"
+        for family in families:
             if len(parts) == 1:
-                f = family(ctx, index, part, f"{mail} {part.text}")
-            else:
-                story = story_of(mail, part.text)
-                f = family(ctx, index, part, part.text) or family(ctx, index, part, story)
+                f = family(ctx, index, part, whole)
+            else:  # the story only when the part's own words give nothing (found once a part)
+                f = family(ctx, index, part, part.text) or family(ctx, index, part,
+                                                                  ctx.story(part.text))
             if f is None:
                 continue
             key = (family.__name__, str(f.data.get("answer")))

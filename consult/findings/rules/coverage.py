@@ -12,8 +12,9 @@ answer says the list is not in our sources and the case goes to an expert.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from consult.findings.context import RuleContext
+from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
 from consult.kb.model import CoverageDocument
 
@@ -38,8 +39,23 @@ _ABBREVIATIONS = {"esi": "epidural steroid", "tfesi": "epidural", "rfa": "radiof
                       "routine foot care",
                   "psg|polysomnogra\\w*|sleep stud(?:y|ies)": "polysomnography"}
 _IRREGULAR = {"feet": "foot", "teeth": "tooth"}
+#: A word each match of an ``_ABBREVIATIONS`` pattern holds (the key itself for a plain word;
+#: none known, so no substring check, for any other).
+_ABBREVIATION_NEEDS = {
+    "pared|paring|calluse?s?|corns?|mycotic nails?|nail debridement":
+        ("pare", "paring", "callus", "corn", "nail"),
+    "psg|polysomnogra\\w*|sleep stud(?:y|ies)": ("psg", "polysomnogra", "sleep stud"),
+}
+#: The patterns of ``_CONTRACTORS`` and ``_ABBREVIATIONS``, compiled once, each after the
+#: words it needs (a substring check before the search).
+_CONTRACTOR_RX = tuple((key, re.compile(rf"\b{key}\b"), name)
+                       for key, name in _CONTRACTORS.items())
+_ABBREVIATION_RX = tuple((_ABBREVIATION_NEEDS.get(abbr, (abbr,) if abbr.isalpha() else ()),
+                          re.compile(rf"(?i)\b(?:{abbr})\b"), frozenset(full.split()))
+                         for abbr, full in _ABBREVIATIONS.items())
 
 
+@lru_cache(maxsize=4096)
 def _norm(word: str) -> str:
     """A word of a title or a mail, lower case and singular ("calluses" and "callus" meet)."""
     w = word.lower()
@@ -56,15 +72,15 @@ def _norm(word: str) -> str:
 
 def _contractor(text: str) -> str | None:
     low = text.lower()
-    return next((name for key, name in _CONTRACTORS.items() if re.search(rf"\b{key}\b", low)),
+    return next((name for key, rx, name in _CONTRACTOR_RX if key in low and rx.search(low)),
                 None)
 
 
 def _topic_words(ctx: RuleContext, text: str) -> set[str]:
     words = {_norm(w) for w in _WORD.findall(text)} - _STOP
-    for abbr, full in _ABBREVIATIONS.items():
-        if re.search(rf"(?i)\b(?:{abbr})\b", text):
-            words |= set(full.split())
+    for needs, rx, full in _ABBREVIATION_RX:
+        if (not needs or may_contain(text, needs)) and rx.search(text):
+            words |= full
     return words
 
 
@@ -110,9 +126,9 @@ def _name(d: CoverageDocument) -> str:
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
     if not ctx.asks("coverage"):
         return []
+    text = ctx.text
     loaded = ctx.kb.coverage_loaded()
     if not loaded.get("documents"):
         return []

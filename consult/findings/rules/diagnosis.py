@@ -43,6 +43,9 @@ _ENCOUNTER = (
 )
 _UNCERTAIN = re.compile(r"(?i)\brule\s*out\b|\br/o\b|\bprobable|\bsuspected|\blikely|"
                         r"\bquestionable|\bpossible|\bconsistent\s+with|\bworking\s+diagnosis")
+#: A word each match of ``_UNCERTAIN`` holds (see ``ctx.says``).
+_UNCERTAIN_NEEDS = ("rule", "r/o", "probable", "suspected", "likely", "questionable", "possible",
+                    "consistent", "working")
 _AFTERCARE = re.compile(r"^Z47\.|^Z48\.")
 
 
@@ -92,6 +95,7 @@ def _seventh(ctx: RuleContext, code: str, text: str, *, written: str = "") -> Fi
 
 
 _UNSPECIFIED = re.compile(r"(?i)\bwithout\s+complications?\b|\bunspecified\b|\bNOS\b")
+_UNSPECIFIED_WORD = re.compile(r"(?i)\bunspecified\b")
 
 
 def _description(ctx: RuleContext, code: str) -> str:
@@ -153,11 +157,11 @@ def _specific(ctx: RuleContext, code: str, text: str) -> Finding | None:
     sibling ties with it (ICD-10-CM guideline I.B.18: unspecified codes are for when the
     record does not say more)."""
     info = ctx.kb.code(code)
-    if info is None or not re.search(r"(?i)\bunspecified\b", info.description):
+    if info is None or not _UNSPECIFIED_WORD.search(info.description):
         return None
     parent = code[:-1].rstrip(".")
     # "unspecified" in the mail speaks of codes ("they deny unspecified codes"), not the patient
-    scored = ctx.kb.icd_children_scored(parent, re.sub(r"(?i)\bunspecified\b", " ", text))
+    scored = ctx.kb.icd_children_scored(parent, _UNSPECIFIED_WORD.sub(" ", text))
     if not scored:
         return None
     own = next((h for h, k in scored if k.code == code), 0)
@@ -191,10 +195,14 @@ _DIABETES_DRUGS = (
 )
 
 
+_DIABETES = re.compile(r"(?i)\bdiabet|\bDM2?\b|\bT2DM\b")
+
+
 def _diabetes_drugs(ctx: RuleContext, codes: list[str], text: str) -> Finding | None:
-    """The Z79 codes the mail's diabetes drugs call for that the mail does not have yet."""
+    """The Z79 codes the mail's diabetes drugs call for that the mail does not have yet;
+    ``text`` is the mail's (``ctx.text``)."""
     if not (any(c[:3] in ("E08", "E09", "E10", "E11", "E13") for c in codes)
-            or re.search(r"(?i)\bdiabet|\bDM2?\b|\bT2DM\b", text)):
+            or (ctx.may_say("diabet", "dm") and _DIABETES.search(text))):
         return None
     needed = [(z, what, rx.search(text)) for z, what, rx in _DIABETES_DRUGS]
     used = [(z, what, m.group()) for z, what, m in needed if m]
@@ -229,11 +237,18 @@ _ORGANISMS = (
     (re.compile(r"(?i)\bgroup\s+a\s+strep"), "B95.0"),
     (re.compile(r"(?i)\bgroup\s+b\s+strep"), "B95.1"),
 )
+#: A word one of the ``_ORGANISMS`` patterns needs to match: without any, none can.
+_ORGANISM_WORDS = ("mrsa", "mssa", "methicillin", "aureus", "coli", "escherichia", "klebsiella",
+                   "proteus", "pseudomonas", "enterococc", "strep")
 
 
 def _organism(ctx: RuleContext, codes: list[str], text: str) -> Finding | None:
     """The infectious-agent code a "use additional code (B95-B97)" note asks for, when the
-    mail names the organism and does not code it yet."""
+    mail names the organism and does not code it yet; ``text`` is the mail's (``ctx.text``).
+    Nine patterns over the text: looked for only when there is a code to add it to and the
+    text names some organism at all."""
+    if not codes or not ctx.may_say(*_ORGANISM_WORDS):
+        return None
     organism = next((code for rx, code in _ORGANISMS if rx.search(text)), None)
     if organism is None or organism in codes:
         return None
@@ -255,7 +270,7 @@ def _organism(ctx: RuleContext, codes: list[str], text: str) -> Finding | None:
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     codes = [m.code for m in ctx.diagnoses]
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    text = ctx.text
     sevenths: dict[str, Finding] = {}
     for code in codes:
         meant = with_placeholder(ctx, code) if ctx.kb.code(code) is None else None
@@ -284,8 +299,9 @@ def check(ctx: RuleContext) -> list[Finding]:
     drugs = _diabetes_drugs(ctx, codes, text)
     if drugs is not None:
         out.append(drugs)
-    if _UNCERTAIN.search(text) and (ctx.asks("diagnosis") or codes) and (
-            "inpatient" not in (ctx.extraction.setting or "")):
+    if (ctx.asks("diagnosis") or codes) and (
+            "inpatient" not in (ctx.extraction.setting or "")) and ctx.says(
+                _UNCERTAIN, _UNCERTAIN_NEEDS):
         answer = ("In the outpatient setting a \"probable\", \"suspected\" or \"rule out\" "
                   "diagnosis is not coded: report the signs and symptoms (or the confirmed "
                   "findings) instead.")

@@ -93,7 +93,7 @@ def check(ctx: RuleContext) -> list[Finding]:
     drugs = [ln for ln in ctx.lines if ctx.kb.dose_unit(ln.code) is not None]
     if not drugs:
         return out
-    mail = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    mail = ctx.text
     for line in drugs:
         own = line.context
         dose: str | None

@@ -21,6 +21,8 @@ LABELS = {"em_rules": "E/M rules"}
 _PREVENTIVE = {"G0438", "G0439", "G0402", "G0008", "G0009", "G0010", "90471", "90472"}
 _NEW = re.compile(r"(?i)\bnew\s+(?:patient|pt)|\bestablished\b|\best\.?\s+pt\b|\b9920[2-5]\b.*"
                   r"\b9921[1-5]\b|\bthree\s+years|\b3\s+years")
+_NEW_ASKED = re.compile(r"(?i)\bnew\b|\bestablished\b|\best\.?\s+p|\b9920x|\b9921x")
+_ANY_NEW_EM = re.compile(r"(?i)\b9920x|\b9921x")
 
 
 def _is_office_em(code: str) -> bool:
@@ -30,7 +32,7 @@ def _is_office_em(code: str) -> bool:
 def check(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     codes = [m.code for m in ctx.procedures]
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}"
+    text = ctx.text
     if "G2211" in codes:
         ems = [c for c in codes if _is_office_em(c)]
         with25 = [c for c in ems if "25" in ctx.modifiers_on(c) + ctx.modifier_options(c)]
@@ -51,8 +53,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                            "CMS CY 2024 and CY 2025 PFS final rules (G2211), project notes",
                            0.85, {"answer": answer}))
     asked = " ".join(p.text for p in ctx.extraction.parts)
-    if re.search(r"(?i)\bnew\b|\bestablished\b|\best\.?\s+p|\b9920x|\b9921x", asked) and (
-            _NEW.search(text) or re.search(r"(?i)\b9920x|\b9921x", asked)):
+    if _NEW_ASKED.search(asked) and (_NEW.search(text) or _ANY_NEW_EM.search(asked)):
         answer = ("A patient is new only with no professional service from this physician, or "
                   "another physician of the exact same specialty and subspecialty in the same "
                   "group, in the past three years; a visit with a different specialty does not "

@@ -40,6 +40,8 @@ POSTOP_MODIFIERS = {
 }
 _GLOBAL_WORDS = re.compile(r"\bglobal|post-?op|postoperative|return(?:ed)? to the (?:or|operating)",
                            re.I)
+#: A word each match of ``_GLOBAL_WORDS`` holds (see ``ctx.says``).
+_GLOBAL_NEEDS = ("global", "post", "return")
 _UNRELATED = re.compile(
     r"(?i)\bunrelated\b|\bnot\s+related\b|\bnothing\s+to\s+do\s+with|\bdifferent\s+(?:problem|"
     r"issue|complaint|condition|reason|diagnosis|dx)|\bnew\s+(?:problem|complaint|issue|"
@@ -152,10 +154,9 @@ def _interval(ctx: RuleContext, e: _Event, s: _Surgery) -> int | None:
 
 
 def _text(ctx: RuleContext, e: _Event | None = None) -> str:
-    ex = ctx.extraction
     if e is not None and e.context:
         return e.context
-    return f"{ex.question} {ex.narrative}"
+    return ctx.text
 
 
 def _period(surgery: _Surgery) -> str:
@@ -199,7 +200,7 @@ def _same_day(ctx: RuleContext, e: _Event, s: _Surgery, before: bool) -> Finding
         rule = (f"The day before and the day of major surgery are in its global package: an E/M "
                 f"{when} it is paid only when it is the visit where the decision to operate was "
                 f"made, with 57 on {em}.")
-        if _DECISION.search(_text(ctx, e)) or _DECISION.search(_text(ctx)):
+        if _DECISION.search(_text(ctx, e)) or ctx.says(_DECISION):
             answer = (f"Use modifier 57 on {em} (not 25): the visit decided on major surgery "
                       f"({s.code}, {s.days}-day global).")
         else:
@@ -355,7 +356,7 @@ def check(ctx: RuleContext) -> list[Finding]:
             out.append(Finding(RULE, [m.code], "info", detail,
                                pfs.source if pfs else ctx.kb.citation("modifiers"), 0.9,
                                {"modifier": mod, "answer": ""}))
-    if surgeries and not out and _GLOBAL_WORDS.search(_text(ctx)):
+    if surgeries and not out and ctx.says(_GLOBAL_WORDS, _GLOBAL_NEEDS):
         s = surgeries[0]
         detail = (
             f"For services during the {s.days}-day global period of {s.code}: "

@@ -22,6 +22,7 @@ SIDES = frozenset({"LT", "RT", "50", "E1", "E2", "E3", "E4", "FA", "F1", "F2", "
                    "T7", "T8", "T9"})
 _SIDE_WORDS = re.compile(r"(?i)\b(?:left|right|bilateral|both\s+(?:sides|knees|shoulders|hips|"
                          r"eyes|ears|feet|hands)|b/l|lt|rt|l\s+knee|r\s+knee)\b")
+_SIDES_ASKED = re.compile(r"(?i)\b(?:50|RT|LT|side|bilateral|laterality)\b")
 #: Rules whose answer changes with the date of service.
 DATED_RULES = frozenset({"code_status", "ncci_ptp", "addon"})
 
@@ -40,16 +41,15 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
                 else "we used the edits currently in force")
         out.append(_ask([], f"The date of service: edits and code validity change quarterly, "
                             f"and {when}."))
-    text = f"{ex.question} {ex.narrative}"
+    text = ctx.text
     if ctx.asks("units"):
         dosed = {c for f in found if f.rule == "drug_units" for c in f.codes}
         for m in ctx.procedures:
             if m.units is None and m.code[:1] in ("J", "Q") and m.code not in dosed:
                 out.append(_ask([m.code], f"How much of the drug was given for {m.code} (the "
                                           "dose), so the units follow from its descriptor?"))
-    sides_asked = re.search(r"(?i)\b(?:50|RT|LT|side|bilateral|laterality)\b",
-                            " ".join(p.text for p in ex.parts))
-    if ctx.asks("which_modifier") and sides_asked and not _SIDE_WORDS.search(text):
+    if ctx.asks("which_modifier") and _SIDES_ASKED.search(" ".join(p.text for p in ex.parts)) \
+            and not _SIDE_WORDS.search(text):
         for m in ctx.procedures:
             pfs = ctx.kb.pfs(m.code)
             if pfs and pfs.bilat in ("1", "3") and not SIDES & set(ctx.modifiers_on(m.code)):

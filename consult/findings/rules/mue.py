@@ -8,6 +8,7 @@ clinical: payable on appeal with documentation).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from consult.findings.context import RuleContext
 from consult.findings.model import Finding, Severity
@@ -33,11 +34,13 @@ def mai_meaning(mue: Mue) -> str:
 
 
 _DME = re.compile(r"(?i)\bDME\b|\bsupplier\b|durable\s+medical|\bDMEPOS\b|\borthotic")
+#: A word each match of ``_DME`` holds (see ``ctx.says``).
+_DME_NEEDS = ("dme", "supplier", "durable", "orthotic")
 
 
 def _setting(ctx: RuleContext) -> str:
     """The MUE table of the mail's setting: DME supplier, outpatient hospital or practitioner."""
-    if _DME.search(f"{ctx.extraction.question} {ctx.extraction.narrative}"):
+    if ctx.says(_DME, _DME_NEEDS):
         return "dme"
     return ctx.setting
 
@@ -52,11 +55,20 @@ def _lookup(ctx: RuleContext, code: str) -> tuple[Mue | None, str]:
     return mue, ""
 
 
+_SIDES = re.compile(r"(?i)\b50\b|bilat|both|\bx\s?2\b")
+
+
+@lru_cache(maxsize=64)
+def _speaks_of_sides(text: str) -> bool:
+    """Whether a question part's words ask about sides or two units; cached: asked per code."""
+    return _SIDES.search(text) is not None
+
+
 def _asked(ctx: RuleContext, code: str) -> bool:
     """A units question about this code (or about sides: one line with 50 or two units)."""
     counted = {m.code for m in ctx.procedures if (m.units or 1) > 1}
-    return any((p.type == "units" or re.search(r"(?i)\b50\b|bilat|both|\bx\s?2\b", p.text))
-               and (code in p.codes or not p.codes)
+    return any((code in p.codes or not p.codes)
+               and (p.type == "units" or _speaks_of_sides(p.text))
                # "20610 with J1030 x 2?": the units asked are J1030's, not 20610's
                and not (counted & set(p.codes or counted)) for p in ctx.extraction.parts)
 

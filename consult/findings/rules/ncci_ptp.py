@@ -83,8 +83,7 @@ def _modifier_advice(ctx: RuleContext, edit: PtpEdit) -> tuple[str, str, list[st
                       f"otherwise {c2} stays bundled into {c1}.")
             parts.append("The X modifiers are the specific forms of 59; CMS asks for them "
                          "where one fits.")
-        elif (named or offered) and (same := _SAME_SITE.search(
-                f"{ctx.extraction.question} {ctx.extraction.narrative}")):
+        elif (named or offered) and (same := _SAME_SITE.search(ctx.text)):
             # "into the same knee ... 20610-RT-59?": the distinct-service modifiers need a
             # different site or session, which the mail itself rules out
             given = list(dict.fromkeys(named + offered))
@@ -163,10 +162,11 @@ def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None =
     ind = edit.modifier_indicator
     c1, c2 = edit.column1, edit.column2
     advice, answer, used = _modifier_advice(ctx, edit)
+    dates = _dates(ctx, edit, on if on else ctx.on)  # said in the detail and the basis
     detail = (
         f"{c2} is bundled into {c1} (column 1), modifier indicator {ind}: "
         f"{INDICATOR_MEANING.get(ind, 'unknown indicator')}; rationale: {_lower(edit.rationale)}. "
-        f"{_dates(ctx, edit, on if on else ctx.on)}{table_note}"
+        f"{dates}{table_note}"
     )
     if advice:
         detail += " " + advice
@@ -182,7 +182,7 @@ def describe(ctx: RuleContext, edit: PtpEdit, table_note: str, on: date | None =
             "modifiers": used, "answer": answer,
             "basis": (f"{c1} (column 1) with {c2} (column 2): PTP edit, modifier indicator "
                       f"{ind}, rationale {_lower(edit.rationale)}; "
-                      f"{_dates(ctx, edit, on if on else ctx.on).removeprefix('The edit is ')}"
+                      f"{dates.removeprefix('The edit is ')}"
                       f"{table_note}"),
         },
     )

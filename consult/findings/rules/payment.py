@@ -28,7 +28,7 @@ _FACILITY_WORDS = ("hospital", "asc", "facility", "inpatient", "emergency", "ski
 def _setting(ctx: RuleContext) -> tuple[bool, bool]:
     """(show non-facility, show facility) from the mail's setting."""
     where = (ctx.extraction.setting or "").lower()
-    text = f"{ctx.extraction.question} {ctx.extraction.narrative}".lower()
+    text = ctx.text.lower()
     both = ("facility" in text and ("office" in text or "non-facility" in text)) or (
         "pos 11" in text and "pos 22" in text)
     if both or not where:
@@ -139,7 +139,7 @@ def check(ctx: RuleContext, found: list[Finding]) -> list[Finding]:
         elif f.rule == "suggestion":
             codes += [c["code"] for c in f.data.get("candidates", [])
                       if c.get("system") in ("CPT", "HCPCS")][:1]
-    read_only = professional_only(f"{ctx.extraction.question} {ctx.extraction.narrative}")
+    read_only = professional_only(ctx)
     elsewhere_paid = {c for story in told if len(told) > 1
                       and payer_of(story) in ("commercial", "medicaid")
                       for c in codes if c in story}

@@ -35,6 +35,10 @@ _BILATERAL = re.compile(r"(?i)\bbilat|\bboth\s+(?:sides|knees|ears|eyes|shoulder
                         r"and\s+left|\bRT\s*(?:and|&|/)\s*LT|\bLT\s*(?:and|&|/)\s*RT")
 _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|"
                        r"\bmod(?:ifier)?\s*-?(?:80|81|82|AS|62|66)\b")
+#: A word each match of ``_READ`` / ``_SURGEONS`` / ``_BILATERAL`` holds (see ``ctx.says``).
+_READ_NEEDS = ("read", "interpret", "professional", "hospital", "facility")
+_SURGEONS_NEEDS = ("assist", "surg", "mod")
+_BILATERAL_NEEDS = ("bilat", "both", "b/l", "left", "right", "rt")
 RVU = "CMS Medicare PFS relative value file"
 #: The finding rule names this module emits, with their labels, in display order.
 LABELS = {"pctc": "Professional and technical components", "bilateral": "Bilateral procedure",
@@ -47,18 +51,18 @@ _ELSEWHERE = re.compile(r"(?i)\bhospital|\bfacility\b|\boutside\b|\breference\s+
                         r"(?:component\s+)?only|\b(?:read|interpretation)\s+only")
 
 
-def professional_only(text: str) -> bool:
+_ASSIST = re.compile(r"(?i)assist")
+_CO_SURGEON = re.compile(r"(?i)co-?surg|\b62\b")
+
+
+def professional_only(ctx: RuleContext) -> bool:
     """The mail's practice only reads the test: it says so, or it says someone else (a
     hospital, an outside lab) does the technical part; never "we own the machine"."""
-    return bool(_READ.search(text)) and bool(_ELSEWHERE.search(text)) and not _OWN.search(text)
+    return ctx.says(_READ, _READ_NEEDS) and ctx.says(_ELSEWHERE) and not ctx.says(_OWN)
 
 
 def _mods(ctx: RuleContext, code: str) -> set[str]:
     return set(ctx.modifiers_on(code)) | set(ctx.modifier_options(code))
-
-
-def _text(ctx: RuleContext) -> str:
-    return f"{ctx.extraction.question} {ctx.extraction.narrative}"
 
 
 def _components(ctx: RuleContext, code: str) -> tuple[str, str]:
@@ -80,10 +84,10 @@ def _components(ctx: RuleContext, code: str) -> tuple[str, str]:
     return pc, tc
 
 
-def _pctc(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | None:
+def _pctc(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     mods = _mods(ctx, code)
     applied = set(ctx.modifiers_on(code))
-    reading = bool(_READ.search(text))
+    reading = ctx.says(_READ, _READ_NEEDS)
     label = meaning("pctc", info.pctc)
     if {"26", "TC"} <= applied:
         answer = (f"26 and TC together on {code} are the global service: report {code} "
@@ -121,11 +125,11 @@ def _pctc(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | No
                  f"component (PC/TC {info.pctc}): report it without {mod}."
         return Finding("pctc", [code], "warning", f"{code} has PC/TC indicator {info.pctc}: "
                        f"{label}.", info.source, 0.9, {"answer": answer})
-    if professional_only(text):
+    if professional_only(ctx):
         answer = (f"Report {code}-26 for the read (professional component; PC/TC 1); the "
                   f"technical component ({code}-TC) is billed by whoever owns the equipment, "
                   "here the hospital.")
-    elif ("26" in mods and "TC" in mods) or (reading and _OWN.search(text)):
+    elif ("26" in mods and "TC" in mods) or (reading and ctx.says(_OWN)):
         answer = (f"For {code} done and read by the same practice, report it without 26 or TC "
                   "(the global service); 26 is the read only, TC the equipment and staff only.")
     else:
@@ -136,7 +140,7 @@ def _pctc(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | No
     return Finding("pctc", [code], "info", detail, info.source, 0.9, {"answer": answer})
 
 
-def _bilateral(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | None:
+def _bilateral(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     mods = _mods(ctx, code)
     line = ctx.line(code)
     units = line.units if line else None
@@ -144,14 +148,14 @@ def _bilateral(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding
     em = code.isdigit() and 99202 <= int(code) <= 99499
     if not both_sides and (info.bilat not in ("1", "2", "3") or em):
         return None  # words alone ("both knees") speak only of codes with a bilateral rule
-    joints = {j for j in _JOINTS.findall(text.lower())}
+    joints = {j for j in _JOINTS.findall(ctx.text.lower())}
     if {"RT", "LT"} <= mods and len(joints) > 1 and "50" not in mods:
         answer = (f"{code} on two different sites ({' and '.join(sorted(joints))}) is not a "
                   "bilateral procedure: report two lines with RT and LT (each paid at 100%, "
                   "subject to the multiple-procedure rule), not 50.")
         return Finding("bilateral", [code], "info", answer, info.source, 0.85,
                        {"bilat": info.bilat, "answer": answer})
-    if not (both_sides or _BILATERAL.search(text) or (units or 1) == 2) or \
+    if not (both_sides or ctx.says(_BILATERAL, _BILATERAL_NEEDS) or (units or 1) == 2) or \
             info.bilat not in ("0", "1", "2", "3"):
         return None
     label = meaning("bilat", info.bilat)
@@ -174,17 +178,21 @@ def _bilateral(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding
                    {"bilat": info.bilat, "answer": answer})
 
 
-def _surgeons(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding | None:
+def _surgeons(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     mods = _mods(ctx, code)
     wanted = {"80", "81", "82", "AS", "62", "66"} & mods
-    if not (wanted or _SURGEONS.search(text)) or info.global_days not in ("000", "010",
-                                                                          "090"):
+    # without one of these modifiers, the answer below needs the words of an assistant or a
+    # co-surgeon: checked first, they spare the longer pattern in most mails
+    if not (wanted or ctx.says(_ASSIST, ("assist",)) or ctx.says(_CO_SURGEON, ("surg", "62"))):
+        return None
+    if info.global_days not in ("000", "010", "090") or not (
+            wanted or ctx.says(_SURGEONS, _SURGEONS_NEEDS)):
         return None
     notes, answer = [], []
     if info.assistant in ("0", "1", "2"):
         notes.append(f"assistant indicator {info.assistant}: "
                      f"{meaning('assistant', info.assistant)}")
-        if re.search(r"(?i)assist", text) or {"80", "81", "82", "AS"} & mods:
+        if ctx.says(_ASSIST, ("assist",)) or {"80", "81", "82", "AS"} & mods:
             verdict = {"0": "is paid only with documentation of medical necessity",
                        "1": "is not paid (statutory restriction)",
                        "2": "may be paid"}[info.assistant]
@@ -195,7 +203,7 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo, text: str) -> Finding 
     if info.co_surgeons in ("0", "1", "2"):
         notes.append(f"co-surgeon indicator {info.co_surgeons}: "
                      f"{meaning('co_surgeons', info.co_surgeons)}")
-        if re.search(r"(?i)co-?surg|\b62\b", text) or "62" in mods:
+        if ctx.says(_CO_SURGEON, ("surg", "62")) or "62" in mods:
             verdict = {"0": "are not allowed", "1": "are paid only with documentation",
                        "2": "are allowed"}[info.co_surgeons]
             answer.append(f"Co-surgeons on {code} {verdict} (co-surgeon indicator "
@@ -223,14 +231,15 @@ def _codes(ctx: RuleContext) -> list[str]:
 
 
 def check(ctx: RuleContext) -> list[Finding]:
+    """Each judge reads the mail's words through ``ctx.says``: searched once per mail, not
+    once per code."""
     out: list[Finding] = []
-    text = _text(ctx)
     for code in _codes(ctx):
         info = ctx.kb.pfs(code)
         if info is None:
             continue
         for judge in (_pctc, _bilateral, _surgeons):
-            f = judge(ctx, code, info, text)
+            f = judge(ctx, code, info)
             if f is not None:
                 out.append(f)
     return out

@@ -130,8 +130,8 @@ def check(ctx: RuleContext) -> list[Finding]:
         asked = ctx.asks("payment", "coverage", "which_code")
         if info.status not in UNPAID and not asked:
             continue
-        if info.status in ELSEWHERE and is_lab(m.code) and not asked and not _DENIED.search(
-                f"{ctx.extraction.question} {ctx.extraction.narrative}"):
+        if info.status in ELSEWHERE and is_lab(m.code) and not asked \
+                and not _DENIED.search(ctx.text):
             continue
         meaning = STATUS_MEANING[info.status]
         detail = f"{m.code} has Medicare PFS status {info.status}: {meaning}."

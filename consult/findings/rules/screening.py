@@ -23,7 +23,7 @@ from datetime import date
 
 from consult.extract.lines import stories
 from consult.extract.narrative import payer_of
-from consult.findings.context import RuleContext
+from consult.findings.context import RuleContext, may_contain
 from consult.findings.model import Finding
 
 RULE = "screening"
@@ -37,6 +37,9 @@ _THERAPEUTIC = {"45380", "45381", "45384", "45385", "45388", "45390", "45386", "
 _INCOMPLETE = re.compile(r"(?i)\bincomplete|\bcould\s*n[o']t\s+(?:reach|advance|complete)|"
                          r"\bunable\s+to\s+(?:reach|advance|complete)|\bpoor\s+prep|\baborted|"
                          r"\bstopped\b|\bdiscontinued")
+_COLON = re.compile(r"(?i)colonoscop|\bscope\b")
+_HIGH_RISK = re.compile(r"(?i)high[\s-]?risk|history\s+of\s+(?:colon\s+)?"
+                        r"(?:polyps|adenoma|colon\s+cancer)|Z86\.010|Z80\.0|family\s+history")
 _FOUND_ONLY = re.compile(r"(?i)\bdiverticul|\bhemorrhoid|\bnothing\s+(?:removed|taken|done)|"
                          r"\bno\s+(?:polyps?|biops|intervention)|\bnormal\b")
 
@@ -54,8 +57,7 @@ def check(ctx: RuleContext) -> list[Finding]:
     codes = {m.code for m in ctx.mentions}
     mail_medicare = ctx.extraction.payer_class in (None, "medicare", "medicare_advantage")
     if len(told) == 1:
-        return _story(ctx, f"{ctx.extraction.question} {ctx.extraction.narrative}", codes,
-                      mail_medicare)
+        return _story(ctx, ctx.text, codes, mail_medicare)
     out: list[Finding] = []
     for story in told:
         payer = payer_of(story)
@@ -66,8 +68,8 @@ def check(ctx: RuleContext) -> list[Finding]:
 
 
 def _story(ctx: RuleContext, text: str, codes: set[str], medicare: bool) -> list[Finding]:
-    colon = any(c.startswith("453") or c in ("G0121", "G0105") for c in codes) or re.search(
-        r"(?i)colonoscop|\bscope\b", text)
+    colon = any(c.startswith("453") or c in ("G0121", "G0105") for c in codes) or (
+        may_contain(text, ("colonoscop", "scope")) and _COLON.search(text))
     out: list[Finding] = []
     if colon and _INCOMPLETE.search(text) and not codes & _THERAPEUTIC:
         if "G0105" in codes:
@@ -97,9 +99,7 @@ def _story(ctx: RuleContext, text: str, codes: set[str], medicare: bool) -> list
             out.append(Finding(RULE, [*done, "Z12.11"], "warning", detail, CMS, 0.85,
                                {"answer": answer}))
         elif "45378" in codes or "G0121" in codes or "G0105" in codes:
-            high = bool(re.search(r"(?i)high[\s-]?risk|history\s+of\s+(?:colon\s+)?"
-                                  r"(?:polyps|adenoma|colon\s+cancer)|Z86\.010|Z80\.0|family\s+"
-                                  r"history", text))
+            high = bool(_HIGH_RISK.search(text))
             code = "G0105" if high else "G0121"
             answer = (f"For Medicare report {code} (screening colonoscopy, "
                       f"{'high risk' if high else 'not high risk'}) with Z12.11 first"
