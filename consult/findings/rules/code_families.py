@@ -66,11 +66,12 @@ def _finding(index: int, codes: list[str], severity: str, detail: str, source: s
 # -- destruction of premalignant lesions --------------------------------------------------------
 _AK = ("17000", "17003", "17004")
 _AK_WORDS = re.compile(r"(?i)\baks?\b|actinic|premalignant")
+_AK_NEEDS = ("ak", "actinic", "premalignant")
 
 
 def destruction(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _AK if c in part.codes or (not part.codes and ctx.line(c))]
-    if not named and not (may_contain(text, ("ak", "actinic", "premalignant"))
+    if not named and not (may_contain(text, _AK_NEEDS)
                           and _AK_WORDS.search(text)):
         return None
     count = lesion_count(text)
@@ -147,11 +148,12 @@ def _in_question(text: str, pos: int) -> bool:
 
 
 _DEBRIDE_WORD = re.compile(r"(?i)debrid")
+_DEBRIDE_NEEDS = ("debrid",)
 
 
 def debridement(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     named = [c for c in _DEPTH_OF if ctx.line(c)]
-    if not (named or (may_contain(text, ("debrid",)) and _DEBRIDE_WORD.search(text))):
+    if not (named or (may_contain(text, _DEBRIDE_NEEDS) and _DEBRIDE_WORD.search(text))):
         return None  # checked before the areas: most mails are not about debridement
     found = areas(text)
     stated = [a for a in found if not _in_question(text, a.start)]
@@ -324,11 +326,12 @@ def timed_therapy(ctx: RuleContext, index: int, part: QuestionPart, text: str) -
 # -- prolonged office visits ---------------------------------------------------------------------
 _PROLONGED = {"99215": (55, 69), "99205": (75, 89)}
 _PROLONGED_WORD = re.compile(r"(?i)prolonged")
+_PROLONGED_NEEDS = ("prolonged",)
 
 
 def prolonged(ctx: RuleContext, index: int, part: QuestionPart, text: str) -> Finding | None:
     if not (ctx.has_line("99417", "G2212")
-            or (may_contain(text, ("prolonged",)) and _PROLONGED_WORD.search(text))):
+            or (may_contain(text, _PROLONGED_NEEDS) and _PROLONGED_WORD.search(text))):
         return None
     base = next((c for c in _PROLONGED if ctx.line(c)), None)
     if base is None:

@@ -196,13 +196,14 @@ _DIABETES_DRUGS = (
 
 
 _DIABETES = re.compile(r"(?i)\bdiabet|\bDM2?\b|\bT2DM\b")
+_DIABETES_NEEDS = ("diabet", "dm")
 
 
 def _diabetes_drugs(ctx: RuleContext, codes: list[str], text: str) -> Finding | None:
     """The Z79 codes the mail's diabetes drugs call for that the mail does not have yet;
     ``text`` is the mail's (``ctx.text``)."""
     if not (any(c[:3] in ("E08", "E09", "E10", "E11", "E13") for c in codes)
-            or (ctx.may_say("diabet", "dm") and _DIABETES.search(text))):
+            or (ctx.may_say(*_DIABETES_NEEDS) and _DIABETES.search(text))):
         return None
     needed = [(z, what, rx.search(text)) for z, what, rx in _DIABETES_DRUGS]
     used = [(z, what, m.group()) for z, what, m in needed if m]

@@ -39,6 +39,8 @@ _SURGEONS = re.compile(r"(?i)\bassist|\bco-?surg|\bteam\s+surg|\bfirst\s+assist|
 _READ_NEEDS = ("read", "interpret", "professional", "hospital", "facility")
 _SURGEONS_NEEDS = ("assist", "surg", "mod")
 _BILATERAL_NEEDS = ("bilat", "both", "b/l", "left", "right", "rt")
+_ASSIST_NEEDS = ("assist",)
+_CO_SURGEON_NEEDS = ("surg", "62")
 RVU = "CMS Medicare PFS relative value file"
 #: The finding rule names this module emits, with their labels, in display order.
 LABELS = {"pctc": "Professional and technical components", "bilateral": "Bilateral procedure",
@@ -183,7 +185,7 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     wanted = {"80", "81", "82", "AS", "62", "66"} & mods
     # without one of these modifiers, the answer below needs the words of an assistant or a
     # co-surgeon: checked first, they spare the longer pattern in most mails
-    if not (wanted or ctx.says(_ASSIST, ("assist",)) or ctx.says(_CO_SURGEON, ("surg", "62"))):
+    if not (wanted or ctx.says(_ASSIST, _ASSIST_NEEDS) or ctx.says(_CO_SURGEON, _CO_SURGEON_NEEDS)):
         return None
     if info.global_days not in ("000", "010", "090") or not (
             wanted or ctx.says(_SURGEONS, _SURGEONS_NEEDS)):
@@ -192,7 +194,7 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     if info.assistant in ("0", "1", "2"):
         notes.append(f"assistant indicator {info.assistant}: "
                      f"{meaning('assistant', info.assistant)}")
-        if ctx.says(_ASSIST, ("assist",)) or {"80", "81", "82", "AS"} & mods:
+        if ctx.says(_ASSIST, _ASSIST_NEEDS) or {"80", "81", "82", "AS"} & mods:
             verdict = {"0": "is paid only with documentation of medical necessity",
                        "1": "is not paid (statutory restriction)",
                        "2": "may be paid"}[info.assistant]
@@ -203,7 +205,7 @@ def _surgeons(ctx: RuleContext, code: str, info: PfsInfo) -> Finding | None:
     if info.co_surgeons in ("0", "1", "2"):
         notes.append(f"co-surgeon indicator {info.co_surgeons}: "
                      f"{meaning('co_surgeons', info.co_surgeons)}")
-        if ctx.says(_CO_SURGEON, ("surg", "62")) or "62" in mods:
+        if ctx.says(_CO_SURGEON, _CO_SURGEON_NEEDS) or "62" in mods:
             verdict = {"0": "are not allowed", "1": "are paid only with documentation",
                        "2": "are allowed"}[info.co_surgeons]
             answer.append(f"Co-surgeons on {code} {verdict} (co-surgeon indicator "

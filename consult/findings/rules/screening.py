@@ -38,6 +38,7 @@ _INCOMPLETE = re.compile(r"(?i)\bincomplete|\bcould\s*n[o']t\s+(?:reach|advance|
                          r"\bunable\s+to\s+(?:reach|advance|complete)|\bpoor\s+prep|\baborted|"
                          r"\bstopped\b|\bdiscontinued")
 _COLON = re.compile(r"(?i)colonoscop|\bscope\b")
+_COLON_NEEDS = ("colonoscop", "scope")
 _HIGH_RISK = re.compile(r"(?i)high[\s-]?risk|history\s+of\s+(?:colon\s+)?"
                         r"(?:polyps|adenoma|colon\s+cancer)|Z86\.010|Z80\.0|family\s+history")
 _FOUND_ONLY = re.compile(r"(?i)\bdiverticul|\bhemorrhoid|\bnothing\s+(?:removed|taken|done)|"
@@ -69,7 +70,7 @@ def check(ctx: RuleContext) -> list[Finding]:
 
 def _story(ctx: RuleContext, text: str, codes: set[str], medicare: bool) -> list[Finding]:
     colon = any(c.startswith("453") or c in ("G0121", "G0105") for c in codes) or (
-        may_contain(text, ("colonoscop", "scope")) and _COLON.search(text))
+        may_contain(text, _COLON_NEEDS) and _COLON.search(text))
     out: list[Finding] = []
     if colon and _INCOMPLETE.search(text) and not codes & _THERAPEUTIC:
         if "G0105" in codes:
