@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,41 @@ _WROTE_END = re.compile(rf"(?:{_WROTE_WORDS})(?:\(a\))?\s*:?\s*-*\s*$", re.IGNOR
 #: "... wrote:" / "... schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:" / "... a écrit :".
 _WROTE_COLON = re.compile(rf"\b(?:{_WROTE_WORDS})(?:\(a\))?\b.{{0,80}}:\s*-*\s*$|"
                           rf"\b(?:{_WROTE_WORDS})\s*-{{2,}}\s*$", re.IGNORECASE)
+#: What starts every ``_DATED_ADDRESS`` match: an attribution without a "wrote" word needs it.
+_LEADING_DIGIT = re.compile(r"\s*\d")
+
+
+def _ascii_wrote_tails(words: str) -> tuple[str, ...]:
+    """Lower-case literals, one of which is in every ASCII line that a "wrote" word matches.
+
+    A word with a space ("ha scritto") is represented by its last token, the part that cannot
+    straddle two lines joined with a space. Under ``re.IGNORECASE`` the only non-ASCII letter of
+    the words that matches ASCII text is the dotless "ı" (it matches "i" and "I"); words with any
+    other non-ASCII letter cannot match an ASCII line. Tokens containing another are dropped.
+    """
+    tails = {w.rsplit(" ", 1)[-1].lower().replace("ı", "i") for w in words.split("|")}
+    tails = {t for t in tails if t.isascii()}
+    return tuple(sorted(t for t in tails if not any(o != t and o in t for o in tails)))
+
+
+_WROTE_TAILS = _ascii_wrote_tails(_WROTE_WORDS)
+
+
+@lru_cache(maxsize=4096)
+def _may_say_wrote(line: str) -> bool:
+    """False only when no "wrote" word can match in ``line`` (or in a join that includes it).
+
+    The wrote-word regexes try ~30 alternatives at every position and cost ~60 us per line;
+    ``str.__contains__`` on the lower-cased line costs ~1 us. Non-ASCII lines (rare) keep the
+    exact regex path, since case folding beyond ASCII is the regex engine's business. Cached:
+    ``attribution_len`` asks about each line up to three times.
+    """
+    if not line.isascii():
+        return True
+    low = line.lower()
+    return any(tail in low for tail in _WROTE_TAILS)
+
+
 _HAS_ADDRESS_OR_DATE = re.compile(
     r"@|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 _STARTS_WITH_DATE = re.compile(
@@ -151,6 +187,11 @@ def attribution_len(lines: list[str], i: int) -> int:
     """
     first = lines[i].strip()
     if len(first) > 300:
+        return 0
+    # Without a "wrote" word in the (up to) three lines joined below, only a dated-address
+    # attribution can match, and that starts with a digit: most lines are rejected here.
+    if not (_LEADING_DIGIT.match(first)
+            or any(_may_say_wrote(line) for line in lines[i:i + 3])):
         return 0
     if _ON_WROTE.match(first) or _DATED_ADDRESS.match(first):
         return 1
