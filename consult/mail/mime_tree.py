@@ -15,8 +15,39 @@ import re
 from email.message import Message
 from email.parser import Parser
 from email.policy import compat32
+from functools import lru_cache
+from typing import Any
 
-_PARSER = Parser(policy=compat32)
+_MISSING = object()
+
+
+class Part(Message):
+    """A compat32 ``Message`` whose header-parameter lookups are memoized by header text.
+
+    Parsing a mail asks each part for its boundary, charset, filename, name, format and delsp,
+    and ``Message.get_param`` re-parses the whole header for every one of them. The answer
+    depends only on the header's text, so it is worked out once per distinct value. Values
+    with 8-bit bytes (which ``get`` returns as ``Header`` objects) take the stdlib path.
+    """
+
+    def get_param(self, param: str, failobj: Any = None, header: str = "content-type",
+                  unquote: bool = True) -> Any:
+        value = self.get(header, _MISSING)
+        if not isinstance(value, str):
+            return super().get_param(param, failobj, header, unquote)
+        found = _param_in(value, param, unquote)
+        return failobj if found is _MISSING else found
+
+
+@lru_cache(maxsize=1024)
+def _param_in(value: str, param: str, unquote: bool) -> Any:
+    """``Message.get_param`` for a header whose (first) value is ``value``; _MISSING if absent."""
+    probe = Message(policy=compat32)
+    probe.set_raw("content-type", value)
+    return Message.get_param(probe, param, _MISSING, "content-type", unquote)
+
+
+_PARSER = Parser(Part, policy=compat32)
 _HEADER_END = re.compile(r"\r?\n\r?\n")
 _HEADER_LINE = re.compile(r"[!-9;-~]+[ \t]*:|[ \t]")
 MAX_DEPTH = 8
@@ -50,7 +81,7 @@ def _fast(text: str, depth: int) -> Message:
         for line in head.splitlines():
             if not _HEADER_LINE.match(line) and not (depth == 0 and line.startswith("From ")):
                 raise _NotClean
-    msg = _PARSER.parsestr(head + "\n\n", headersonly=True) if head else Message()
+    msg = _PARSER.parsestr(head + "\n\n", headersonly=True) if head else Part()
     if msg.defects:
         raise _NotClean
     maintype = msg.get_content_maintype()
