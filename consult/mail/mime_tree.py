@@ -48,6 +48,8 @@ def _param_in(value: str, param: str, unquote: bool) -> Any:
 
 
 _PARSER = Parser(Part, policy=compat32)
+#: The feed parser's test for a header or continuation line (``email.feedparser.headerRE``).
+_FEED_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 _HEADER_END = re.compile(r"\r?\n\r?\n")
 _HEADER_LINE = re.compile(r"[!-9;-~]+[ \t]*:|[ \t]")
 MAX_DEPTH = 8
@@ -81,7 +83,7 @@ def _fast(text: str, depth: int) -> Message:
         for line in head.splitlines():
             if not _HEADER_LINE.match(line) and not (depth == 0 and line.startswith("From ")):
                 raise _NotClean
-    msg = _PARSER.parsestr(head + "\n\n", headersonly=True) if head else Part()
+    msg = _header_block(head) if head else Part()
     if msg.defects:
         raise _NotClean
     maintype = msg.get_content_maintype()
@@ -102,6 +104,48 @@ def _fast(text: str, depth: int) -> Message:
         raise _NotClean  # delivery-status and friends: let the stdlib build its sub-blocks
     else:
         msg.set_payload(body)
+    return msg
+
+
+def _header_block(head: str) -> Message:
+    """What ``_PARSER.parsestr(head + "\\n\\n", headersonly=True)`` returns, read directly.
+
+    The feed parser pushes every header line through a buffered line reader and a generator;
+    for a block of plain field lines its result is just the fields (and a leading "From "
+    envelope line), which this builds the same way (``compat32.header_source_parse``). Where
+    the feed parser would note a defect, ``_NotClean`` sends the whole mail to the stdlib, as
+    ``_fast`` does for any defect; bare-CR line ends, which split differently, go to the stdlib
+    header parser.
+    """
+    if head.count("\r") != head.count("\r\n"):
+        return _PARSER.parsestr(head + "\n\n", headersonly=True)
+    msg = Part()
+    lines = head.split("\n")
+    value: list[str] = []
+    for lineno, text in enumerate(lines):
+        line = text + "\n"
+        if not _FEED_HEADER_LINE.match(line):
+            raise _NotClean  # MissingHeaderBodySeparatorDefect
+        if line[0] in " \t":
+            if not value:
+                raise _NotClean  # FirstHeaderLineIsContinuationDefect
+            value.append(line)
+            continue
+        if value:
+            msg.set_raw(*compat32.header_source_parse(value))
+            value = []
+        if line.startswith("From "):
+            if lineno == 0:
+                msg.set_unixfrom(text[:-1] if text.endswith("\r") else text)
+                continue
+            if lineno == len(lines) - 1:
+                return msg  # the feed parser takes it for the first body line and stops
+            raise _NotClean  # MisplacedEnvelopeHeaderDefect
+        if line.startswith(":"):
+            raise _NotClean  # InvalidHeaderDefect: a field with no name
+        value = [line]
+    if value:
+        msg.set_raw(*compat32.header_source_parse(value))
     return msg
 
 
