@@ -131,6 +131,8 @@ def decode_header_value(value: str | None) -> str:
     if not value:
         return ""
     value = decode_raw_header(str(value))
+    if "=?" not in value and "\n" not in value and "\r" not in value:
+        return value.strip()  # the common plain value: nothing to unfold or decode
     value = _FOLD.sub(" ", value)
     if "=?" in value:
         value = _BETWEEN_WORDS.sub(r"\1\2", value)

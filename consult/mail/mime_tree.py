@@ -86,14 +86,15 @@ def _fast(text: str, depth: int) -> Message:
     msg = _header_block(head) if head else Part()
     if msg.defects:
         raise _NotClean
-    maintype = msg.get_content_maintype()
+    ctype = msg.get_content_type()  # read once; the maintype and subtype are its halves
+    maintype = ctype.split("/")[0]
     if maintype == "multipart":
-        if msg.get_content_subtype() == "digest":
+        if ctype.split("/")[1] == "digest":
             raise _NotClean  # parts default to message/rfc822 there; the stdlib knows that
         msg.set_payload(None)  # type: ignore[call-overload]
         for part_text in _split_parts(msg, body):
             msg.attach(_fast(part_text, depth + 1))
-    elif msg.get_content_type() in ("message/rfc822", "message/global"):
+    elif ctype in ("message/rfc822", "message/global"):
         cte = (msg.get("content-transfer-encoding") or "7bit").strip().lower()
         if cte in ("7bit", "8bit", "binary"):
             msg.set_payload(None)  # type: ignore[call-overload]

@@ -179,8 +179,9 @@ def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
 
 
 # MIME walk ------------------------------------------------------------------------------------
-def _leaves(msg: Message, defects: list[str]) -> Iterator[Message]:
-    """Parts in document order, not descending into message/* (those are attachments)."""
+def _leaves(msg: Message, defects: list[str]) -> Iterator[tuple[Message, str]]:
+    """(part, content type) in document order, not descending into message/* (those are
+    attachments). The content type is read here anyway, so the caller gets it along."""
     stack: list[Message] = [msg]
     seen = 0
     while stack:
@@ -190,10 +191,11 @@ def _leaves(msg: Message, defects: list[str]) -> Iterator[Message]:
             defects.append(f"more than {MAX_PARTS} MIME parts; the rest were skipped")
             return
         payload = part.get_payload()
-        if (part.get_content_maintype() == "multipart" and isinstance(payload, list)):
+        ctype = part.get_content_type()
+        if (ctype.split("/")[0] == "multipart" and isinstance(payload, list)):
             stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
             continue
-        yield part
+        yield part, ctype
 
 
 def _content_types(msg: Message) -> list[str]:
@@ -403,10 +405,9 @@ def _from_message(msg: Message, own: frozenset[str], *, depth: int) -> ParsedMai
     html: list[str] = []
     attachments: list[Attachment] = []
     budget = _AttachmentBudget()
-    for part in _leaves(msg, defects):
+    for part, ctype in _leaves(msg, defects):
         try:
             defects.extend(type(d).__name__ for d in part.defects if part is not msg)
-            ctype = part.get_content_type()
             maintype = ctype.split("/")[0]  # what get_content_maintype() would compute again
             if ctype.startswith("message/") and ctype in ("message/rfc822", "message/global"):
                 attachments.append(_forwarded(part, own, depth, budget, defects))
