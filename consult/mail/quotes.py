@@ -112,6 +112,10 @@ FORWARD_START = re.compile(
     re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
+#: The characters a stripped line must start with for FORWARD_START, FORWARD_RULE,
+#: ORIGINAL_MESSAGE or an underscore rule to match: their first literals, under IGNORECASE
+#: (no other Unicode character folds to these), so a line starting otherwise skips all four.
+MARKER_FIRST_CHARS = frozenset("-_=*aAbBdDfF")
 _HEADER_FIELD = re.compile(
     r"^\s*\**\s*(from|von|de|da|van|od|från|fra|от|lähettäjä|feladó|sent|gesendet|envoyé|enviado"
     r"|inviato|verzonden|wysłano|skickat|sendt|отправлено|date|datum|fecha|data|to|an|à|para|a|aan"
@@ -154,6 +158,8 @@ _SUPERCITE = re.compile(r"^\s*[A-Za-z][\w.-]{0,11}>(?:\s|$)")
 
 def _is_quote(line: str) -> bool:
     """A ``>`` quoted line, or a Supercite one ("Richard> ...", "C> ...")."""
+    if ">" not in line:
+        return False  # both forms need one; most lines have none
     stripped = line.lstrip()
     return stripped.startswith(">") or bool(_SUPERCITE.match(stripped))
 
@@ -225,12 +231,13 @@ def _history_header(lines: list[str]) -> tuple[int, int, str] | None:
         stripped = line.strip()
         if not stripped or _is_quote(line):
             continue
-        if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
-            return i, 1 + field_block_len(lines, i + 1), "forward"
-        if ORIGINAL_MESSAGE.match(stripped):
-            return i, 1, "reply"
-        if _UNDERSCORES.match(stripped) and _next_is_header(lines, i + 1):
-            return i, 1, "reply"
+        if stripped[0] in MARKER_FIRST_CHARS:
+            if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
+                return i, 1 + field_block_len(lines, i + 1), "forward"
+            if ORIGINAL_MESSAGE.match(stripped):
+                return i, 1, "reply"
+            if _UNDERSCORES.match(stripped) and _next_is_header(lines, i + 1):
+                return i, 1, "reply"
         if outlook_header_at(lines, i):
             return i, field_block_len(lines, i), "reply"
         length = attribution_len(lines, i)
@@ -282,7 +289,8 @@ def signature_start(lines: list[str], names: tuple[str, ...] = ()) -> tuple[int,
     if len(content) < 2:
         return None
     for i in reversed(content):
-        if _SIG_DELIMITER.match(lines[i]) and i > content[0]:
+        # The delimiter is anchored at column 0: a first-character test rejects the rest.
+        if lines[i][0] in "-_—" and _SIG_DELIMITER.match(lines[i]) and i > content[0]:
             return i, "delimiter"
     mobile_at = None
     for i in reversed(content):
