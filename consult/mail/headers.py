@@ -96,6 +96,8 @@ def _declares_nothing(charset: str | None) -> bool:
 
 def decode_raw_header(value: str) -> str:
     """Undo the surrogateescape the stdlib parser uses for 8-bit header bytes, then decode."""
+    if value.isascii():
+        return value  # no escaped bytes (and no copy made to find that out)
     try:
         value.encode("utf-8")
         return value

@@ -196,9 +196,12 @@ def attribution_len(lines: list[str], i: int) -> int:
         return 0
     # Without a "wrote" word in the (up to) three lines joined below, only a dated-address
     # attribution can match, and that starts with a digit: most lines are rejected here.
-    if not (_LEADING_DIGIT.match(first)
-            or any(_may_say_wrote(line) for line in lines[i:i + 3])):
-        return 0
+    if not _LEADING_DIGIT.match(first):
+        for line in lines[i:i + 3]:
+            if _may_say_wrote(line):
+                break
+        else:
+            return 0
     if _ON_WROTE.match(first) or _DATED_ADDRESS.match(first):
         return 1
     if _WROTE_COLON.search(first) and _HAS_ADDRESS_OR_DATE.search(first):
