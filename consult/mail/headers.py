@@ -96,6 +96,8 @@ def _declares_nothing(charset: str | None) -> bool:
 
 def decode_raw_header(value: str) -> str:
     """Undo the surrogateescape the stdlib parser uses for 8-bit header bytes, then decode."""
+    if value.isascii():
+        return value  # no escaped bytes (and no copy made to find that out)
     try:
         value.encode("utf-8")
         return value
@@ -131,6 +133,8 @@ def decode_header_value(value: str | None) -> str:
     if not value:
         return ""
     value = decode_raw_header(str(value))
+    if "=?" not in value and "\n" not in value and "\r" not in value:
+        return value.strip()  # the common plain value: nothing to unfold or decode
     value = _FOLD.sub(" ", value)
     if "=?" in value:
         value = _BETWEEN_WORDS.sub(r"\1\2", value)

@@ -18,6 +18,7 @@ from typing import Literal
 from consult.mail.quotes import (
     FORWARD_RULE,
     FORWARD_START,
+    MARKER_FIRST_CHARS,
     ORIGINAL_MESSAGE,
     attribution_len,
     field_block_len,
@@ -62,12 +63,13 @@ def _header_here(lines: list[str], i: int) -> tuple[int, SegmentKind] | None:
     stripped = lines[i].strip()
     if not stripped:
         return None
-    if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
-        return 1 + field_block_len(lines, i + 1), "forward"
-    if ORIGINAL_MESSAGE.match(stripped):
-        return 1 + field_block_len(lines, i + 1), "reply"
-    if _UNDERSCORES.match(stripped) and field_block_len(lines, i + 1):
-        return 1 + field_block_len(lines, i + 1), "reply"
+    if stripped[0] in MARKER_FIRST_CHARS:  # else none of the four markers can match
+        if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
+            return 1 + field_block_len(lines, i + 1), "forward"
+        if ORIGINAL_MESSAGE.match(stripped):
+            return 1 + field_block_len(lines, i + 1), "reply"
+        if _UNDERSCORES.match(stripped) and field_block_len(lines, i + 1):
+            return 1 + field_block_len(lines, i + 1), "reply"
     if outlook_header_at(lines, i):
         return field_block_len(lines, i), "reply"
     length = attribution_len(lines, i)

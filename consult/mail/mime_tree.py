@@ -15,8 +15,41 @@ import re
 from email.message import Message
 from email.parser import Parser
 from email.policy import compat32
+from functools import lru_cache
+from typing import Any
 
-_PARSER = Parser(policy=compat32)
+_MISSING = object()
+
+
+class Part(Message):
+    """A compat32 ``Message`` whose header-parameter lookups are memoized by header text.
+
+    Parsing a mail asks each part for its boundary, charset, filename, name, format and delsp,
+    and ``Message.get_param`` re-parses the whole header for every one of them. The answer
+    depends only on the header's text, so it is worked out once per distinct value. Values
+    with 8-bit bytes (which ``get`` returns as ``Header`` objects) take the stdlib path.
+    """
+
+    def get_param(self, param: str, failobj: Any = None, header: str = "content-type",
+                  unquote: bool = True) -> Any:
+        value = self.get(header, _MISSING)
+        if not isinstance(value, str):
+            return super().get_param(param, failobj, header, unquote)
+        found = _param_in(value, param, unquote)
+        return failobj if found is _MISSING else found
+
+
+@lru_cache(maxsize=1024)
+def _param_in(value: str, param: str, unquote: bool) -> Any:
+    """``Message.get_param`` for a header whose (first) value is ``value``; _MISSING if absent."""
+    probe = Message(policy=compat32)
+    probe.set_raw("content-type", value)
+    return Message.get_param(probe, param, _MISSING, "content-type", unquote)
+
+
+_PARSER = Parser(Part, policy=compat32)
+#: The feed parser's test for a header or continuation line (``email.feedparser.headerRE``).
+_FEED_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 _HEADER_END = re.compile(r"\r?\n\r?\n")
 _HEADER_LINE = re.compile(r"[!-9;-~]+[ \t]*:|[ \t]")
 MAX_DEPTH = 8
@@ -50,17 +83,18 @@ def _fast(text: str, depth: int) -> Message:
         for line in head.splitlines():
             if not _HEADER_LINE.match(line) and not (depth == 0 and line.startswith("From ")):
                 raise _NotClean
-    msg = _PARSER.parsestr(head + "\n\n", headersonly=True) if head else Message()
+    msg = _header_block(head) if head else Part()
     if msg.defects:
         raise _NotClean
-    maintype = msg.get_content_maintype()
+    ctype = msg.get_content_type()  # read once; the maintype and subtype are its halves
+    maintype = ctype.split("/")[0]
     if maintype == "multipart":
-        if msg.get_content_subtype() == "digest":
+        if ctype.split("/")[1] == "digest":
             raise _NotClean  # parts default to message/rfc822 there; the stdlib knows that
         msg.set_payload(None)  # type: ignore[call-overload]
         for part_text in _split_parts(msg, body):
             msg.attach(_fast(part_text, depth + 1))
-    elif msg.get_content_type() in ("message/rfc822", "message/global"):
+    elif ctype in ("message/rfc822", "message/global"):
         cte = (msg.get("content-transfer-encoding") or "7bit").strip().lower()
         if cte in ("7bit", "8bit", "binary"):
             msg.set_payload(None)  # type: ignore[call-overload]
@@ -71,6 +105,48 @@ def _fast(text: str, depth: int) -> Message:
         raise _NotClean  # delivery-status and friends: let the stdlib build its sub-blocks
     else:
         msg.set_payload(body)
+    return msg
+
+
+def _header_block(head: str) -> Message:
+    """What ``_PARSER.parsestr(head + "\\n\\n", headersonly=True)`` returns, read directly.
+
+    The feed parser pushes every header line through a buffered line reader and a generator;
+    for a block of plain field lines its result is just the fields (and a leading "From "
+    envelope line), which this builds the same way (``compat32.header_source_parse``). Where
+    the feed parser would note a defect, ``_NotClean`` sends the whole mail to the stdlib, as
+    ``_fast`` does for any defect; bare-CR line ends, which split differently, go to the stdlib
+    header parser.
+    """
+    if head.count("\r") != head.count("\r\n"):
+        return _PARSER.parsestr(head + "\n\n", headersonly=True)
+    msg = Part()
+    lines = head.split("\n")
+    value: list[str] = []
+    for lineno, text in enumerate(lines):
+        line = text + "\n"
+        if not _FEED_HEADER_LINE.match(line):
+            raise _NotClean  # MissingHeaderBodySeparatorDefect
+        if line[0] in " \t":
+            if not value:
+                raise _NotClean  # FirstHeaderLineIsContinuationDefect
+            value.append(line)
+            continue
+        if value:
+            msg.set_raw(*compat32.header_source_parse(value))
+            value = []
+        if line.startswith("From "):
+            if lineno == 0:
+                msg.set_unixfrom(text[:-1] if text.endswith("\r") else text)
+                continue
+            if lineno == len(lines) - 1:
+                return msg  # the feed parser takes it for the first body line and stops
+            raise _NotClean  # MisplacedEnvelopeHeaderDefect
+        if line.startswith(":"):
+            raise _NotClean  # InvalidHeaderDefect: a field with no name
+        value = [line]
+    if value:
+        msg.set_raw(*compat32.header_source_parse(value))
     return msg
 
 

@@ -21,6 +21,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
 
 from consult.mail.attachments import MAX_EXTRACT_BYTES, attachment_kind, extract_text
 from consult.mail.classify import MailFacts, classify
@@ -108,29 +109,40 @@ def _header_map(msg: Message) -> dict[str, list[str]]:
     return headers
 
 
-def _raw_all(msg: Message, name: str) -> list[str]:
+#: Raw header values (as stored, still folded and surrogate-escaped) by lower-case name.
+RawIndex = dict[str, list[str]]
+
+
+def _raw_index(msg: Message) -> RawIndex:
+    """One pass over ``raw_items`` for the top-level fields, instead of one pass per field."""
+    index: RawIndex = {}
+    for k, v in msg.raw_items():
+        index.setdefault(str(k).lower(), []).append(str(v))
+    return index
+
+
+def _raw_all(msg: Message | RawIndex, name: str) -> list[str]:
     """Every raw value of a header: unfolded, 8-bit bytes decoded, encoded words still encoded.
 
-    Reads ``raw_items`` because ``Message.get`` under compat32 turns 8-bit values into
-    ``Header`` objects that string methods choke on.
+    Reads ``raw_items`` (or their ``_raw_index``) because ``Message.get`` under compat32 turns
+    8-bit values into ``Header`` objects that string methods choke on.
     """
-    name = name.lower()
-    return [_FOLD.sub(" ", decode_raw_header(str(v))) for k, v in msg.raw_items()
-            if str(k).lower() == name]
+    index = msg if isinstance(msg, dict) else _raw_index(msg)
+    return [_FOLD.sub(" ", decode_raw_header(v)) for v in index.get(name.lower(), ())]
 
 
-def _raw_header(msg: Message, name: str) -> str | None:
+def _raw_header(msg: Message | RawIndex, name: str) -> str | None:
     """The first raw value of a header (see ``_raw_all``), or None."""
     values = _raw_all(msg, name)
     return values[0] if values else None
 
 
-def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    raw = _raw_all(msg, name)
+def _addresses(index: RawIndex, name: str, defects: list[str]) -> list[tuple[str, str]]:
+    raw = _raw_all(index, name)
     if not raw:
         return []
     try:
-        pairs = getaddresses(raw)
+        pairs = _getaddresses(tuple(raw))
     except Exception as exc:  # getaddresses has raised on pathological input in some versions
         defects.append(f"{name} unparseable: {type(exc).__name__}")
         return []
@@ -141,6 +153,13 @@ def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, s
             continue
         out.append((decode_header_value(display), addr))
     return out
+
+
+@lru_cache(maxsize=1024)
+def _getaddresses(raw: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``email.utils.getaddresses``, cached: it is pure and slow, and the same To, Cc and From
+    values recur mail after mail (an exception is not cached, so it is a defect every time)."""
+    return tuple(getaddresses(list(raw)))
 
 
 def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
@@ -160,8 +179,9 @@ def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
 
 
 # MIME walk ------------------------------------------------------------------------------------
-def _leaves(msg: Message, defects: list[str]) -> Iterator[Message]:
-    """Parts in document order, not descending into message/* (those are attachments)."""
+def _leaves(msg: Message, defects: list[str]) -> Iterator[tuple[Message, str]]:
+    """(part, content type) in document order, not descending into message/* (those are
+    attachments). The content type is read here anyway, so the caller gets it along."""
     stack: list[Message] = [msg]
     seen = 0
     while stack:
@@ -171,10 +191,11 @@ def _leaves(msg: Message, defects: list[str]) -> Iterator[Message]:
             defects.append(f"more than {MAX_PARTS} MIME parts; the rest were skipped")
             return
         payload = part.get_payload()
-        if (part.get_content_maintype() == "multipart" and isinstance(payload, list)):
+        ctype = part.get_content_type()
+        if (ctype.split("/")[0] == "multipart" and isinstance(payload, list)):
             stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
             continue
-        yield part
+        yield part, ctype
 
 
 def _content_types(msg: Message) -> list[str]:
@@ -367,43 +388,44 @@ def _forwarded(part: Message, own: frozenset[str], depth: int, budget: _Attachme
 def _from_message(msg: Message, own: frozenset[str], *, depth: int) -> ParsedMail:
     defects: list[str] = [type(d).__name__ for d in getattr(msg, "defects", [])]
     headers = _header_map(msg)
+    raw = _raw_index(msg)
     subject = headers.get("subject", [""])[0]
-    senders = _addresses(msg, "from", defects)
+    senders = _addresses(raw, "from", defects)
     from_name, from_addr = senders[0] if senders else ("", "")
     if not from_addr and senders:
         defects.append("From has no address")
-    to = [a for _, a in _addresses(msg, "to", defects) if a]
-    cc = [a for _, a in _addresses(msg, "cc", defects) if a]
-    date = _parse_date(_raw_header(msg, "date"), defects)
-    message_id = normalize_msgid(_raw_header(msg, "message-id"))
-    in_reply = split_msgids(_raw_header(msg, "in-reply-to"))
-    references = split_msgids(_raw_header(msg, "references"))
+    to = [a for _, a in _addresses(raw, "to", defects) if a]
+    cc = [a for _, a in _addresses(raw, "cc", defects) if a]
+    date = _parse_date(_raw_header(raw, "date"), defects)
+    message_id = normalize_msgid(_raw_header(raw, "message-id"))
+    in_reply = split_msgids(_raw_header(raw, "in-reply-to"))
+    references = split_msgids(_raw_header(raw, "references"))
 
     plain: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []
     budget = _AttachmentBudget()
-    for part in _leaves(msg, defects):
+    for part, ctype in _leaves(msg, defects):
         try:
             defects.extend(type(d).__name__ for d in part.defects if part is not msg)
-            ctype = part.get_content_type()
+            maintype = ctype.split("/")[0]  # what get_content_maintype() would compute again
             if ctype.startswith("message/") and ctype in ("message/rfc822", "message/global"):
                 attachments.append(_forwarded(part, own, depth, budget, defects))
                 continue
             if ctype.startswith("message/"):
                 continue  # delivery-status, disposition-notification: structure, not content
-            if part.get_content_maintype() == "multipart":
+            if maintype == "multipart":
                 defects.append(f"{ctype} part could not be split (boundary missing or wrong)")
                 continue
             filename = _filename(part)
             if _is_attachment(part, filename):
                 attachments.append(_attachment(part, filename, budget, defects))
-            elif ctype == "text/plain" or (part is msg and part.get_content_maintype() == "text"
+            elif ctype == "text/plain" or (part is msg and maintype == "text"
                                            and ctype != "text/html"):
                 plain.append(_part_text(part, defects))
             elif ctype == "text/html":
                 html.append(_part_text(part, defects))
-            elif part.get_content_maintype() == "text":
+            elif maintype == "text":
                 plain.append(_part_text(part, defects))
             elif part.get_payload():
                 attachments.append(_attachment(part, filename, budget, defects))

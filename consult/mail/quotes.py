@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,41 @@ _WROTE_END = re.compile(rf"(?:{_WROTE_WORDS})(?:\(a\))?\s*:?\s*-*\s*$", re.IGNOR
 #: "... wrote:" / "... schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:" / "... a écrit :".
 _WROTE_COLON = re.compile(rf"\b(?:{_WROTE_WORDS})(?:\(a\))?\b.{{0,80}}:\s*-*\s*$|"
                           rf"\b(?:{_WROTE_WORDS})\s*-{{2,}}\s*$", re.IGNORECASE)
+#: What starts every ``_DATED_ADDRESS`` match: an attribution without a "wrote" word needs it.
+_LEADING_DIGIT = re.compile(r"\s*\d")
+
+
+def _ascii_wrote_tails(words: str) -> tuple[str, ...]:
+    """Lower-case literals, one of which is in every ASCII line that a "wrote" word matches.
+
+    A word with a space ("ha scritto") is represented by its last token, the part that cannot
+    straddle two lines joined with a space. Under ``re.IGNORECASE`` the only non-ASCII letter of
+    the words that matches ASCII text is the dotless "ı" (it matches "i" and "I"); words with any
+    other non-ASCII letter cannot match an ASCII line. Tokens containing another are dropped.
+    """
+    tails = {w.rsplit(" ", 1)[-1].lower().replace("ı", "i") for w in words.split("|")}
+    tails = {t for t in tails if t.isascii()}
+    return tuple(sorted(t for t in tails if not any(o != t and o in t for o in tails)))
+
+
+_WROTE_TAILS = _ascii_wrote_tails(_WROTE_WORDS)
+
+
+@lru_cache(maxsize=4096)
+def _may_say_wrote(line: str) -> bool:
+    """False only when no "wrote" word can match in ``line`` (or in a join that includes it).
+
+    The wrote-word regexes try ~30 alternatives at every position and cost ~60 us per line;
+    ``str.__contains__`` on the lower-cased line costs ~1 us. Non-ASCII lines (rare) keep the
+    exact regex path, since case folding beyond ASCII is the regex engine's business. Cached:
+    ``attribution_len`` asks about each line up to three times.
+    """
+    if not line.isascii():
+        return True
+    low = line.lower()
+    return any(tail in low for tail in _WROTE_TAILS)
+
+
 _HAS_ADDRESS_OR_DATE = re.compile(
     r"@|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 _STARTS_WITH_DATE = re.compile(
@@ -76,6 +112,10 @@ FORWARD_START = re.compile(
     re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
+#: The characters a stripped line must start with for FORWARD_START, FORWARD_RULE,
+#: ORIGINAL_MESSAGE or an underscore rule to match: their first literals, under IGNORECASE
+#: (no other Unicode character folds to these), so a line starting otherwise skips all four.
+MARKER_FIRST_CHARS = frozenset("-_=*aAbBdDfF")
 _HEADER_FIELD = re.compile(
     r"^\s*\**\s*(from|von|de|da|van|od|från|fra|от|lähettäjä|feladó|sent|gesendet|envoyé|enviado"
     r"|inviato|verzonden|wysłano|skickat|sendt|отправлено|date|datum|fecha|data|to|an|à|para|a|aan"
@@ -118,6 +158,8 @@ _SUPERCITE = re.compile(r"^\s*[A-Za-z][\w.-]{0,11}>(?:\s|$)")
 
 def _is_quote(line: str) -> bool:
     """A ``>`` quoted line, or a Supercite one ("Richard> ...", "C> ...")."""
+    if ">" not in line:
+        return False  # both forms need one; most lines have none
     stripped = line.lstrip()
     return stripped.startswith(">") or bool(_SUPERCITE.match(stripped))
 
@@ -152,6 +194,14 @@ def attribution_len(lines: list[str], i: int) -> int:
     first = lines[i].strip()
     if len(first) > 300:
         return 0
+    # Without a "wrote" word in the (up to) three lines joined below, only a dated-address
+    # attribution can match, and that starts with a digit: most lines are rejected here.
+    if not _LEADING_DIGIT.match(first):
+        for line in lines[i:i + 3]:
+            if _may_say_wrote(line):
+                break
+        else:
+            return 0
     if _ON_WROTE.match(first) or _DATED_ADDRESS.match(first):
         return 1
     if _WROTE_COLON.search(first) and _HAS_ADDRESS_OR_DATE.search(first):
@@ -184,12 +234,13 @@ def _history_header(lines: list[str]) -> tuple[int, int, str] | None:
         stripped = line.strip()
         if not stripped or _is_quote(line):
             continue
-        if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
-            return i, 1 + field_block_len(lines, i + 1), "forward"
-        if ORIGINAL_MESSAGE.match(stripped):
-            return i, 1, "reply"
-        if _UNDERSCORES.match(stripped) and _next_is_header(lines, i + 1):
-            return i, 1, "reply"
+        if stripped[0] in MARKER_FIRST_CHARS:
+            if FORWARD_START.match(stripped) or FORWARD_RULE.match(stripped):
+                return i, 1 + field_block_len(lines, i + 1), "forward"
+            if ORIGINAL_MESSAGE.match(stripped):
+                return i, 1, "reply"
+            if _UNDERSCORES.match(stripped) and _next_is_header(lines, i + 1):
+                return i, 1, "reply"
         if outlook_header_at(lines, i):
             return i, field_block_len(lines, i), "reply"
         length = attribution_len(lines, i)
@@ -241,7 +292,8 @@ def signature_start(lines: list[str], names: tuple[str, ...] = ()) -> tuple[int,
     if len(content) < 2:
         return None
     for i in reversed(content):
-        if _SIG_DELIMITER.match(lines[i]) and i > content[0]:
+        # The delimiter is anchored at column 0: a first-character test rejects the rest.
+        if lines[i][0] in "-_—" and _SIG_DELIMITER.match(lines[i]) and i > content[0]:
             return i, "delimiter"
     mobile_at = None
     for i in reversed(content):
