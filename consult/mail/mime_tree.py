@@ -139,9 +139,9 @@ def _header_block(head: str) -> Message:
             if lineno == 0:
                 msg.set_unixfrom(text[:-1] if text.endswith("\r") else text)
                 continue
-            if lineno == len(lines) - 1:
-                return msg  # the feed parser takes it for the first body line and stops
-            raise _NotClean  # MisplacedEnvelopeHeaderDefect
+            # the feed parser takes a last one for the first body line (which this reading
+            # would lose), any other for a MisplacedEnvelopeHeaderDefect: the stdlib's way
+            raise _NotClean
         if line.startswith(":"):
             raise _NotClean  # InvalidHeaderDefect: a field with no name
         value = [line]
