@@ -39,11 +39,16 @@ PATIENT_KINDS = frozenset({"name", "dob", "mrn", "ssn"})
 
 @dataclass(frozen=True, slots=True)
 class DraftText:
-    """A rendered draft: the two MIME parts and the KB version it was drafted from."""
+    """A rendered draft: the two MIME parts and the KB version it was drafted from.
+
+    ``slot`` is set on a draft rendered before its case had a number (in an analysis worker):
+    the token that stands where the case number goes, and the parts are not cut to size yet;
+    ``fill_case`` makes the draft the case gets."""
 
     text: str
     html: str
     kb_version: str
+    slot: str = ""
 
 
 def _phi_texts(mail: ParsedMail, extraction: Extraction) -> list[str]:
@@ -252,18 +257,43 @@ def render_draft(
     case_id: int | None = None,
     parts: list[AnsweredPart] | None = None,
     received: date | None = None,
+    case_slot: str = "",
 ) -> DraftText:
-    """Render the text and HTML parts of the reply to ``mail``."""
+    """Render the text and HTML parts of the reply to ``mail``.
+
+    With ``case_slot`` (a token no mail can guess) the draft names its case by that token
+    and is not cut to size: ``fill_case`` does both once the case has its number. The
+    analysis workers draft this way, so the intake's own process only fills in the number.
+    """
     ctx = draft_context(mail, extraction, findings, kb, case_id=case_id, parts=parts,
                         received=received)
+    if case_slot:
+        ctx["case_ref"] = f"Case #{case_slot}"
     env = environment()
     text = _tidy(env.get_template("reply.txt.j2").render(**ctx))
     html = env.get_template("reply.html.j2").render(**ctx)
+    if case_slot:
+        return DraftText(text=text, html=html, kb_version=kb.version, slot=case_slot)
+    return _cut(text, html, kb.version)
+
+
+def fill_case(draft: DraftText, case_id: int) -> DraftText:
+    """A draft rendered with a ``case_slot``, naming case ``case_id`` and cut to size: the
+    same bytes ``render_draft(..., case_id=case_id)`` gives."""
+    if not draft.slot:
+        return draft
+    number = str(case_id)
+    return _cut(draft.text.replace(draft.slot, number), draft.html.replace(draft.slot, number),
+                draft.kb_version)
+
+
+def _cut(text: str, html: str, kb_version: str) -> DraftText:
+    """The draft within ``MAX_DRAFT_CHARS`` (a hostile mail cannot make a huge one)."""
     if len(text) > MAX_DRAFT_CHARS:
         text = text[:MAX_DRAFT_CHARS].rsplit("\n", 1)[0] + "\n[draft cut: see the case page]\n"
     if len(html) > 4 * MAX_DRAFT_CHARS:
         html = html[: 4 * MAX_DRAFT_CHARS] + "<p>[draft cut: see the case page]</p>"
-    return DraftText(text=text, html=html, kb_version=kb.version)
+    return DraftText(text=text, html=html, kb_version=kb_version)
 
 
 def _tidy(text: str) -> str:

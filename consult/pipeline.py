@@ -7,6 +7,8 @@ caller passes one; findings use it when the sender gave no date of service.
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import traceback
 from dataclasses import dataclass, field
 from datetime import date
@@ -84,15 +86,21 @@ def analyze(
     return analyze_mail(mail, kb, case_id=case_id, received=received, with_draft=with_draft)
 
 
+#: Where a draft made ahead (before its case has a number) names the case; random per
+#: process, so no mail can contain it (``consult.draft.fill_case`` puts the number there).
+CASE_SLOT = f"{{case-{secrets.token_hex(8)}}}"
+
+
 @dataclass
 class AnalyzedMail:
     """The part of intake that needs only the raw bytes and the KB, done ahead (maybe elsewhere).
 
-    A process pool runs it so the intake keeps only the database work and the draft (which
-    needs the case id). Failures travel as text, since an exception may not pickle:
-    ``parse_error`` / ``analysis_error`` hold ``repr(exc)``, the same text the in-process path
-    puts in a quarantine reason, and ``trace`` the traceback for the log. ``analysis`` (no
-    draft) is only there for a usable, answerable mail with a sender, the mails intake drafts.
+    A process pool runs it so the intake keeps only the database work; the draft is made here
+    too, with the case number still to fill in (``analysis.draft.slot``). Failures travel as
+    text, since an exception may not pickle: ``parse_error`` / ``analysis_error`` hold
+    ``repr(exc)``, the same text the in-process path puts in a quarantine reason, and
+    ``trace`` the traceback for the log. ``analysis`` is only there for a usable, answerable
+    mail with a sender, the mails intake drafts.
     """
 
     mail: ParsedMail | None
@@ -114,6 +122,12 @@ def analyze_raw(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str])
     if mail.unusable or mail.kind in UNANSWERABLE_KINDS or not mail.from_addr:
         return AnalyzedMail(mail)
     try:
-        return AnalyzedMail(mail, analyze_mail(mail, kb, with_draft=False))
+        analysis = analyze_mail(mail, kb, with_draft=False)
     except Exception as exc:
         return AnalyzedMail(mail, analysis_error=repr(exc), trace=traceback.format_exc())
+    # drafted here too, the case number left as CASE_SLOT (see render_draft); should it fail,
+    # the intake renders again and quarantines the mail with the reason
+    with contextlib.suppress(Exception):
+        analysis.draft = render_draft(mail, analysis.extraction, analysis.findings, kb,
+                                      parts=analysis.parts, case_slot=CASE_SLOT)
+    return AnalyzedMail(mail, analysis)
