@@ -79,13 +79,9 @@ def new_message(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str
                                   uidvalidity=uidvalidity, uid=uid))
 
 
-def message_row(msg: Message | Inbound) -> dict[str, Any]:
-    """``msg``'s columns as a Core insert row (no id, no case yet)."""
-    return {"direction": "in", "fingerprint": msg.fingerprint, "message_id": msg.message_id,
-            "in_reply_to": msg.in_reply_to, "subject": msg.subject, "from_addr": msg.from_addr,
-            "source": msg.source, "mailbox": msg.mailbox, "uidvalidity": msg.uidvalidity,
-            "uid": msg.uid, "size": msg.size, "kind": msg.kind, "processed": msg.processed,
-            "error": msg.error, "received_at": msg.received_at, "raw": msg.raw}
+def message_row(row: Inbound) -> dict[str, Any]:
+    """``row``'s columns as a Core insert row (no id, no case yet)."""
+    return asdict(row)
 
 
 def store_raw(
