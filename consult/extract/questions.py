@@ -156,6 +156,46 @@ def _lowered(rules: tuple[tuple[QuestionType, re.Pattern[str]], ...]
 _TYPE_RULES_LOW = _lowered(_TYPE_RULES)
 
 
+def is_bare(text: str) -> bool:
+    r"""Whether ``text`` holds no word: only separators (white space, digits, ``/.,:;|?()+#*x-``)
+    and code tokens (``A1234``, ``1234F``, ``K21`` with any ``.9X`` after it, two capitals or
+    digits), as in "05/20/2025 J2405 x2 ?", a table cell asking for the units.
+
+    As one regex, ``^S*(?:(?:A1234|1234F|K21(?:\.\w+)?|XX)S*)*$``, this backtracks
+    exponentially (a 78-character row of codes ending in a word took 54 s); instead every
+    position a run of separators and tokens can reach is marked, left to right: linear time.
+    """
+    n = len(text)
+    reach = bytearray(n + 1)
+    reach[0] = 1
+
+    def digits(start: int, count: int) -> bool:
+        return start + count <= n and all(_DIGIT.match(text, j) for j in range(start,
+                                                                              start + count))
+    for i in range(n):
+        if not reach[i]:
+            continue
+        c = text[i]
+        if _BARE_SEPARATOR.match(c):
+            reach[i + 1] = 1
+        if c in _UPPER_DIGIT and i + 1 < n and text[i + 1] in _UPPER_DIGIT:
+            reach[i + 2] = 1  # two capitals or digits
+        if digits(i, 4) and i + 4 < n and text[i + 4] in "0123456789FTU":
+            reach[i + 5] = 1  # 1234F
+        if c not in _UPPER or not digits(i + 1, 1):
+            continue
+        if digits(i + 2, 3):
+            reach[i + 5] = 1  # A1234
+        if i + 2 < n and text[i + 2] in _UPPER_DIGIT:
+            reach[i + 3] = 1  # K21
+            if i + 3 < n and text[i + 3] == ".":
+                j = i + 4
+                while j < n and _WORD_CHAR.match(text, j):
+                    j += 1
+                    reach[j] = 1  # K21.9, K21.9X, ...
+    return bool(reach[n])
+
+
 def question_type(text: str) -> QuestionType:
     """The type of one question part (``other`` when no rule fires)."""
     low = text.lower()
@@ -203,9 +243,12 @@ _COMPOUND = re.compile(
 #: A question that points back at what was said before it ("Is this right?", "Which one?").
 _POINTING = re.compile(r"(?i)\b(?:this|these|that|those|it|them|lines?|claim|one|right|correct|"
                        r"ok(?:ay)?|above|below|either|both)\b")
-#: A part with no word in it: codes, dates, numbers, modifiers and a question mark.
-_BARE = re.compile(r"^[\s\d/.,:;|?()+#*x-]*(?:(?:[A-Z]\d{4}|\d{4}[0-9FTU]|[A-Z]\d[0-9A-Z](?:\.\w+)?"
-                   r"|[A-Z0-9]{2})[\s\d/.,:;|?()+#*x-]*)*$")
+#: A part with no word in it (``is_bare``): separators (these characters) and code tokens.
+_BARE_SEPARATOR = re.compile(r"[\s\d/.,:;|?()+#*x-]")
+_DIGIT = re.compile(r"\d")
+_WORD_CHAR = re.compile(r"\w")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_UPPER_DIGIT = _UPPER | frozenset("0123456789")
 #: A pointing question about the whole claim ("which lines", "these", "all of them").
 _WHOLE = re.compile(r"(?i)\b(?:lines|rows|claim|these|those|all)\b")
 _CODE_TOKEN = re.compile(r"\b(?:\d{4}[0-9FTU]|[A-V]\d{4}|[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)\b")
@@ -318,7 +361,7 @@ def split_question(texts: list[str], subject: str = "", *, limit: int = 6) -> li
         for item in items:
             (generic if _is_generic(item) else parts).append(item)
     parts = [p for p in parts if _asks_something(p)]
-    worded = [p for p in parts if not _BARE.match(p)]
+    worded = [p for p in parts if not is_bare(p)]
     if worded:
         parts = worded  # "05/20/2025 J2405 ?" is a table cell asking for the units, not a part
     if not parts:

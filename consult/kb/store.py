@@ -228,6 +228,11 @@ class KnowledgeBase:
             action_date=_d(row[11]),
         )
 
+    def ping(self) -> None:
+        """Read the file now (a code lookup may be answered from memory): raises when the file
+        is gone or broken, for the readiness check."""
+        self._conn().execute(_CODE_COLS + "WHERE code = ?", ("99213",)).fetchone()
+
     def is_known(self, code: str, system: str | None = None) -> bool:
         return self.code(code, system) is not None
 

@@ -130,7 +130,7 @@ def check_kb(kb: KnowledgeBase | None) -> Check:
         return Check(True, "no knowledge base in this process", skipped=True)
     try:
         sources = len(kb.sources())
-        kb.is_known("99213")  # a real lookup on this thread's read-only connection
+        kb.ping()  # a real query on this thread's read-only connection (lookups are memoized)
     except Exception as exc:
         return Check(False, f"the knowledge base at {kb.path} did not answer "
                             f"({type(exc).__name__})")
