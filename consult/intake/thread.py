@@ -13,7 +13,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam, select
+from sqlmodel import Session
 
 from consult.config import Settings
 from consult.mail.auth_results import AuthVerdict, verdict
@@ -24,6 +25,15 @@ from db.models import Case, Message
 log = logging.getLogger(__name__)
 
 CASE_TAG = re.compile(r"\[Case #(\d{1,18})\]", re.IGNORECASE)
+_MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
+_CASES: Table = Case.__table__  # type: ignore[attr-defined]
+#: The newest mail of a case among a mail's In-Reply-To/References (Core: a lookup per reply,
+#: and the ORM's statement compilation cost more than the query)
+_REFERENCED = (select(_MESSAGES.c.case_id)
+               .where(_MESSAGES.c.message_id.in_(bindparam("ids", expanding=True)),
+                      _MESSAGES.c.case_id.is_not(None))
+               .order_by(_MESSAGES.c.id.desc()).limit(1))
+_CASE_EXISTS = select(_CASES.c.id).where(_CASES.c.id == bindparam("id"))
 #: Headers that may carry the address the mail was delivered to (a reply+token address).
 RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-delivered-to")
 
@@ -81,24 +91,25 @@ def find_thread(session: Session, mail: ParsedMail, settings: Settings | None = 
             return Thread(case, "reply address token", verified=True)
     ids = [i for i in dict.fromkeys([mail.in_reply_to, *reversed(mail.references)]) if i]
     if ids:
-        hit = session.exec(
-            select(Message.case_id)
-            .where(col(Message.message_id).in_(ids[:100]), col(Message.case_id).is_not(None))
-            .order_by(col(Message.id).desc())
-        ).first()
+        hit = session.execute(_REFERENCED, {"ids": ids[:100]}).scalar()
         if hit is not None:
             case = session.get(Case, hit)
             verified = case is not None and case.sender.lower() == sender and auth.passes
             return Thread(case, "In-Reply-To/References", verified=verified)
     tag = CASE_TAG.search(mail.subject or "")
     if tag:
-        case = session.get(Case, int(tag.group(1)))
-        if case is not None and case.sender.lower() == sender and auth.passes:
-            return Thread(case, "subject tag (sender authenticated)", verified=True)
-        if case is not None:
+        number = int(tag.group(1))
+        if auth.passes:
+            case = session.get(Case, number)
+            if case is not None and case.sender.lower() == sender:
+                return Thread(case, "subject tag (sender authenticated)", verified=True)
+            exists = case is not None
+        else:  # it cannot join: only whether the case exists matters
+            exists = session.execute(_CASE_EXISTS, {"id": number}).first() is not None
+        if exists:
             log.info("mail names Case #%s without a reply token, its headers or an "
-                     "authenticated sender: a new case", case.id)
-            return Thread(None, claims=case.id)
+                     "authenticated sender: a new case", number)
+            return Thread(None, claims=number)
     return Thread(None)
 
 
