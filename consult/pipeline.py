@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import date
 
-from consult.draft import DraftText, render_draft
+from consult.draft import DraftText, fill_case, render_draft
 from consult.extract import extract
 from consult.extract.model import Extraction
 from consult.findings import assess
@@ -42,6 +42,14 @@ class Analysis:
     @property
     def expert_reason(self) -> str:
         return "; ".join(dict.fromkeys(p.reason for p in self.parts if not p.answerable))
+
+    def draft_for_case(self, kb: KnowledgeBase, case_id: int) -> DraftText:
+        """The draft of case ``case_id``: the one made ahead with the number filled in, else
+        rendered now (raises as ``render_draft`` does)."""
+        if self.draft is not None and self.draft.slot:
+            return fill_case(self.draft, case_id)
+        return render_draft(self.mail, self.extraction, self.findings, kb, case_id=case_id,
+                            parts=self.parts)
 
     def to_json(self) -> dict:
         out = self.extraction.to_json(self.mail.kind)

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from consult import cases
-from consult.draft import DraftText, fill_case, render_draft
+from consult.draft import DraftText
 from consult.kb.store import KnowledgeBase
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
 from consult.pipeline import Analysis
@@ -126,10 +126,7 @@ class NewCase:
         assert kb is not None, "a drafted case needs the KB"
         analysis = self.analysis
         try:
-            text = (fill_case(analysis.draft, case_id)
-                    if analysis.draft is not None and analysis.draft.slot else
-                    render_draft(self.mail, analysis.extraction, analysis.findings, kb,
-                                 case_id=case_id, parts=analysis.parts))
+            text = analysis.draft_for_case(kb, case_id)
         except Exception as exc:
             return plan_new_case(self.mail, None, source=self.source, now=self.now,
                                  failure=repr(exc), claims=self.claims, auth=self.auth,

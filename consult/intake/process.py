@@ -27,7 +27,6 @@ from sqlmodel import Session, select
 
 from consult import cases
 from consult.config import Settings
-from consult.draft import fill_case, render_draft
 from consult.intake.plan import (
     ADDRESS_MAX,
     SYSTEM,
@@ -226,11 +225,7 @@ def process_followup(
     analysis, failure, error = analysis_of(mail, kb, prepared)
     if analysis is not None:
         try:
-            analysis.draft = (
-                fill_case(analysis.draft, case.id)
-                if analysis.draft is not None and analysis.draft.slot else
-                render_draft(mail, analysis.extraction, analysis.findings, kb, case_id=case.id,
-                             parts=analysis.parts))
+            analysis.draft = analysis.draft_for_case(kb, case.id)
         except Exception as exc:
             analysis, failure, error = None, repr(exc), exc
     if analysis is None:

@@ -61,9 +61,8 @@ def test_a_draft_that_fails_to_render_is_the_same_quarantine_in_both_writers(
     def broken(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("template exploded")
 
-    # both where the draft is made ahead (it fails quietly there) and where it is made again
+    # where the draft is made ahead (it fails quietly there) and where it is made again
     monkeypatch.setattr("consult.pipeline.render_draft", broken)
-    monkeypatch.setattr("consult.intake.plan.render_draft", broken)
     dumps = []
     for path in ("one", "batch"):
         url = f"sqlite:///{tmp_path / path}.db"
