@@ -409,7 +409,14 @@ class AnalysisPool:
                     worker.conn.send((job.id, job.raw, job.own))
                 except (OSError, ValueError):
                     worker.jobs.append(job)
-                    self._lost(worker, "the analysis worker could not be reached")
+                    # a worker that could not take a mail may have said why before it went
+                    # (the mail did not fit its memory budget): that answer comes first
+                    with contextlib.suppress(Exception):
+                        if worker.conn.poll():
+                            self._receive(worker)
+                    if worker in self._pool:
+                        self._lost(worker, "the analysis worker could not be reached")
+                    self._wake()  # the next pass starts a worker for the mails sent back
                     return
                 worker.jobs.append(job)
 
