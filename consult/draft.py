@@ -13,10 +13,10 @@ the same mail, findings and KB give the same bytes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from consult.analyzed import DraftText, cut_to_size
 from consult.extract.model import Extraction
 from consult.findings.answers import AnsweredPart, answer_parts
 from consult.findings.context import MAX_CODES, RuleContext, unique_mentions
@@ -31,24 +31,8 @@ MASK = "[removed]"
 QUESTION_LIMIT = 300
 #: Supporting findings shown in a draft; the case page lists every one.
 MAX_DETAILS = 8
-#: A draft never grows past this many characters (a hostile mail cannot make a huge one).
-MAX_DRAFT_CHARS = 20_000
 #: PHI kinds that identify a patient; staff phones, e-mails and practice addresses do not.
 PATIENT_KINDS = frozenset({"name", "dob", "mrn", "ssn"})
-
-
-@dataclass(frozen=True, slots=True)
-class DraftText:
-    """A rendered draft: the two MIME parts and the KB version it was drafted from.
-
-    ``slot`` is set on a draft rendered before its case had a number (in an analysis worker):
-    the token that stands where the case number goes, and the parts are not cut to size yet;
-    ``fill_case`` makes the draft the case gets."""
-
-    text: str
-    html: str
-    kb_version: str
-    slot: str = ""
 
 
 def _phi_texts(mail: ParsedMail, extraction: Extraction) -> list[str]:
@@ -274,26 +258,7 @@ def render_draft(
     html = env.get_template("reply.html.j2").render(**ctx)
     if case_slot:
         return DraftText(text=text, html=html, kb_version=kb.version, slot=case_slot)
-    return _cut(text, html, kb.version)
-
-
-def fill_case(draft: DraftText, case_id: int) -> DraftText:
-    """A draft rendered with a ``case_slot``, naming case ``case_id`` and cut to size: the
-    same bytes ``render_draft(..., case_id=case_id)`` gives."""
-    if not draft.slot:
-        return draft
-    number = str(case_id)
-    return _cut(draft.text.replace(draft.slot, number), draft.html.replace(draft.slot, number),
-                draft.kb_version)
-
-
-def _cut(text: str, html: str, kb_version: str) -> DraftText:
-    """The draft within ``MAX_DRAFT_CHARS`` (a hostile mail cannot make a huge one)."""
-    if len(text) > MAX_DRAFT_CHARS:
-        text = text[:MAX_DRAFT_CHARS].rsplit("\n", 1)[0] + "\n[draft cut: see the case page]\n"
-    if len(html) > 4 * MAX_DRAFT_CHARS:
-        html = html[: 4 * MAX_DRAFT_CHARS] + "<p>[draft cut: see the case page]</p>"
-    return DraftText(text=text, html=html, kb_version=kb_version)
+    return cut_to_size(text, html, kb.version)
 
 
 def _tidy(text: str) -> str:

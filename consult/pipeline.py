@@ -1,19 +1,20 @@
 """The pure core in one call: raw bytes -> parsed mail -> extraction -> findings -> draft.
 
-No database, no network, no clock: the intake (an edge) calls ``analyze`` and stores the result,
-and `consult extract` / `consult draft` print it. ``received`` is the mail's own date unless the
-caller passes one; findings use it when the sender gave no date of service.
+No database, no network, no clock: the intake (an edge) calls ``analyze_raw`` and stores its
+digest (``consult.analyzed``); `consult extract` / `consult draft` print ``analyze``'s result.
+``received`` is the mail's own date unless the caller passes one; findings use it when the
+sender gave no date of service.
 """
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import traceback
 from dataclasses import dataclass, field
 from datetime import date
 
-from consult.draft import DraftText, fill_case, render_draft
+from consult.analyzed import AnalyzedMail, Digest, DraftText
+from consult.draft import render_draft
 from consult.extract import extract
 from consult.extract.model import Extraction
 from consult.findings import assess
@@ -43,13 +44,19 @@ class Analysis:
     def expert_reason(self) -> str:
         return "; ".join(dict.fromkeys(p.reason for p in self.parts if not p.answerable))
 
-    def draft_for_case(self, kb: KnowledgeBase, case_id: int) -> DraftText:
-        """The draft of case ``case_id``: the one made ahead with the number filled in, else
-        rendered now (raises as ``render_draft`` does)."""
-        if self.draft is not None and self.draft.slot:
-            return fill_case(self.draft, case_id)
-        return render_draft(self.mail, self.extraction, self.findings, kb, case_id=case_id,
-                            parts=self.parts)
+    def digest(self, kb: KnowledgeBase, case_slot: str) -> Digest:
+        """What the intake writes of this analysis, drafted with ``case_slot`` where the case
+        number goes (``Digest.for_case`` fills it in); a failed rendering travels as text."""
+        draft, error, trace = None, "", ""
+        try:
+            draft = render_draft(self.mail, self.extraction, self.findings, kb, parts=self.parts,
+                                 case_slot=case_slot)
+        except Exception as exc:
+            error, trace = repr(exc), traceback.format_exc()
+        summary = self.to_json()
+        del summary["reply_text"], summary["kb_version"]
+        return Digest(" ".join(dict.fromkeys(c.code for c in self.extraction.codes)),
+                      self.needs_expert, self.expert_reason, summary, draft, error, trace)
 
     def to_json(self) -> dict:
         out = self.extraction.to_json(self.mail.kind)
@@ -95,34 +102,14 @@ def analyze(
 
 
 #: Where a draft made ahead (before its case has a number) names the case; random per
-#: process, so no mail can contain it (``consult.draft.fill_case`` puts the number there).
+#: process, so no mail can contain it (``consult.analyzed.fill_case`` puts the number there).
 CASE_SLOT = f"{{case-{secrets.token_hex(8)}}}"
 
 
-@dataclass
-class AnalyzedMail:
-    """The part of intake that needs only the raw bytes and the KB, done ahead (maybe elsewhere).
-
-    A process pool runs it so the intake keeps only the database work; the draft is made here
-    too, with the case number still to fill in (``analysis.draft.slot``). Failures travel as
-    text, since an exception may not pickle: ``parse_error`` / ``analysis_error`` hold
-    ``repr(exc)``, the same text the in-process path puts in a quarantine reason, and
-    ``trace`` the traceback for the log. ``analysis`` is only there for a usable, answerable
-    mail with a sender, the mails intake drafts.
-    """
-
-    mail: ParsedMail | None
-    analysis: Analysis | None = None
-    parse_error: str = ""
-    analysis_error: str = ""
-    trace: str = ""
-    #: Why the work was stopped (``mail`` is then None): too much CPU time, wall-clock time or
-    #: memory in an analysis worker (``workers.analysis_pool``); the intake quarantines the mail.
-    over_budget: str = ""
-
-
 def analyze_raw(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str]) -> AnalyzedMail:
-    """Parse, extract and evaluate one mail; never raises for a bad mail."""
+    """Parse, extract, evaluate and draft one mail (the case number left as ``CASE_SLOT``), for
+    the intake; never raises for a bad mail. A failed rendering is in ``digest.draft_error``:
+    the intake quarantines the mail with it."""
     try:
         mail = parse_message(raw, own_addresses=own_addresses)
     except Exception as exc:
@@ -130,12 +117,12 @@ def analyze_raw(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str])
     if mail.unusable or mail.kind in UNANSWERABLE_KINDS or not mail.from_addr:
         return AnalyzedMail(mail)
     try:
-        analysis = analyze_mail(mail, kb, with_draft=False)
+        digest = analyze_mail(mail, kb, with_draft=False).digest(kb, CASE_SLOT)
     except Exception as exc:
         return AnalyzedMail(mail, analysis_error=repr(exc), trace=traceback.format_exc())
-    # drafted here too, the case number left as CASE_SLOT (see render_draft); should it fail,
-    # the intake renders again and quarantines the mail with the reason
-    with contextlib.suppress(Exception):
-        analysis.draft = render_draft(mail, analysis.extraction, analysis.findings, kb,
-                                      parts=analysis.parts, case_slot=CASE_SLOT)
-    return AnalyzedMail(mail, analysis)
+    return AnalyzedMail(mail, digest)
+
+
+def digest_mail(mail: ParsedMail, kb: KnowledgeBase) -> Digest:
+    """``analyze_raw``'s digest of a mail parsed already (raises when the analysis does)."""
+    return analyze_mail(mail, kb, with_draft=False).digest(kb, CASE_SLOT)

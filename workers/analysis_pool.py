@@ -44,7 +44,7 @@ from consult.config import Settings
 from workers.memory import trim, tune
 
 if TYPE_CHECKING:
-    from consult.pipeline import AnalyzedMail
+    from consult.analyzed import AnalyzedMail
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,8 @@ def _memory_error(result: AnalyzedMail) -> bool:
     texts = [result.parse_error, result.analysis_error]
     if result.mail is not None:
         texts.append(result.mail.unusable)
+    if result.digest is not None:
+        texts.append(result.digest.draft_error)
     return any("MemoryError" in t for t in texts)
 
 
@@ -131,8 +133,9 @@ def _worker_main(conn: Connection, kb_path: str, budget: Budget) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     tune()
+    from consult.analyzed import AnalyzedMail
     from consult.kb.store import KnowledgeBase
-    from consult.pipeline import AnalyzedMail, analyze_raw
+    from consult.pipeline import analyze_raw
 
     kb = KnowledgeBase(kb_path)
     memory = budget.memory_mb * 1024 * 1024
@@ -378,7 +381,7 @@ class AnalysisPool:
             if not worker.ready or not charge:
                 rest = jobs  # not the mail's fault
             else:
-                from consult.pipeline import AnalyzedMail  # the caller has it loaded already
+                from consult.analyzed import AnalyzedMail  # the caller has it loaded already
 
                 log.warning("analysis worker %s: %s", worker.proc.pid, why)
                 self._finish(head, AnalyzedMail(None, over_budget=why))

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from consult import metrics
+from consult.analyzed import AnalyzedMail
 from consult.config import ImapAccount, Settings
 from consult.intake import (
     Arrival,
@@ -45,7 +46,6 @@ from consult.intake import (
     quarantine_raw,
 )
 from consult.kb.store import KnowledgeBase
-from consult.pipeline import AnalyzedMail
 from consult.runner import Runner
 from db.engine import session as new_session
 from db.models import MailboxState

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Table, func, insert, update
 from sqlmodel import Session, col, select
 
+from consult.analyzed import AnalyzedMail, RemoteFailure
 from consult.config import Settings
 from consult.errors import QuotaExceeded
 from consult.intake.plan import (
@@ -33,8 +34,8 @@ from consult.intake.plan import (
 )
 from consult.intake.process import (
     BatchAnalyzer,
-    RemoteFailure,
     analysis_of,
+    analyze_here,
     in_process,
     log_new_case,
     own_addresses,
@@ -55,7 +56,6 @@ from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, split_head
 from consult.mail.message import ParsedMail
 from consult.mail.parse import parse_headers
-from consult.pipeline import AnalyzedMail, analyze_raw
 from db.models import AuditEvent, Case, Draft, Message
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,9 @@ class NewCaseWriter:
     events in one each. ``written`` receives (chunk index, result) pairs in arrival order.
     """
 
-    def __init__(self, session: Session, kb: KnowledgeBase,
+    def __init__(self, session: Session,
                  written: Callable[[list[tuple[int, IntakeResult]]], None]) -> None:
-        self.session, self.kb, self.written = session, kb, written
+        self.session, self.written = session, written
         self.items: list[_Planned] = []
         self.fingerprints: set[str] = set()
         self.message_ids: set[str] = set()
@@ -123,7 +123,7 @@ class NewCaseWriter:
         session = self.session
         cases_t: Table = Case.__table__  # type: ignore[attr-defined]
         case_ids = self._insert_returning(cases_t, [it.plan.case for it in items])
-        plans = [it.plan.with_draft(self.kb, case_id)
+        plans = [it.plan.with_draft(case_id)
                  for it, case_id in zip(items, case_ids, strict=True)]
         for it, plan, case_id in zip(items, plans, case_ids, strict=True):
             if plan.case != it.plan.case:  # the draft failed: quarantined instead (rare)
@@ -200,7 +200,7 @@ def ingest_batch(
     analyzed = _analyze_ahead(arrivals, fps, known, kb, settings, prepare)
     # per-sender quota use, counting this chunk's mails: one query for the chunk's senders
     usage = _stored_by_sender(session, analyzed.values(), settings, now=now)
-    writer = NewCaseWriter(session, kb, written)
+    writer = NewCaseWriter(session, written)
     for index, (arrival, fp) in enumerate(zip(arrivals, fps, strict=True)):
         if fp in writer.fingerprints:  # the same mail twice in the chunk: write the first one
             writer.write()
@@ -275,7 +275,7 @@ def _new_mail(session: Session, index: int, msg: Inbound, writer: NewCaseWriter,
         refused = oversize_reason(msg.size, settings.max_message_bytes)
     else:
         if prepared is None:
-            prepared = analyze_raw(msg.raw, kb, own_addresses=own)
+            prepared = analyze_here(msg.raw, kb, settings)
         if prepared.over_budget:
             refused = prepared.over_budget
         elif prepared.mail is None:

@@ -13,16 +13,13 @@ too, so every path says the same thing about the same mail.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from consult import cases
-from consult.draft import DraftText
-from consult.kb.store import KnowledgeBase
+from consult.analyzed import Digest, DraftText, RemoteFailure
 from consult.mail.message import UNANSWERABLE_KINDS, ParsedMail
-from consult.pipeline import Analysis
 
 Outcome = Literal["case", "followup", "quarantined", "duplicate"]
 #: The actor of everything the intake does.
@@ -95,12 +92,12 @@ class PlannedEvent:
 class NewCase:
     """The rows of a mail that starts a case, ids aside (see ``plan_new_case``).
 
-    ``draft`` is None until ``with_draft`` renders it (the text names the case id); a mail that
+    ``draft`` is None until ``with_draft`` makes it (the text names the case id); a mail that
     is quarantined has none.
     """
 
     mail: ParsedMail
-    analysis: Analysis | None
+    analysis: Digest | None
     case: dict[str, Any]
     message: dict[str, Any]
     events: tuple[PlannedEvent, ...]
@@ -118,20 +115,17 @@ class NewCase:
     def drafted(self) -> bool:
         return self.outcome == "case"
 
-    def with_draft(self, kb: KnowledgeBase | None, case_id: int) -> NewCase:
-        """Render the draft now that the case has its id. A rendering failure is an analysis
-        failure: the same mail is planned again, quarantined with the reason."""
+    def with_draft(self, case_id: int) -> NewCase:
+        """The draft, now that the case has its id. A draft that could not be rendered is an
+        analysis failure: the same mail is planned again, quarantined with the reason."""
         if not self.drafted or self.analysis is None:
             return self
-        assert kb is not None, "a drafted case needs the KB"
-        analysis = self.analysis
-        try:
-            text = analysis.draft_for_case(kb, case_id)
-        except Exception as exc:
+        digest = self.analysis
+        text = digest.for_case(case_id)
+        if text is None:
             return plan_new_case(self.mail, None, source=self.source, now=self.now,
-                                 failure=repr(exc), claims=self.claims, auth=self.auth,
-                                 error=exc)
-        analysis.draft = text
+                                 failure=digest.draft_error, claims=self.claims, auth=self.auth,
+                                 error=RemoteFailure(digest.draft_trace))
         return replace(self, draft=text)
 
     def event_rows(self, case_id: int, msg_id: int) -> list[dict[str, Any]]:
@@ -146,7 +140,7 @@ class NewCase:
         return {"case_id": case_id, "version": 1, "author": SYSTEM,
                 "body_text": self.draft.text, "body_html": self.draft.html,
                 "kb_version": self.draft.kb_version,
-                "analysis_json": json.dumps(self.analysis.to_json(), default=str),
+                "analysis_json": self.analysis.analysis_json(self.draft),
                 "created_at": self.now}
 
     def result(self, case_id: int, msg_id: int) -> IntakeResult:
@@ -162,7 +156,7 @@ def message_fields(mail: ParsedMail) -> dict[str, Any]:
 
 def plan_new_case(
     mail: ParsedMail,
-    analysis: Analysis | None,
+    analysis: Digest | None,
     *,
     source: str,
     now: datetime | None,
@@ -203,7 +197,7 @@ def plan_new_case(
     codes = ""
     if drafted:
         assert analysis is not None
-        codes = " ".join(dict.fromkeys(c.code for c in analysis.extraction.codes))[:CODES_MAX]
+        codes = analysis.codes[:CODES_MAX]
     case = {
         "status": target,
         "subject": mail.subject[:SUBJECT_MAX],

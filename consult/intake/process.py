@@ -17,7 +17,6 @@ auto-reply rules without letting forged mail use up the genuine sender's reopens
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -26,9 +25,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from consult import cases
+from consult.analyzed import AnalyzedMail, Digest, DraftText, RemoteFailure
 from consult.config import Settings
 from consult.intake.plan import (
     ADDRESS_MAX,
+    CODES_MAX,
+    REASON_MAX,
     SYSTEM,
     IntakeResult,
     NewCase,
@@ -47,7 +49,6 @@ from consult.mail.auth_results import AuthVerdict
 from consult.mail.fingerprint import fingerprint
 from consult.mail.message import ParsedMail
 from consult.mail.parse import parse_headers
-from consult.pipeline import Analysis, AnalyzedMail, analyze_mail, analyze_raw
 from consult.runner import Runner
 from db.models import AuditEvent, Case, Draft, Message, Reopen
 
@@ -66,32 +67,37 @@ def own_addresses(settings: Settings) -> frozenset[str]:
     return frozenset({settings.from_address.lower()})
 
 
+def analyze_here(raw: bytes, kb: KnowledgeBase, settings: Settings) -> AnalyzedMail:
+    """``consult.pipeline.analyze_raw`` in this process. The core is imported on first use:
+    with a pool of analysis workers the intake never loads it (a fifth of its start-up)."""
+    from consult.pipeline import analyze_raw
+
+    return analyze_raw(raw, kb, own_addresses=own_addresses(settings))
+
+
 def in_process(kb: KnowledgeBase, settings: Settings) -> BatchAnalyzer:
     """A ``BatchAnalyzer`` that parses and analyses here, one mail after the other (no budget)."""
-    own = own_addresses(settings)
 
     def run(raws: Sequence[bytes]) -> Iterator[AnalyzedMail | None]:
         for raw in raws:
-            yield analyze_raw(raw, kb, own_addresses=own)
+            yield analyze_here(raw, kb, settings)
 
     return run
 
 
-class RemoteFailure(Exception):
-    """An exception raised where a mail was prepared; its text is the traceback there."""
-
-
 def analysis_of(mail: ParsedMail, kb: KnowledgeBase,
-                prepared: AnalyzedMail | None) -> tuple[Analysis | None, str, BaseException | None]:
-    """The mail's analysis (no draft), reusing a prepared one: (analysis, "", None), or
-    (None, the exception's ``repr``, the exception) when it failed here or where prepared."""
+                prepared: AnalyzedMail | None) -> tuple[Digest | None, str, BaseException | None]:
+    """The mail's analysis digest, reusing a prepared one: (digest, "", None), or (None, the
+    exception's ``repr``, the exception) when it failed here or where prepared."""
     if prepared is not None and prepared.mail is not None:
         if prepared.analysis_error:
             return None, prepared.analysis_error, RemoteFailure(prepared.trace)
-        if prepared.analysis is not None:
-            return prepared.analysis, "", None
+        if prepared.digest is not None:
+            return prepared.digest, "", None
+    from consult.pipeline import digest_mail
+
     try:
-        return analyze_mail(mail, kb, with_draft=False), "", None
+        return digest_mail(mail, kb), "", None
     except Exception as exc:
         return None, repr(exc), exc
 
@@ -104,16 +110,14 @@ def log_new_case(plan: NewCase, case_id: int, msg_id: int) -> None:
         log.info("mail #%s quarantined on case #%s: %s", msg_id, case_id, plan.reason)
 
 
-def write_new_case(session: Session, msg: Message, plan: NewCase,
-                   kb: KnowledgeBase | None) -> IntakeResult:
-    """Write a planned new case with the ORM; ``msg`` is stored (it has its id). ``kb``
-    renders the draft (a quarantined case needs none)."""
+def write_new_case(session: Session, msg: Message, plan: NewCase) -> IntakeResult:
+    """Write a planned new case with the ORM; ``msg`` is stored (it has its id)."""
     case = Case(**plan.case)
     session.add(case)
     session.flush()
     case_id = case.id
     assert case_id is not None and msg.id is not None
-    drafted = plan.with_draft(kb, case_id)
+    drafted = plan.with_draft(case_id)
     if drafted.case != plan.case:  # the draft failed: the case is quarantined instead
         for name, value in drafted.case.items():
             setattr(case, name, value)
@@ -130,13 +134,13 @@ def write_new_case(session: Session, msg: Message, plan: NewCase,
     return drafted.result(case_id, msg.id)
 
 
-def quarantine_stored(session: Session, msg: Message, reason: str, kb: KnowledgeBase | None, *,
-                      now: datetime, own: frozenset[str] = frozenset()) -> IntakeResult:
+def quarantine_stored(session: Session, msg: Message, reason: str, *, now: datetime,
+                      own: frozenset[str] = frozenset()) -> IntakeResult:
     """Quarantine a stored mail that is not analysed (too big, over budget, unparseable, the
     intake failed) as a new case that still shows its subject and sender, from its headers."""
     mail = parse_headers(msg.raw, own_addresses=own)
     plan = plan_new_case(mail, None, source=msg.source, now=now, refused=reason)
-    return write_new_case(session, msg, plan, kb)
+    return write_new_case(session, msg, plan)
 
 
 def process_message(
@@ -151,16 +155,16 @@ def process_message(
     own = own_addresses(settings)
     if msg.size > settings.max_message_bytes:
         return quarantine_stored(session, msg, oversize_reason(msg.size,
-                                 settings.max_message_bytes), kb, now=now, own=own)
+                                 settings.max_message_bytes), now=now, own=own)
     if prepared is None or (prepared.mail is None and not prepared.parse_error
                             and not prepared.over_budget):
-        prepared = analyze_raw(msg.raw, kb, own_addresses=own)
+        prepared = analyze_here(msg.raw, kb, settings)
     if prepared.over_budget:
-        return quarantine_stored(session, msg, prepared.over_budget, kb, now=now, own=own)
+        return quarantine_stored(session, msg, prepared.over_budget, now=now, own=own)
     if prepared.mail is None:
         log.error("parser failed on mail #%s (%s)", msg.id, msg.fingerprint[:12],
                   exc_info=RemoteFailure(prepared.trace))
-        return quarantine_stored(session, msg, parse_failed_reason(prepared.parse_error), kb,
+        return quarantine_stored(session, msg, parse_failed_reason(prepared.parse_error),
                                  now=now, own=own)
     return process_parsed(session, msg, prepared.mail, kb, settings, now=now,
                           prepared=prepared)
@@ -172,14 +176,14 @@ def process_parsed(
 ) -> IntakeResult:
     """Thread, analyse and queue a stored message that is already parsed.
 
-    ``prepared`` (from ``consult.pipeline.analyze_raw``) saves extracting and evaluating
-    again.
+    ``prepared`` (from ``consult.pipeline.analyze_raw``) saves extracting, evaluating and
+    drafting again.
     """
     for name, value in message_fields(mail).items():
         setattr(msg, name, value)
     if mail.unusable:
         plan = plan_new_case(mail, None, source=msg.source, now=now)
-        return write_new_case(session, msg, plan, kb)
+        return write_new_case(session, msg, plan)
     auth = sender_verdict(mail, settings)
     thread = find_thread(session, mail, settings, auth)
     if thread.case is not None:
@@ -189,7 +193,7 @@ def process_parsed(
         analysis_of(mail, kb, prepared))
     plan = plan_new_case(mail, analysis, source=msg.source, now=now, failure=failure,
                          claims=thread.claims, auth=auth.label, error=error)
-    return write_new_case(session, msg, plan, kb)
+    return write_new_case(session, msg, plan)
 
 
 def process_followup(
@@ -222,18 +226,16 @@ def process_followup(
                    else f" from {mail.from_addr}, not the case's sender")
     cases.note(session, case, actor=SYSTEM, action="followup", now=now,
                reason=f"mail #{msg.id} joined the case by {thread.via}{sender_note}")
-    analysis, failure, error = analysis_of(mail, kb, prepared)
-    if analysis is not None:
-        try:
-            analysis.draft = analysis.draft_for_case(kb, case.id)
-        except Exception as exc:
-            analysis, failure, error = None, repr(exc), exc
-    if analysis is None:
+    digest, failure, error = analysis_of(mail, kb, prepared)
+    text = digest.for_case(case.id) if digest is not None else None
+    if digest is not None and text is None:  # the draft could not be rendered
+        failure, error = digest.draft_error, RemoteFailure(digest.draft_trace)
+    if digest is None or text is None:
         log.error("analysis failed on mail #%s", msg.id, exc_info=error)
         msg.processed, msg.error = True, analysis_failed_reason(failure)
         session.add(msg)
         return IntakeResult(msg.id, case.id, "quarantined", msg.error)
-    _save_draft(session, case, analysis, now)
+    _save_draft(session, case, digest, text, now)
     if case.status not in ("quarantined", "awaiting_review"):
         # an admin decides about a quarantined case; a follow-up never releases it
         if case.status in REOPENING:
@@ -258,20 +260,19 @@ def _quarantine_followup(session: Session, msg: Message, case: Case, reason: str
     return IntakeResult(msg.id, case.id, "quarantined", reason)  # type: ignore[arg-type]
 
 
-def _save_draft(session: Session, case: Case, analysis: Analysis, now: datetime) -> Draft:
+def _save_draft(session: Session, case: Case, digest: Digest, text: DraftText,
+                now: datetime) -> Draft:
     """A follow-up's draft: the next version, and the case's codes and expert flag."""
     last = session.exec(
         select(func.max(Draft.version)).where(Draft.case_id == case.id)).one()
-    assert analysis.draft is not None and case.id is not None
+    assert case.id is not None
     draft = Draft(case_id=case.id, version=(last or 0) + 1, author=SYSTEM,
-                  body_text=analysis.draft.text, body_html=analysis.draft.html,
-                  kb_version=analysis.draft.kb_version,
-                  analysis_json=json.dumps(analysis.to_json(), default=str), created_at=now)
+                  body_text=text.text, body_html=text.html, kb_version=text.kb_version,
+                  analysis_json=digest.analysis_json(text), created_at=now)
     session.add(draft)
-    codes = " ".join(dict.fromkeys(c.code for c in analysis.extraction.codes))
-    case.codes = codes[:4000]
-    case.needs_expert = analysis.needs_expert
-    case.expert_reason = analysis.expert_reason[:2000]
+    case.codes = digest.codes[:CODES_MAX]
+    case.needs_expert = digest.needs_expert
+    case.expert_reason = digest.expert_reason[:REASON_MAX]
     session.add(case)
     return draft
 
@@ -292,7 +293,7 @@ def _runner(session: Session, kb: KnowledgeBase, settings: Settings, *, now: dat
         handle=lambda msg: process_message(session, msg, kb, settings, now=now,
                                            prepared=prepared(msg)),
         on_failure=lambda msg, exc: quarantine_stored(session, msg, intake_failed_reason(exc),
-                                                      kb, now=now, own=own),
+                                                      now=now, own=own),
         label=lambda msg: f"mail #{msg.id}",
         boundary=session.begin_nested,
     )
@@ -321,7 +322,7 @@ def ingest(
     if known is not None and known[2]:
         return IntakeResult(known[0], known[1], "duplicate")  # type: ignore[arg-type]
     if prepared is None and len(raw) <= settings.max_message_bytes:
-        prepared = analyze_raw(raw, kb, own_addresses=own_addresses(settings))
+        prepared = analyze_here(raw, kb, settings)
     msg, created = store_raw(session, raw, source=source, now=now, mailbox=mailbox,
                              uidvalidity=uidvalidity, uid=uid)
     if not created and msg.processed:
@@ -351,7 +352,7 @@ def quarantine_raw(
     if not created and msg.processed:
         return IntakeResult(msg.id, msg.case_id, "duplicate")  # type: ignore[arg-type]
     session.flush()
-    return quarantine_stored(session, msg, reason, None, now=now)
+    return quarantine_stored(session, msg, reason, now=now)
 
 
 def process_pending(

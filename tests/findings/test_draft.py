@@ -95,14 +95,14 @@ def test_a_draft_made_ahead_is_the_same_once_its_case_number_is_in(
         kb: KnowledgeBase, make_ex: MakeEx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Analysis workers draft before the case has a number; filling it in must give the bytes
     the intake would render itself, also when the draft is cut to size (a small limit here)."""
-    import consult.draft as draft_module
-    from consult.draft import fill_case
+    import consult.analyzed as analyzed_module
+    from consult.analyzed import fill_case
     from consult.pipeline import CASE_SLOT
 
     ex = make_ex("43214", "43200-59", "76000", dos=date(2024, 5, 1), question=BODY)
     findings = evaluate(ex, kb, received=date(2024, 5, 2))
-    for limit in (draft_module.MAX_DRAFT_CHARS, 400):
-        monkeypatch.setattr(draft_module, "MAX_DRAFT_CHARS", limit)
+    for limit in (analyzed_module.MAX_DRAFT_CHARS, 400):
+        monkeypatch.setattr(analyzed_module, "MAX_DRAFT_CHARS", limit)
         ahead = render_draft(_mail(), ex, findings, kb, case_slot=CASE_SLOT)
         assert ahead.slot == CASE_SLOT and CASE_SLOT in ahead.text and CASE_SLOT in ahead.html
         for case_id in (12, 1234567890):

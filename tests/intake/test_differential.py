@@ -20,10 +20,11 @@ from sqlalchemy import text
 from support.mails import consultation
 from support.paths import TESTS
 
+from consult.analyzed import AnalyzedMail
 from consult.intake import Arrival, ingest, ingest_batch, own_addresses
 from consult.kb.store import KnowledgeBase
 from consult.mail.reply_token import reply_address
-from consult.pipeline import AnalyzedMail, analyze_raw
+from consult.pipeline import analyze_raw
 from db.engine import session
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

@@ -26,8 +26,8 @@ PAYER = consultation(body="Does Aetna require prior authorization for 43214 with
 
 def test_a_drafted_case_and_a_quarantined_one(starter_kb: KnowledgeBase) -> None:
     prepared = analyze_raw(PAYER, starter_kb, own_addresses=frozenset())
-    assert prepared.mail is not None and prepared.analysis is not None
-    plan = plan_new_case(prepared.mail, prepared.analysis, source="imap", now=NOW, claims=7,
+    assert prepared.mail is not None and prepared.digest is not None
+    plan = plan_new_case(prepared.mail, prepared.digest, source="imap", now=NOW, claims=7,
                          auth="pass")
     assert plan.outcome == "case" and plan.case["status"] == "awaiting_review"
     assert plan.case["row_version"] == 2  # received -> awaiting_review: one move
@@ -37,7 +37,7 @@ def test_a_drafted_case_and_a_quarantined_one(starter_kb: KnowledgeBase) -> None
         "received", "claims_followup", "drafted"]
     assert plan.event_rows(3, 11)[0]["reason"] == "mail #11 via imap"
     assert plan.draft_row(3) is None  # drafted once the case has its id
-    drafted = plan.with_draft(starter_kb, 3)
+    drafted = plan.with_draft(3)
     assert "Case #3" in drafted.draft_row(3)["body_text"]  # type: ignore[index]
 
     auto = parse_message(consultation(extra_headers={"Auto-Submitted": "auto-replied"}))
@@ -61,7 +61,7 @@ def test_a_draft_that_fails_to_render_is_the_same_quarantine_in_both_writers(
     def broken(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("template exploded")
 
-    # where the draft is made ahead (it fails quietly there) and where it is made again
+    # the draft is made with the analysis (``Analysis.digest``), where its failure is kept
     monkeypatch.setattr("consult.pipeline.render_draft", broken)
     dumps = []
     for path in ("one", "batch"):
