@@ -6,7 +6,7 @@ content fingerprint (``consult.mail.fingerprint``) is the dedupe key.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,7 +69,7 @@ def new_inbound(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str
 
 def to_message(row: Inbound) -> Message:
     """The ORM object of a planned row (not added to a session)."""
-    return Message(**asdict(row))
+    return Message(**message_row(row))
 
 
 def new_message(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str | None,
@@ -79,9 +79,13 @@ def new_message(raw: bytes, fp: str, *, source: str, now: datetime, mailbox: str
                                   uidvalidity=uidvalidity, uid=uid))
 
 
+_COLUMNS = tuple(f.name for f in fields(Inbound))
+
+
 def message_row(row: Inbound) -> dict[str, Any]:
-    """``row``'s columns as a Core insert row (no id, no case yet)."""
-    return asdict(row)
+    """``row``'s columns as a Core insert row (no id, no case yet). Shallow: every value is
+    immutable, and ``asdict``'s deep copy (of the datetime too) cost 0.1 ms a mail."""
+    return {name: getattr(row, name) for name in _COLUMNS}
 
 
 def store_raw(
