@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a ConsultError (the message says what to do), 2 usage e
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -27,6 +28,7 @@ def cli(ctx: click.Context) -> None:
 
     os.umask(0o077)  # whatever a command writes (DB, Maildir, KB) is private to this user
     ctx.obj = CliState(settings_factory=load_settings)
+    ctx.call_on_close(ctx.obj.close)
     from consult.logs import configure
 
     configure("WARNING")
@@ -44,6 +46,18 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group and turns ConsultErrors into one-line messages."""
+    try:
+        _run(argv)
+    finally:
+        # The command is done and its resources are closed (``CliState.close``). What the
+        # process made stays until it exits: without this, the collector's last passes at
+        # exit walk the ~75,000 objects of the imports, 0.1 s of CPU for every command (a
+        # twentieth of a 1,000-mail `poll --once`). atexit handlers still run, and the
+        # standard streams and logging handlers are still flushed.
+        gc.freeze()
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="consult", standalone_mode=False)
     except click.exceptions.Abort:

@@ -56,6 +56,17 @@ class CliState:
             upgrade(self._engine)
         return self._engine
 
+    def close(self) -> None:
+        """Close the database connections and the KB this command opened (click calls it when
+        the command is done): a SQLite file is checkpointed and a PostgreSQL session ends
+        cleanly, not by the process going away."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self._kb is not None:
+            self._kb.close()
+            self._kb = None
+
 
 def echo(line: str = "", *, err: bool = False) -> None:
     """``click.echo`` for text from mail: bidirectional and control characters (a terminal
