@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from support.mails import consultation
+from support.paths import TESTS
 
 from consult.intake import Arrival, ingest, ingest_batch, plan_new_case
 from consult.kb.store import KnowledgeBase
 from consult.mail.parse import parse_message
-from consult.pipeline import analyze_raw
+from consult.pipeline import analyze, analyze_raw
 from db.engine import session
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -47,6 +48,33 @@ def test_a_drafted_case_and_a_quarantined_one(starter_kb: KnowledgeBase) -> None
     assert [(e["from_status"], e["to_status"]) for e in quarantined.event_rows(1, 1)] == [
         ("received", "received"), ("received", "quarantined")]
     assert quarantined.message["error"] == quarantined.reason
+
+
+def test_the_digest_a_worker_sends_gives_the_rows_of_the_whole_analysis(
+        starter_kb: KnowledgeBase) -> None:
+    """The intake writes a worker's digest, never the analysis itself: filled with the case
+    number, it must give the draft, codes, expert flag and review JSON the whole analysis
+    rendered for that case gives (coders' mails of the answer sets, a forwarded one and a
+    multi-part one among them)."""
+    import json
+
+    folder = TESTS / "data" / "answers" / "dev"
+    raws = [PAYER, *(p.read_bytes() for p in sorted(folder.glob("*.eml"))[:25])]
+    compared = 0
+    for raw in raws:
+        prepared = analyze_raw(raw, starter_kb, own_addresses=frozenset())
+        if prepared.digest is None:
+            continue
+        whole = analyze(raw, starter_kb, case_id=4321)
+        digest = prepared.digest
+        draft = digest.for_case(4321)
+        assert draft is not None and draft == whole.draft
+        assert digest.analysis_json(draft) == json.dumps(whole.to_json(), default=str)
+        assert digest.codes == " ".join(dict.fromkeys(c.code for c in whole.extraction.codes))
+        assert (digest.needs_expert, digest.expert_reason) == (whole.needs_expert,
+                                                                whole.expert_reason)
+        compared += 1
+    assert compared >= 20
 
 
 def _tables(engine: Any) -> list[list[tuple[Any, ...]]]:
