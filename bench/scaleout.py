@@ -11,7 +11,9 @@ memory, each run as its own process (exec to exit, start-up included); prints, a
   mail in one case database: N x ``--mails`` mails), and N processes on one shared mailbox
   (``--mails`` mails: the mailbox lease lets one take it in, the others leave it to that one
   and say so; the cases, duplicates and exit codes are printed as they come out). Ratio =
-  N-instance rate / 1.
+  N-instance rate / 1. Each poll line also gives the machine's CPU over the run (every
+  process, per mail, and how many cores were busy): when one instance keeps the cores busy,
+  N instances cannot go faster on this machine, only spend about the same CPU a mail.
 - send: ``--replies`` cases approved, then `consult send --once` run again and again until a
   run sends nothing (one sender), and the same with N senders at once, to an aiosmtpd sink in
   this process; the sink's count shows a reply delivered twice.
@@ -171,6 +173,20 @@ def run_all(argvs: list[tuple[list[str], dict[str, str]]]) -> list[Run]:
     return [finish(*s) for s in started]
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all cores: /proc/stat minus idle, iowait)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_text(busy: float, wall: float, mails: int) -> str:
+    """What the machine spent: every process (the polls, their workers, Dovecot, the database
+    server, this bench's sampler), per mail and as busy cores out of all of them. A rate that
+    cannot grow with more instances shows here as all cores busy."""
+    return (f"machine CPU {busy:.2f} s = {busy * 1000 / mails:.2f} ms a mail, "
+            f"{busy / wall:.2f} of {os.cpu_count()} cores busy")
+
+
 # -- servers -------------------------------------------------------------------------------------
 class Mailboxes:
     """One private Dovecot; each ``new_user`` is a fresh, empty mailbox."""
@@ -273,12 +289,15 @@ def count_rows(url: str, sql: str) -> int:
 def poll_one(label: str, box: Mailboxes, mails: list[bytes], kb: Path, home: Path,
              url: str) -> float:
     user = box.new_user(mails)
+    busy = machine_busy()
     run = run_all([(["poll", "--once"], env_for(home, kb, url, box.dv.port, user,
                                                 box.password))])[0]
+    busy = machine_busy() - busy
     rate = len(mails) / run.seconds
     print(f"poll   {label:<10} 1 instance : {len(mails)} mails in {run.seconds:6.2f} s = "
           f"{rate:6.1f} mails/s  (exit {run.code}: {run.out.splitlines()[-1][:70]!r}); "
           f"{run.peaks.text()}", flush=True)
+    print(f"         {cpu_text(busy, run.seconds, len(mails))}")
     return rate
 
 
@@ -291,8 +310,10 @@ def poll_many(label: str, box: Mailboxes, mails: list[bytes], kb: Path, home: Pa
         users = [box.new_user([m.replace(b"Message-ID: <", f"Message-ID: <i{k}.".encode(), 1)
                                for m in mails]) for k in range(n)]
         total = n * len(mails)
+    busy = machine_busy()
     runs = run_all([(["poll", "--once"], env_for(home, kb, url, box.dv.port, u, box.password))
                     for u in users])
+    busy = machine_busy() - busy
     wall = max(r.seconds for r in runs)
     rate = total / wall
     stored = count_rows(url, "SELECT count(*) FROM messages WHERE direction = 'in'")
@@ -302,6 +323,7 @@ def poll_many(label: str, box: Mailboxes, mails: list[bytes], kb: Path, home: Pa
     for r in runs:
         last = r.out.splitlines()[-1][:90] if r.out else ""
         print(f"         {r.seconds:6.2f} s  {r.peaks.text()}  {last!r}")
+    print(f"         {cpu_text(busy, wall, total)}")
     return rate
 
 
