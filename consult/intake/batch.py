@@ -51,7 +51,7 @@ from consult.intake.store import (
     stored_bytes,
     to_message,
 )
-from consult.intake.thread import find_thread, may_join, sender_verdict
+from consult.intake.thread import ThreadLookup, find_thread, may_join, sender_verdict
 from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, split_head
 from consult.mail.message import ParsedMail
@@ -195,9 +195,13 @@ def ingest_batch(
         for index, result in done:
             results[index] = result
             known[fps[index]] = (result.message_pk, result.case_id, True)
+            lookup.note_case(result.case_id)
         settle_waiting()
 
     analyzed = _analyze_ahead(arrivals, fps, known, kb, settings, prepare)
+    # threading's lookups for the whole chunk in a query or two instead of one or two a mail
+    lookup = ThreadLookup.prefetch(session, (a.mail for a in analyzed.values()
+                                             if a is not None and a.mail is not None))
     # per-sender quota use, counting this chunk's mails: one query for the chunk's senders
     usage = _stored_by_sender(session, analyzed.values(), settings, now=now)
     writer = NewCaseWriter(session, written)
@@ -212,14 +216,17 @@ def ingest_batch(
             writer.write()
             msg = session.get(Message, seen[0])
             assert msg is not None
+            lookup.note_written(msg.message_id)
             result = process_message(session, msg, kb, settings, now=now,
                                      prepared=analyzed.pop(index, None))
         else:
             row = new_inbound(arrival.raw, fp, source=source, now=now, mailbox=mailbox,
                               uidvalidity=uidvalidity, uid=arrival.uid)
+            lookup.note_written(row.message_id)
             result = _new_mail(session, index, row, writer, kb, settings, now=now,
-                               prepared=analyzed.pop(index, None), usage=usage)
+                               prepared=analyzed.pop(index, None), usage=usage, lookup=lookup)
         if result is not None:
+            lookup.note_case(result.case_id)
             if result.outcome != "duplicate":
                 session.flush()  # the next mail's threading query sees this one
                 known[fp] = (result.message_pk, result.case_id, True)
@@ -261,13 +268,15 @@ def _analyze_ahead(arrivals: Sequence[Arrival], fps: list[str],
 
 def _new_mail(session: Session, index: int, msg: Inbound, writer: NewCaseWriter,
               kb: KnowledgeBase, settings: Settings, *, now: datetime,
-              prepared: AnalyzedMail | None, usage: dict[str, int]) -> IntakeResult | None:
+              prepared: AnalyzedMail | None, usage: dict[str, int],
+              lookup: ThreadLookup | None = None) -> IntakeResult | None:
     """A mail the database has not seen: planned into ``writer`` (None), or a follow-up
     written the ORM way (its result).
 
     ``usage`` (sender -> bytes stored in the quota window, this chunk included) applies the
     per-sender quota: a mail over it keeps only its header block here, quarantined with the
-    reason; the mail itself stays in the IMAP mailbox.
+    reason; the mail itself stays in the IMAP mailbox. ``lookup``: the chunk's prefetched
+    threading answers.
     """
     own = own_addresses(settings)
     refused = ""
@@ -294,7 +303,7 @@ def _new_mail(session: Session, index: int, msg: Inbound, writer: NewCaseWriter,
     if writer.may_join(mail, settings):
         writer.write()  # the mail may answer one of them: they must be in the database
     auth = sender_verdict(mail, settings)
-    thread = find_thread(session, mail, settings, auth)
+    thread = find_thread(session, mail, settings, auth, lookup=lookup)
     if thread.case is not None:  # a follow-up goes the ORM way, after the mails before it
         writer.write()
         stored = to_message(msg)
