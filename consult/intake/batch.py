@@ -56,6 +56,7 @@ from consult.kb.store import KnowledgeBase
 from consult.mail.fingerprint import fingerprint, split_head
 from consult.mail.message import ParsedMail
 from consult.mail.parse import parse_headers
+from db.bulk import CopyWriter
 from db.models import AuditEvent, Case, Draft, Message
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,15 @@ class NewCaseWriter:
     The ORM costs more than the whole pure core here (a flush per case to learn its id, a
     validated SQLModel object and an INSERT per row), so a chunk's new cases skip it: cases and
     messages are inserted with ``RETURNING id`` in one executemany each, then drafts and audit
-    events in one each. ``written`` receives (chunk index, result) pairs in arrival order.
+    events in one each; on PostgreSQL each is a binary COPY (``db.bulk``: the same rows and
+    ids, without SQL to parse or rows sent one by one). ``written`` receives (chunk index,
+    result) pairs in arrival order.
     """
 
     def __init__(self, session: Session,
                  written: Callable[[list[tuple[int, IntakeResult]]], None]) -> None:
         self.session, self.written = session, written
+        self.copy = CopyWriter.for_session(session)
         self.items: list[_Planned] = []
         self.fingerprints: set[str] = set()
         self.message_ids: set[str] = set()
@@ -143,11 +147,19 @@ class NewCaseWriter:
             log_new_case(plan, case_id, msg_id)
             out.append((it.index, plan.result(case_id, msg_id)))
         if drafts:
-            session.execute(insert(Draft.__table__), drafts)  # type: ignore[attr-defined]
-        session.execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]
+            self._insert(Draft.__table__, drafts)  # type: ignore[attr-defined]
+        self._insert(AuditEvent.__table__, events)  # type: ignore[attr-defined]
         return out
 
+    def _insert(self, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+        if self.copy is not None:
+            self.copy.insert(table, rows)
+        else:
+            self.session.execute(insert(table), rows)
+
     def _insert_returning(self, table: Table, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        if self.copy is not None:
+            return self.copy.insert_returning_ids(table, rows)
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return [row[0] for row in self.session.execute(stmt, rows)]
 
