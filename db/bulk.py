@@ -37,10 +37,10 @@ def _int_below(bound: int) -> Callable[[object], bool]:
     return lambda v: type(v) is int and -bound <= v < bound
 
 
+_INTEGERS, _BYTEA = (21, 23, 20), 17
 #: Type oid -> whether binary COPY writes a (non-NULL) Python value into such a column as an
 #: INSERT would: int2/int4/int8 in range (binary COPY would wrap), text without NUL, and only
 #: an aware datetime (an INSERT reads a naive one in the session's time zone).
-_INTEGERS, _BYTEA = (21, 23, 20), 17
 _PLAIN: dict[int, Callable[[object], bool]] = {
     21: _int_below(2**15), 23: _int_below(2**31), 20: _int_below(2**63),
     25: lambda v: type(v) is str and "\x00" not in v,
@@ -49,10 +49,6 @@ _PLAIN: dict[int, Callable[[object], bool]] = {
     1184: lambda v: type(v) is datetime and v.tzinfo is not None,
     17: lambda v: type(v) is bytes,
 }
-
-
-def _never(_value: object) -> bool:
-    return False
 
 
 class CopyWriter:
@@ -92,6 +88,8 @@ class CopyWriter:
                         " FROM generate_series(1, %s)", (table.name, len(rows)))
             ids = sorted(row[0] for row in cur)
         names, oids, values = copy
+        if not (_PLAIN[oids[0]](ids[0]) and _PLAIN[oids[0]](ids[-1])):  # COPY would wrap it
+            raise OverflowError(f"{table.name}: id {ids[-1]} is out of its column's range")
         for pk, out in zip(ids, values, strict=True):
             out[0] = pk
         self._send(table, names, oids, values)
@@ -123,9 +121,12 @@ class CopyWriter:
         types = self._types(table)
         dialect = self.session.get_bind().dialect
         columns = _columns(table, keys)
+        if columns is None:
+            return None
         names = [col.name for col in columns]
         if with_id:
-            if types.get("id") not in _INTEGERS or table.c.id.default is not None:
+            if ("id" in keys or types.get("id") not in _INTEGERS
+                    or table.c.id.default is not None):
                 return None
             names = ["id", *names]
         oids = [types.get(name, 0) for name in names]
@@ -180,15 +181,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _columns(table: Table, keys: Collection[str]) -> list[Column[Any]]:
+def _columns(table: Table, keys: Collection[str]) -> list[Column[Any]] | None:
     """The columns a Core insert of rows with these keys names: those given, and those with
-    a Python-side default (the server fills in the rest, as it would)."""
+    a Python-side default (the server fills in the rest, as it would); None when a default
+    is not a plain value (a function or SQL: left to the Core insert)."""
     columns = []
     for col in table.columns:
         if col.key in keys:
             columns.append(col)
         elif col.default is not None and not col.primary_key:
             if not isinstance(col.default, ScalarElementColumnDefault):
-                raise ValueError(f"{table.name}.{col.key}: only scalar defaults are copied")
+                return None
             columns.append(col)
     return columns
