@@ -1,7 +1,8 @@
 """The fast paths answer exactly what the slow, whole-text scans they replaced answered.
 
 ``trap_at`` tries the trap pattern only near a candidate, ``FirstMatch`` runs only the payer
-or setting patterns whose words occur, ``find_phi`` scans a kind only when its cue occurs.
+or setting patterns whose words occur, ``find_phi`` scans a kind only when its cue occurs (and
+tries a label kind only where a cue word starts, an e-mail address only before an ``@``).
 Each is checked here against the plain regex scan on trap-rich generated text and on both
 labelled corpora.
 """
@@ -21,7 +22,7 @@ from consult.extract.codes import _CAND
 from consult.extract.cues import FirstMatch, required_word
 from consult.extract.model import PhiSpan
 from consult.extract.narrative import _lowercase_regex
-from consult.extract.phi import _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
+from consult.extract.phi import _CUE_FINDERS, _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
 from consult.extract.traps import find_traps, lower_same_length, trap_at
 from consult.extract.vocab import PAYERS, SETTINGS
 
@@ -121,3 +122,40 @@ def test_phi_is_the_alternation(text: str) -> None:
 def test_phi_agrees_on_the_corpora() -> None:
     for text in _corpus_texts():
         assert find_phi(text, "body") == _phi_slow(text), text
+
+
+#: Pieces that put PHI labels, cue words inside other words ("except", "forms"), e-mail
+#: addresses glued to a name, and a non-ASCII letter that matches ``k`` caselessly next to
+#: each other.
+_PHI_PIECES = [
+    "Patient John Smith", "_jr@x.example", "a@b.example", "Smith_jr", "@", "@@", "x.example",
+    " ", "MRN: 12345ABC", "Mr. Lee ", "Mrs Ann Ray", "except ", "forms ", "name: Ann Lee",
+    "pt ", "Pt. name ", "member ID 9A12", "policy # 12", "fin 33", "FIN 4455", "john.doe+x",
+    "-", ".", ", ", "\u212a", "Ms ", "Miss Kay Poe", "é", "1", "555-123-4567", "Name\tMod",
+    "\n", "DOB 3/4/1950", "born on March 4, 1950", "date of birth: 01/02/1960", "acct#",
+    "account no. 77", "chart 8", "csn 991", "MBI 1EG4TE5MK72", "subscriber id W1",
+    "beneficiary Joe Doe", "insured: Lu Kim", "SSN 123456789", "123-45-6789", "12 Elm St",
+]
+_PHI_TEXTS = st.lists(st.sampled_from(_PHI_PIECES), max_size=24).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PHI_TEXTS)
+def test_phi_is_the_alternation_on_label_rich_text(text: str) -> None:
+    assert find_phi(text, "body") == _phi_slow(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PHI_TEXTS)
+def test_phi_label_kinds_start_at_a_cue_word(text: str) -> None:
+    """``find_phi`` tries the name and MRN patterns of ASCII text only where a cue word starts:
+    every position where either pattern matches is one of them."""
+    if not text.isascii():
+        return
+    low = lower_same_length(text)
+    for kind, rx in PHI_PATTERNS:
+        if kind not in _CUE_FINDERS:
+            continue
+        starts = {m.start() for m in _CUE_FINDERS[kind].finditer(low)}
+        compiled = re.compile(rx, re.X)
+        assert all(p in starts for p in range(len(text)) if compiled.match(text, p)), (kind, text)
