@@ -52,6 +52,34 @@ def split_alternatives(pattern: str) -> list[str]:
     return out
 
 
+def hoist_boundaries(pattern: str) -> str:
+    r"""``pattern`` with the ``\b`` that opens each of a run of adjacent top-level alternatives
+    written once, before them: ``\ba|\bb|c`` -> ``\b(?:a|b)|c``.
+
+    It matches the same strings at the same places, the alternatives tried in the same order
+    (the added group captures nothing), but ``re`` checks the boundary once per position
+    instead of once per alternative, and most positions are not one: a rule of twenty
+    ``\b`` words was ten times slower than any one of them."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if len(run) > 1:
+            out.append(r"\b(?:" + "|".join(run) + ")")
+        elif run:
+            out.append(r"\b" + run[0])
+        run.clear()
+
+    for alt in split_alternatives(pattern):
+        if alt.startswith(r"\b"):
+            run.append(alt[2:])
+            continue
+        close_run()
+        out.append(alt)
+    close_run()
+    return "|".join(out)
+
+
 def required_word(alternative: str) -> str | None:
     """The longest literal every match of ``alternative`` contains, or None when none is
     certain (then the caller cannot pre-check and must run the regex)."""

@@ -19,10 +19,11 @@ from support.scoring import load_corpus
 
 from consult.extract import without_footer
 from consult.extract.codes import _CAND
-from consult.extract.cues import FirstMatch, required_word
+from consult.extract.cues import FirstMatch, hoist_boundaries, required_word
 from consult.extract.model import PhiSpan
 from consult.extract.narrative import _lowercase_regex
 from consult.extract.phi import _CUE_FINDERS, _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
+from consult.extract.questions import _TYPE_RULES, _TYPE_RULES_LOW
 from consult.extract.traps import find_traps, lower_same_length, trap_at
 from consult.extract.vocab import PAYERS, SETTINGS
 
@@ -159,3 +160,24 @@ def test_phi_label_kinds_start_at_a_cue_word(text: str) -> None:
         starts = {m.start() for m in _CUE_FINDERS[kind].finditer(low)}
         compiled = re.compile(rx, re.X)
         assert all(p in starts for p in range(len(text)) if compiled.match(text, p)), (kind, text)
+
+
+def test_hoist_boundaries_groups_adjacent_boundary_alternatives() -> None:
+    assert hoist_boundaries(r"\ba|\bb(?:x|\by)|[\b]c|\bd") == r"\b(?:a|b(?:x|\by))|[\b]c|\bd"
+    assert hoist_boundaries(r"abc") == "abc"
+
+
+def test_question_rules_match_as_before_their_boundaries_were_hoisted() -> None:
+    """Each question-type rule finds the same spans (and groups) in lower-cased text as the
+    rule as written, lowered, on the corpora and on text made of the rules' own examples."""
+    texts = [lower_same_length(t) for t in _corpus_texts()]
+    texts += [" and ".join(_PIECES[i:i + 9]).lower() for i in range(0, len(_PIECES), 3)]
+    texts += ["is 99213-25 with 20610 ok? what will medicare pay? 59 or xu? $ 40, 50% off",
+              "does aetna require prior auth? how many units of j1100? global 90 days after",
+              "which code, 43239 or 43235? dx sequencing, icd z12.11; rates and rvus"]
+    for (kind, written), (_kind, fast) in zip(_TYPE_RULES, _TYPE_RULES_LOW, strict=True):
+        slow = re.compile(written.pattern.replace("(?i)", "").lower())
+        assert fast.pattern != slow.pattern or r"|\b" not in slow.pattern, kind
+        for text in texts:
+            want = [(m.span(), m.regs) for m in slow.finditer(text)]
+            assert [(m.span(), m.regs) for m in fast.finditer(text)] == want, (kind, text)
