@@ -381,11 +381,12 @@ def question_parts(texts: list[str], subject: str, codes: list[str]) -> list[Que
     known = set(codes)
     for text in split_question(texts, subject):
         named = [c for c in dict.fromkeys(_CODE_TOKEN.findall(text)) if c in known]
-        last = sentences(text)[-1] if sentences(text) else text
+        sents = sentences(text)
+        last = sents[-1] if sents else text
         if not _CODE_TOKEN.search(last) and _WHOLE.search(last):
             named = []  # "... on E11.65 and I12.9. Is the claim ok?" asks about the whole claim
         kind = question_type(last)  # the question itself, not the lines it points back to
-        if kind == "other":
+        if kind == "other" and last != text:  # a one-sentence part was typed already
             kind = question_type(text)
         out.append(QuestionPart(text=text, type=kind, codes=named))
     return out
