@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from consult import phi_patterns
 from consult.findings.rules import code_families, coverage, diagnosis, global_period, mue, screening
 from consult.findings.rules import pfs_indicators as pfs
 
@@ -39,6 +40,8 @@ PAIRS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("colonoscopy", screening._COLON, screening._COLON_NEEDS),
     *[(f"abbreviation {rx.pattern[:30]}", rx, needs)
       for needs, rx, _full in coverage._ABBREVIATION_RX if needs],
+    *[(f"mask {kind}", phi_patterns.compiled(kind), needs)
+      for kind, needs in phi_patterns.NEEDS.items()],
 ]
 
 
@@ -116,7 +119,7 @@ def test_every_match_holds_a_needed_word(name: str, rx: re.Pattern[str],
         for m in rx.finditer(text):
             matched += 1
             assert any(w in m.group().lower() for w in needs), (name, m.group())
-    assert matched or name.startswith(("organism", "abbreviation")), f"{name} never matched"
+    assert matched or name.startswith(("organism", "abbreviation", "mask")), f"{name} never matched"
 
 
 @pytest.mark.parametrize(("name", "rx", "needs"), PAIRS, ids=[p[0] for p in PAIRS])
@@ -130,3 +133,17 @@ def test_every_way_the_pattern_can_match_holds_a_needed_word(
                 tried += 1
                 assert any(w in m.group().lower() for w in needs), (name, m.group())
     assert tried, f"no example of {name} matched it"
+
+
+@pytest.mark.parametrize("kind", sorted(phi_patterns.NEEDS_RE))
+def test_every_mask_match_holds_its_needed_pattern(kind: str) -> None:
+    """``phi_patterns.mask`` skips a digit-shaped kind in ASCII text without its simple
+    pattern: every match of the kind, in the mails and in the pattern's own examples, holds
+    one."""
+    rx, needs = phi_patterns.compiled(kind), phi_patterns.NEEDS_RE[kind]
+    matched = 0
+    for text in (*texts(), *(f" {e} " for e in examples(rx))):
+        for m in rx.finditer(text):
+            matched += 1
+            assert needs.search(m.group()), (kind, m.group())
+    assert matched, f"{kind} never matched"
