@@ -21,7 +21,7 @@ from consult.extract import without_footer
 from consult.extract.codes import _CAND
 from consult.extract.cues import FirstMatch, hoist_boundaries, required_word
 from consult.extract.model import PhiSpan
-from consult.extract.narrative import _lowercase_regex
+from consult.extract.narrative import _SENTENCE, _SENTENCE_AS_WRITTEN, _lowercase_regex
 from consult.extract.phi import _CUE_FINDERS, _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
 from consult.extract.questions import _TYPE_RULES, _TYPE_RULES_LOW
 from consult.extract.traps import find_traps, lower_same_length, trap_at
@@ -181,3 +181,26 @@ def test_question_rules_match_as_before_their_boundaries_were_hoisted() -> None:
         for text in texts:
             want = [(m.span(), m.regs) for m in slow.finditer(text)]
             assert [(m.span(), m.regs) for m in fast.finditer(text)] == want, (kind, text)
+
+
+_SENTENCE_PIECES = ["Dr. ", "Drs.", "Mr.\t", "Mrs. Lee", "Ms.", "St. ", "Jr.", "Sr. ", "vs. ",
+                    "approx. ", "e.g. ", "i.e. ", "D", "M", "S", "J", "v", "a", "e", "i", "Z12.11",
+                    "1.5 cm", ".", "?", "!", "...", "?!", " ", "\n", "\n\n", "\t", "word", "é",
+                    "Émile", "dr. ", "DR.", "x.", "ok?", "Is 99213-25 ok? ", "Thanks!\n"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_SENTENCE_PIECES), max_size=25).map("".join))
+def test_sentences_as_the_pattern_as_written_finds_them(text: str) -> None:
+    """``_SENTENCE`` (taking runs of plain characters at once, possessively) finds the spans
+    the pattern as written finds."""
+    slow = re.compile(_SENTENCE_AS_WRITTEN)
+    assert [m.span() for m in _SENTENCE.finditer(text)] == [
+        m.span() for m in slow.finditer(text)]
+
+
+def test_sentences_as_the_pattern_as_written_finds_them_on_the_corpora() -> None:
+    slow = re.compile(_SENTENCE_AS_WRITTEN)
+    for text in _corpus_texts():
+        assert [m.span() for m in _SENTENCE.finditer(text)] == [
+            m.span() for m in slow.finditer(text)], text
