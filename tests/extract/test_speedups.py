@@ -26,6 +26,7 @@ from consult.extract.phi import _CUE_FINDERS, _NOT_NAMES, _VALUE_GROUP, PHI_PATT
 from consult.extract.questions import _TYPE_RULES, _TYPE_RULES_LOW
 from consult.extract.traps import find_traps, lower_same_length, trap_at
 from consult.extract.vocab import PAYERS, SETTINGS
+from consult.extract.when import _NUMERIC_YEAR, _NUMERIC_YEAR_AS_WRITTEN
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 _PIECES = [
@@ -203,4 +204,23 @@ def test_sentences_as_the_pattern_as_written_finds_them_on_the_corpora() -> None
     slow = re.compile(_SENTENCE_AS_WRITTEN)
     for text in _corpus_texts():
         assert [m.span() for m in _SENTENCE.finditer(text)] == [
+            m.span() for m in slow.finditer(text)], text
+
+
+_DIGITS = st.lists(st.sampled_from(["1", "12", "2025", "3", "/", "-", ".", " ", "x", "٣",
+                                    "10/02/2026", "2026-11-02"]), max_size=16).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_DIGITS)
+def test_numeric_dates_as_the_pattern_as_written_finds_them(text: str) -> None:
+    slow = re.compile(_NUMERIC_YEAR_AS_WRITTEN)
+    assert [m.span() for m in _NUMERIC_YEAR.finditer(text)] == [
+        m.span() for m in slow.finditer(text)]
+
+
+def test_numeric_dates_as_the_pattern_as_written_finds_them_on_the_corpora() -> None:
+    slow = re.compile(_NUMERIC_YEAR_AS_WRITTEN)
+    for text in _corpus_texts():
+        assert [m.span() for m in _NUMERIC_YEAR.finditer(text)] == [
             m.span() for m in slow.finditer(text)], text
