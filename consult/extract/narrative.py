@@ -57,7 +57,10 @@ _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|sv)\s*:\s*|\s*\[[^\]]*\]\s
 #: Words one of which every ``_DOS`` label contains (checked before the regex).
 _DOS_WORDS = ("dos", "d.o.s", "date", "service", "performed", "done", "seen", "scoped",
               "injected", "admitted", "visit")
-_DOS_CASELESS = Caseless(_DOS)
+#: Words one of which every ``_DOS`` match starts with (its labels' first words).
+_DOS_STARTS = ("dos", "d.o.s", "date", "service", "procedure", "surgery", "visit", "encounter",
+               "performed", "done", "seen", "scoped", "injected", "admitted")
+_DOS_CASELESS = Caseless(_DOS, starts=_DOS_STARTS)
 _POS_CASELESS = Caseless(_POS)
 
 

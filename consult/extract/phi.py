@@ -10,6 +10,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
+from consult.extract.cues import word_starts
 from consult.extract.model import PhiSpan, Where
 from consult.extract.traps import lower_same_length
 from consult.phi_patterns import PHI_PATTERNS, VALUE_GROUP
@@ -34,27 +35,21 @@ _CUE_RE: dict[str, re.Pattern[str]] = {
     "phone": re.compile(r"\d[\s.-]\d{4}"),
     "address": re.compile(r"\d\s+[A-Z]"),
 }
-#: Kinds whose every match starts with one of its cue words: tried only where one starts.
+#: Kinds whose every match starts with one of its cue words: in text other than ASCII their
+#: scan starts at the first.
 _STARTS_AT_CUE = frozenset({"name", "mrn"})
 _KIND_RE = tuple((kind, re.compile(rx, re.X), _CUES[kind]) for kind, rx in PHI_PATTERNS)
 _VALUE_GROUP = VALUE_GROUP
 
 
-def _cue_finder(cues: tuple[str, ...]) -> re.Pattern[str]:
-    """A pattern whose matches, over lower-cased text, start at every occurrence of a cue word,
-    overlapping ones too: it consumes the word's first letter and only looks ahead for the
-    rest. Alternatives that open with a literal let ``re`` skip to the next such letter in C,
-    where the label patterns themselves are tried at every position of the text."""
-    rests: dict[str, list[str]] = {}
-    for cue in sorted(set(cues), key=lambda c: (-len(c), c)):
-        rests.setdefault(cue[0], []).append(re.escape(cue[1:]))
-    return re.compile("|".join(
-        re.escape(first) + (f"(?:(?={'|'.join(rest)}))" if all(rest) else "")
-        for first, rest in sorted(rests.items())))
-
-
-#: For the kinds that start at a cue word: where each cue word occurs (``_cue_finder``).
-_CUE_FINDERS = {kind: _cue_finder(_CUES[kind]) for kind in _STARTS_AT_CUE}
+#: Words one of which every match of a kind starts with: on ASCII text the kind is tried only
+#: where one begins (a test holds them to the patterns).
+_START_WORDS: dict[str, tuple[str, ...]] = {
+    "name": _CUES["name"],
+    "dob": ("dob", "d.o.b", "date", "birth", "born"),
+    "mrn": _CUES["mrn"],
+}
+_START_FINDERS = {kind: word_starts(words) for kind, words in _START_WORDS.items()}
 #: The characters an e-mail address's local part is made of, on ASCII text (``[\w.+-]``).
 _LOCAL_PART = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-")
 
@@ -152,15 +147,15 @@ def find_phi(text: str, where: Where) -> list[PhiSpan]:
 def _searcher(kind: str, rx: re.Pattern[str], text: str, low: str) -> Search:
     """``rx.search(text, pos)`` as a function of ``pos``, trying only where a match can start.
 
-    On ASCII text a label kind (name, MRN) can only start at an occurrence of a cue word, and
-    an e-mail address at a run of local-part characters before an ``@``; the patterns are
-    tried there alone (``re`` tries them at every position, and these are the slow ones). On
-    other text case-insensitive matching reaches beyond ASCII (``K`` is the Kelvin sign), so
-    a label kind is scanned from its first cue word on, as a whole.
+    On ASCII text a label kind (name, birth date, MRN) can only start where one of its start
+    words does, and an e-mail address at a run of local-part characters before an ``@``; the
+    patterns are tried there alone (``re`` tries them at every position, and these are the
+    slow ones). On other text case-insensitive matching reaches beyond ASCII (``K`` is the
+    Kelvin sign), so a name or MRN is scanned from its first cue word on, as a whole.
     """
     if text.isascii():
-        if kind in _STARTS_AT_CUE:
-            return _at_starts(rx, text, [m.start() for m in _CUE_FINDERS[kind].finditer(low)])
+        if kind in _START_FINDERS:
+            return _at_starts(rx, text, [m.start() for m in _START_FINDERS[kind].finditer(low)])
         if kind == "email":
             return _email_search(rx, text)
     if kind in _STARTS_AT_CUE:

@@ -21,8 +21,13 @@ from consult.extract import without_footer
 from consult.extract.codes import _CAND
 from consult.extract.cues import FirstMatch, hoist_boundaries, required_word
 from consult.extract.model import PhiSpan
-from consult.extract.narrative import _SENTENCE, _SENTENCE_AS_WRITTEN, _lowercase_regex
-from consult.extract.phi import _CUE_FINDERS, _NOT_NAMES, _VALUE_GROUP, PHI_PATTERNS, find_phi
+from consult.extract.narrative import (
+    _DOS_CASELESS,
+    _SENTENCE,
+    _SENTENCE_AS_WRITTEN,
+    _lowercase_regex,
+)
+from consult.extract.phi import _NOT_NAMES, _START_FINDERS, _VALUE_GROUP, PHI_PATTERNS, find_phi
 from consult.extract.questions import _TYPE_RULES, _TYPE_RULES_LOW
 from consult.extract.traps import find_traps, lower_same_length, trap_at
 from consult.extract.vocab import PAYERS, SETTINGS
@@ -149,16 +154,16 @@ def test_phi_is_the_alternation_on_label_rich_text(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(_PHI_TEXTS)
-def test_phi_label_kinds_start_at_a_cue_word(text: str) -> None:
-    """``find_phi`` tries the name and MRN patterns of ASCII text only where a cue word starts:
-    every position where either pattern matches is one of them."""
+def test_phi_label_kinds_start_at_a_start_word(text: str) -> None:
+    """``find_phi`` tries the name, birth date and MRN patterns of ASCII text only where one of
+    their start words begins: every position where one of the patterns matches is one."""
     if not text.isascii():
         return
     low = lower_same_length(text)
     for kind, rx in PHI_PATTERNS:
-        if kind not in _CUE_FINDERS:
+        if kind not in _START_FINDERS:
             continue
-        starts = {m.start() for m in _CUE_FINDERS[kind].finditer(low)}
+        starts = {m.start() for m in _START_FINDERS[kind].finditer(low)}
         compiled = re.compile(rx, re.X)
         assert all(p in starts for p in range(len(text)) if compiled.match(text, p)), (kind, text)
 
@@ -224,3 +229,37 @@ def test_numeric_dates_as_the_pattern_as_written_finds_them_on_the_corpora() -> 
     for text in _corpus_texts():
         assert [m.span() for m in _NUMERIC_YEAR.finditer(text)] == [
             m.span() for m in slow.finditer(text)], text
+
+
+_DOS_PIECES = ["DOS ", "D.O.S. ", "dates of service ", "Service date: ", "date of the surgery ",
+               "visit date ", "performed on ", "done on ", "Seen on ", "scoped on ", "injected on ",
+               "admitted on ", "date seen ", "visit ", "was ", "is ", "on ", ": ", "= ", "- ",
+               "3/4/2025", "March 4, 2025", "4th of March 2025", "2025-03-04", "x", "\n", "é",
+               "updates ", "undone on ", "foreseen on "]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_DOS_PIECES), max_size=14).map("".join))
+def test_dos_starts_where_a_start_word_begins(text: str) -> None:
+    """``_DOS_CASELESS`` tries its pattern of ASCII text only where a start word begins: it
+    finds what the pattern as written finds, and every place the pattern matches is one."""
+    for t in (text, text.upper()):
+        low = lower_same_length(t)
+        want = [(m.span(), m.regs) for m in _DOS_CASELESS.exact.finditer(t)]
+        assert [(m.span(), m.regs) for m in _DOS_CASELESS.finditer(t, low)] == want, t
+        if t.isascii():
+            assert _DOS_CASELESS.starts is not None
+            starts = {m.start() for m in _DOS_CASELESS.starts.finditer(low)}
+            rx = _DOS_CASELESS.lowered
+            assert all(p in starts for p in range(len(t)) if rx.match(low, p)), t
+
+
+def test_dos_finds_what_the_pattern_finds_on_the_corpora() -> None:
+    for text in _corpus_texts():
+        for t in (text, text.upper()):
+            low = lower_same_length(t)
+            want = [(m.span(), m.regs) for m in _DOS_CASELESS.exact.finditer(t)]
+            assert [(m.span(), m.regs) for m in _DOS_CASELESS.finditer(t, low)] == want, t
+            first = _DOS_CASELESS.exact.search(t, 5)
+            got = _DOS_CASELESS.search(t, low, 5)
+            assert (got.span() if got else None) == (first.span() if first else None), t
