@@ -9,7 +9,9 @@ labelled corpora.
 
 from __future__ import annotations
 
+import copy
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from support.scoring import load_corpus
 from consult.extract import without_footer
 from consult.extract.codes import _CAND
 from consult.extract.cues import FirstMatch, hoist_boundaries, required_word
-from consult.extract.model import PhiSpan
+from consult.extract.model import CodeMention, PhiSpan
 from consult.extract.narrative import (
     _DOS_CASELESS,
     _SENTENCE,
@@ -263,3 +265,13 @@ def test_dos_finds_what_the_pattern_finds_on_the_corpora() -> None:
             first = _DOS_CASELESS.exact.search(t, 5)
             got = _DOS_CASELESS.search(t, low, 5)
             assert (got.span() if got else None) == (first.span() if first else None), t
+
+
+def test_a_mention_copies_as_copy_copy_does() -> None:
+    """``CodeMention.copy`` names every field, and shares the modifiers list as ``copy.copy``
+    does (a modifier added to the first mention of a code shows on its occurrences)."""
+    m = CodeMention("HCPCS", "J1100", ["JZ"], 12, "attachment", True, "dexamethasone", 3, 8)
+    assert {f.name for f in fields(CodeMention)} == set(CodeMention.__slots__)
+    got, want = m.copy(), copy.copy(m)
+    assert got == want and got is not m
+    assert all(getattr(got, f.name) is getattr(want, f.name) for f in fields(CodeMention))
