@@ -107,12 +107,15 @@ def _best(docs: tuple[CoverageDocument, ...], words: set[str],
     return [d for score, d in scored if score == top][:2]
 
 
-def _title_words(title: str) -> set[str]:
-    """The normalised words of a document title, stop words left out."""
-    return {_norm(w) for w in _WORD.findall(title)} - _STOP
+@lru_cache(maxsize=8192)
+def _title_words(title: str) -> frozenset[str]:
+    """The normalised words of a document title, stop words left out; remembered, since the
+    same titles (a contractor's LCDs and articles, from the KB) are scored for mail after mail.
+    """
+    return frozenset({_norm(w) for w in _WORD.findall(title)} - _STOP)
 
 
-def _title_score(title: set[str], words: set[str], topic: frozenset[str]) -> int | None:
+def _title_score(title: frozenset[str], words: set[str], topic: frozenset[str]) -> int | None:
     """How well a title's words fit the mail's ``words`` and the codes' ``topic`` words, or
     None when the title does not fit enough to be named (no shared word; one mail word only,
     when the codes have descriptions)."""
@@ -122,7 +125,7 @@ def _title_score(title: set[str], words: set[str], topic: frozenset[str]) -> int
     return score if score >= 1 and enough else None
 
 
-def _prefixed(title: set[str], topic: frozenset[str]) -> bool:
+def _prefixed(title: frozenset[str], topic: frozenset[str]) -> bool:
     """A description word the RVU file cut short is the start of a title word ("polysom" in
     "Polysom 6/> yrs 4/> param" and "Polysomnography")."""
     return any(len(t) >= 5 and w.startswith(t) and w != t for t in topic for w in title)
