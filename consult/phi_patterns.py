@@ -73,6 +73,36 @@ LOG_KINDS: tuple[str, ...] = ("sql_parameters", "name", "dob", "labelled_id", "m
 
 _SOURCES = dict(PHI_PATTERNS + EXTRA_PATTERNS)
 
+#: Lower-case strings one of which every match of a kind holds, on ASCII text: ``mask`` skips
+#: the pattern of a text that holds none (a draft masks four kinds in every question and
+#: answer; most hold no ``@``, no ``-``, no label). Not used on other text, where a
+#: case-insensitive pattern can match beyond ASCII (``s`` matches the long s). A test holds
+#: the words to the patterns.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "ssn": ("-", "ssn"),
+    "labelled_id": ("mrn", "dob", "ssn", "acct", "account", "member", "subscriber", "mbi",
+                    "patient", "mr#", "d.o.b"),
+    "email": ("@",),
+    "url_email": ("%40",),
+    "sql_parameters": ("[parameters:",),
+}
+#: For a kind made of digits: a simple pattern every match (on ASCII text) holds.
+NEEDS_RE: dict[str, re.Pattern[str]] = {
+    "phone": re.compile(r"\d[\s.-]\d{4}"),
+}
+
+
+def may_match(kind: str, text: str) -> bool:
+    """False only when ``kind``'s pattern cannot match ``text`` (``NEEDS``, ``NEEDS_RE``)."""
+    if not text.isascii():
+        return True
+    words = NEEDS.get(kind)
+    if words is not None:
+        low = text.lower()
+        return any(w in low for w in words)
+    rx = NEEDS_RE.get(kind)
+    return rx is None or rx.search(text) is not None
+
 
 @cache
 def compiled(kind: str) -> re.Pattern[str]:
@@ -88,6 +118,8 @@ def mask(text: str, kinds: Iterable[str],
     ("MRN: [mrn]"). ``replacement`` is a fixed string or a function of the kind.
     """
     for kind in kinds:
+        if not may_match(kind, text):
+            continue  # no match: the text stays as it is
         repl = replacement if isinstance(replacement, str) else replacement(kind)
         group = VALUE_GROUP.get(kind)
         if group is None:

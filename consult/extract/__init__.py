@@ -14,7 +14,6 @@ Codes found in more than one place are reported once, at their first place in re
 from __future__ import annotations
 
 import re
-from copy import copy
 from typing import TYPE_CHECKING
 
 from consult.extract.alternatives import apply_choices
@@ -136,8 +135,8 @@ def extract(mail: ParsedMail, kb: KnowledgeBase | None = None) -> Extraction:
     fwd = find_forwarded(mail, new_text_has_codes=new_has_codes) if quoted else Forwarded()
     forwarded = _forwarded_codes(old, fwd) if fwd else []
     # every occurrence, before repeats fold: the same code on two dates is two service lines
-    occurrences = [copy(c) for where, _t in parts for c in found[where]]
-    occurrences += [copy(c) for c in forwarded]
+    occurrences = [c.copy() for where, _t in parts for c in found[where]]
+    occurrences += [c.copy() for c in forwarded]
     codes: list[CodeMention] = []
     for where, _text in parts:
         _merge(codes, found[where])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from consult.extract.cues import hoist_boundaries
 from consult.extract.forwarded import is_cover_note
 from consult.extract.model import QuestionPart, QuestionType
 from consult.extract.narrative import clean_subject, sentences
@@ -143,13 +144,14 @@ _TYPE_RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
 def _lowered(rules: tuple[tuple[QuestionType, re.Pattern[str]], ...]
              ) -> tuple[tuple[QuestionType, re.Pattern[str]], ...]:
     """The rules for lower-cased text: case-insensitive matching is several times slower, and
-    this runs for every question part of every mail."""
+    this runs for every question part of every mail. The ``\\b`` that opens most of a rule's
+    alternatives is checked once for all of them (``hoist_boundaries``)."""
     out = []
     for kind, rx in rules:
         pattern = rx.pattern.replace("(?i)", "")
         if re.search(r"\\[A-Z]", pattern):
             raise ValueError(f"pattern has an upper-case escape: {pattern}")
-        out.append((kind, re.compile(pattern.lower())))
+        out.append((kind, re.compile(hoist_boundaries(pattern.lower()))))
     return tuple(out)
 
 
@@ -379,11 +381,12 @@ def question_parts(texts: list[str], subject: str, codes: list[str]) -> list[Que
     known = set(codes)
     for text in split_question(texts, subject):
         named = [c for c in dict.fromkeys(_CODE_TOKEN.findall(text)) if c in known]
-        last = sentences(text)[-1] if sentences(text) else text
+        sents = sentences(text)
+        last = sents[-1] if sents else text
         if not _CODE_TOKEN.search(last) and _WHOLE.search(last):
             named = []  # "... on E11.65 and I12.9. Is the claim ok?" asks about the whole claim
         kind = question_type(last)  # the question itself, not the lines it points back to
-        if kind == "other":
+        if kind == "other" and last != text:  # a one-sentence part was typed already
             kind = question_type(text)
         out.append(QuestionPart(text=text, type=kind, codes=named))
     return out

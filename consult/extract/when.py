@@ -33,7 +33,12 @@ _WORD_NUMBERS = {
 _UNIT_DAYS = {"day": 1, "week": 7, "wk": 7, "month": 30, "mo": 30}
 
 #: Numeric dates with a year: "3/4/25", "03-04-2025", "2025-03-04".
-_NUMERIC_YEAR = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\d{4}-\d{1,2}-\d{1,2}\b")
+_NUMERIC_YEAR_AS_WRITTEN = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\d{4}-\d{1,2}-\d{1,2}\b"
+#: The same pattern with the digit both alternatives open with written once, first: a pattern
+#: that opens with a character class lets ``re`` skip in C to the next digit, where one that
+#: opens with alternatives is tried at every position (the same matches: ``\d{1,2}`` is
+#: ``\d\d?``, ``\d{4}`` is ``\d\d{3}``, tried in the same order).
+_NUMERIC_YEAR = re.compile(r"\d(?:\d?[/.-]\d{1,2}[/.-]\d{2,4}\b|\d{3}-\d{1,2}-\d{1,2}\b)")
 #: "oct 14", "october 14th, 2025" (on lower-cased text; the year is optional).
 _MONTH_DAY = re.compile(
     rf"\b(?P<mon>{_MONTH_ALT.lower()})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
@@ -50,6 +55,8 @@ _NUMERIC_MD = re.compile(
     r"(?!\s*(?:hours?|hrs?|inch|in\b|cm|mm|mg|ml|tabs?|of\b|way|lbs?|strength))"
 )
 _TODAY = re.compile(r"\b(?:today|this\s+morning|this\s+afternoon|earlier\s+today)\b")
+#: Words one of which every ``_TODAY`` match holds.
+_TODAY_WORDS = ("today", "morning", "afternoon")
 _YESTERDAY = re.compile(r"\byesterday\b")
 _AGO = re.compile(
     rf"\b(?P<n>{_NUMBER})\s+(?P<unit>day|week|wk|month|mo)s?\s+ago\b"
@@ -61,6 +68,12 @@ _AFTER = re.compile(
     r"post[\s-]?op(?:erative(?:ly)?)?|following|s/p|status\s+post)|"
     r"(?:into|in)\s+(?:the|her|his|their)\s+global)\b"
 )
+#: What every ``_AFTER`` match holds: a unit, then the word that says "after" ("days later",
+#: "weeks post-op", "months into the global"). A pattern that opens with literal words lets
+#: ``re`` skip in C to the next one; ``_AFTER`` itself, opening with a boundary and a number
+#: word, is tried at every position (a test holds this to ``_AFTER``).
+_AFTER_UNIT = re.compile(r"(?:day|week|wk|month|mo)s?\s*(?:later|after|out|post|following|s/p|"
+                         r"status|in)")
 _BEFORE = re.compile(
     rf"\b(?P<n>{_NUMBER})\s+(?P<unit>day|week|wk|month|mo)s?\s+(?:before|prior(?:\s+to)?)\b"
 )
@@ -178,8 +191,9 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
         out.sort(key=lambda d: d.start)
         return out
     if reference is not None:
-        for m in _TODAY.finditer(low):
-            add(DateMention(m.start(), m.end(), on=reference, kind="relative"))
+        if any(w in low for w in _TODAY_WORDS):
+            for m in _TODAY.finditer(low):
+                add(DateMention(m.start(), m.end(), on=reference, kind="relative"))
         if "yesterday" in low:
             for m in _YESTERDAY.finditer(low):
                 add(DateMention(m.start(), m.end(), on=reference - timedelta(days=1),
@@ -190,7 +204,7 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
                 if n is not None:
                     add(DateMention(m.start(), m.end(), on=reference - timedelta(days=n),
                                     kind="relative"))
-    if any(c in low for c in _AFTER_CUES):
+    if any(c in low for c in _AFTER_CUES) and _AFTER_UNIT.search(low):
         for m in _AFTER.finditer(low):
             n = _days(m.group("n"), m.group("unit"))
             if n is not None:

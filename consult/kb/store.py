@@ -638,23 +638,32 @@ class KnowledgeBase:
         """(score, code) for the billable codes below ``code`` the words of ``text`` point to,
         best first (ties keep code order): a caller can tell a clear pick from a tie."""
         words, negated = self._stems(text)
+        said = words - negated
         stages = _stages(text)
         kids = self.children(code, billable_only=True, limit=2000)
         scored = []
         for i, kid in enumerate(kids):
-            desc, desc_neg = self._stems(kid.description)
+            desc, desc_neg, kid_stages = self._description_stems(kid.description)
             # "without bleeding" in a child counts against a mail that says bleeding, and a
             # child's "with bleeding" against a mail that says "no bleeding"
-            hits = len((words - negated) & (desc - desc_neg)) + len(negated & desc_neg)
-            hits -= 2 * len(desc_neg & (words - negated)) + 2 * len(negated & (desc - desc_neg))
+            hits = len(said & desc) + len(negated & desc_neg)
+            hits -= 2 * len(desc_neg & said) + 2 * len(negated & desc)
             # "stage 3a" picks "stage 1 through stage 4" over "stage 5" (words cannot)
-            kid_stages = _stages(kid.description)
             if stages and kid_stages:
                 hits += 3 if stages & kid_stages else -3
             if hits > 0:
                 scored.append((-hits, i, kid))
         scored.sort(key=lambda t: (t[0], t[1]))
         return [(-h, k) for h, _i, k in scored]
+
+    @memo()
+    def _description_stems(self, description: str
+                           ) -> tuple[frozenset[str], frozenset[str], frozenset[int]]:
+        """(stems said, stems negated, stages) of a code's description, for
+        ``icd_children_scored``: the same for every mail that scores the code among its
+        siblings (up to two thousand of them), so read once per KB."""
+        desc, desc_neg = self._stems(description)
+        return frozenset(desc - desc_neg), frozenset(desc_neg), frozenset(_stages(description))
 
     _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
     _NEGATION = re.compile(r"\b(?:without|no|not|denies|negative for)\s+([A-Za-z]+)", re.I)

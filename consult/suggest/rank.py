@@ -209,25 +209,31 @@ class SuggestIndex:
             weights[t] = 0.25 * self.idf(kind, t) * (0.35 if t in GENERIC_STEMS else 1.0)
         qset = frozenset(terms)
         allq = frozenset(weights)
+        inherited = allq - qset
+        said = allq | GENERIC_STEMS
+        # the phrase's side of each conflict is the same for every candidate: the groups it
+        # says nothing of can never conflict, and most phrases say something of one or none
+        conflicts = [(q, group) for group in _CONFLICTS if (q := allq & group)]
         out: list[Scored] = []
         for doc, code, system, label, prior, cond, doc_terms, billable in docs:
             dterms = frozenset(doc_terms.split())
             matched = qset & dterms
-            coverage = sum(weights[t] for t in matched) / total
-            bonus = sum(weights[t] for t in (allq - qset) & dterms) / total
+            hit = sum(weights[t] for t in matched)
+            coverage = hit / total
+            bonus = sum(weights[t] for t in inherited & dterms) / total
             own = self._own_mass(kind, doc, dterms)
-            explained = min(1.0, sum(weights[t] for t in matched) / own)
+            explained = min(1.0, hit / own)
             score = (2.0 * coverage + bonus + 0.6 * bm25[doc] + 0.25 * explained + prior
                      - 0.35 * len((dterms & _MARKED) - allq))
             if medicare and system == "HCPCS" and code.startswith("G"):
                 score += 0.3
-            if not (dterms - allq - GENERIC_STEMS):
+            if dterms <= said:
                 score += 0.2  # the code says what the phrase says and nothing more
             qual = fit(parse_when(cond), facts) if cond else 0.0
             score += 0.55 * qual if qual > 0 else 1.1 * qual
-            for group in _CONFLICTS:
-                q, d = allq & group, dterms & group
-                if q and d and not (q & d):
+            for q, group in conflicts:
+                d = dterms & group
+                if d and not (q & d):
                     score -= 0.6
             if kind == DX and not (qset & _SIDES) and dterms & _SIDES:
                 score -= 0.15  # no side said: the unspecified-side code

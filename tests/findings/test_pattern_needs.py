@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from consult import phi_patterns
+from consult.extract import when
 from consult.findings.rules import code_families, coverage, diagnosis, global_period, mue, screening
 from consult.findings.rules import pfs_indicators as pfs
 
@@ -39,6 +41,9 @@ PAIRS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("colonoscopy", screening._COLON, screening._COLON_NEEDS),
     *[(f"abbreviation {rx.pattern[:30]}", rx, needs)
       for needs, rx, _full in coverage._ABBREVIATION_RX if needs],
+    *[(f"mask {kind}", phi_patterns.compiled(kind), needs)
+      for kind, needs in phi_patterns.NEEDS.items()],
+    ("today", when._TODAY, when._TODAY_WORDS),
 ]
 
 
@@ -116,7 +121,7 @@ def test_every_match_holds_a_needed_word(name: str, rx: re.Pattern[str],
         for m in rx.finditer(text):
             matched += 1
             assert any(w in m.group().lower() for w in needs), (name, m.group())
-    assert matched or name.startswith(("organism", "abbreviation")), f"{name} never matched"
+    assert matched or name.startswith(("organism", "abbreviation", "mask")), f"{name} never matched"
 
 
 @pytest.mark.parametrize(("name", "rx", "needs"), PAIRS, ids=[p[0] for p in PAIRS])
@@ -130,3 +135,26 @@ def test_every_way_the_pattern_can_match_holds_a_needed_word(
                 tried += 1
                 assert any(w in m.group().lower() for w in needs), (name, m.group())
     assert tried, f"no example of {name} matched it"
+
+
+#: A pattern and a simpler one every match of it holds (run first: no match of the simple one,
+#: no match); ``lower``: the pattern runs on lower-cased text.
+NEEDED_PATTERNS: list[tuple[str, re.Pattern[str], re.Pattern[str], bool]] = [
+    *[(f"mask {kind}", phi_patterns.compiled(kind), needs, False)
+      for kind, needs in phi_patterns.NEEDS_RE.items()],
+    ("days after", when._AFTER, when._AFTER_UNIT, True),
+]
+
+
+@pytest.mark.parametrize(("name", "rx", "needs", "lower"), NEEDED_PATTERNS,
+                         ids=[p[0] for p in NEEDED_PATTERNS])
+def test_every_match_holds_its_needed_pattern(name: str, rx: re.Pattern[str],
+                                              needs: re.Pattern[str], lower: bool) -> None:
+    """Every match of the pattern, in the mails and in the pattern's own examples, holds a
+    match of the simple pattern that is checked before it."""
+    matched = 0
+    for text in (*texts(), *(f" {e} " for e in examples(rx))):
+        for m in rx.finditer(text.lower() if lower else text):
+            matched += 1
+            assert needs.search(m.group()), (name, m.group())
+    assert matched, f"{name} never matched"

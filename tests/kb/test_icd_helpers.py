@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from consult.kb import icd_codes
-from consult.kb.store import KnowledgeBase
+from consult.kb.store import KnowledgeBase, _stages
 
 
 @pytest.mark.parametrize(("code", "char", "full"), [
@@ -102,3 +102,29 @@ def test_children_by_stage_number(starter_kb: KnowledgeBase) -> None:
         "I12", "hypertension, chronic kidney disease stage 3a")[0].code == "I12.9"
     assert starter_kb.icd_children_matching(
         "I12", "hypertension, chronic kidney disease stage 5")[0].code == "I12.0"
+
+
+@pytest.mark.parametrize(("code", "text"), [
+    ("K21", "GERD with esophagitis, no bleeding"), ("E11.3", "diabetic cataract right eye"),
+    ("N18", "CKD stage 3a"), ("L89", "pressure ulcer stage 1 through stage 4, not the heel"),
+    ("E11", "type 2 diabetes without complications"), ("K21", "no overlap whatsoever"),
+])
+def test_children_scored_reads_each_description_as_its_own_words(
+        starter_kb: KnowledgeBase, code: str, text: str) -> None:
+    """The scores from the descriptions' words read once per KB are those of reading each
+    description again for every mail."""
+    words, negated = starter_kb._stems(text)
+    stages = _stages(text)
+    want = []
+    for i, kid in enumerate(starter_kb.children(code, billable_only=True, limit=2000)):
+        desc, desc_neg = starter_kb._stems(kid.description)
+        hits = len((words - negated) & (desc - desc_neg)) + len(negated & desc_neg)
+        hits -= 2 * len(desc_neg & (words - negated)) + 2 * len(negated & (desc - desc_neg))
+        kid_stages = _stages(kid.description)
+        if stages and kid_stages:
+            hits += 3 if stages & kid_stages else -3
+        if hits > 0:
+            want.append((-hits, i, kid))
+    want.sort(key=lambda t: (t[0], t[1]))
+    assert starter_kb.icd_children_scored(code, text) == [(-h, k) for h, _i, k in want]
+    assert starter_kb.icd_children_scored(code, text) == [(-h, k) for h, _i, k in want]

@@ -89,30 +89,43 @@ def _best(docs: tuple[CoverageDocument, ...], words: set[str],
     """The best-titled documents: a word of the codes' own descriptions ("vitamin" for 82306)
     counts double a word of the mail ("repeat", "monitor"). When the codes have descriptions,
     a title that shares no word with them needs two of the mail's words: one ("peripheral"
-    from "peripheral neuropathy") names the wrong document more often than the right one."""
-    def title_words(d: CoverageDocument) -> set[str]:
-        return {_norm(w) for w in _WORD.findall(d.title)} - _STOP
+    from "peripheral neuropathy") names the wrong document more often than the right one.
 
-    def score(d: CoverageDocument) -> int:
-        title = title_words(d)
-        return len(title & words) + len(title & topic) + 2 * _prefixed(title, topic)
-
-    def enough(d: CoverageDocument) -> bool:
-        title = title_words(d)
-        return bool(title & topic) or _prefixed(title, topic) or len(title & words) >= (
-            2 if topic else 1)
-
-    ranked = sorted((d for d in docs if score(d) >= 1 and enough(d)),
-                    key=lambda d: (-score(d), d.kind != "LCD",
-                                   not d.title.lower().startswith("billing and coding"),
-                                   d.doc_id))
-    if not ranked:
+    Each title is read and scored once (a contractor's pool holds thousands of documents; the
+    score was recomputed for the filter, the sort key and the tie with the best)."""
+    scored: list[tuple[int, CoverageDocument]] = []
+    for d in docs:
+        score = _title_score(_title_words(d.title), words, topic)
+        if score is not None:
+            scored.append((score, d))
+    if not scored:
         return []
-    top = score(ranked[0])
-    return [d for d in ranked if score(d) == top][:2]
+    scored.sort(key=lambda sd: (-sd[0], sd[1].kind != "LCD",
+                                not sd[1].title.lower().startswith("billing and coding"),
+                                sd[1].doc_id))
+    top = scored[0][0]
+    return [d for score, d in scored if score == top][:2]
 
 
-def _prefixed(title: set[str], topic: frozenset[str]) -> bool:
+@lru_cache(maxsize=8192)
+def _title_words(title: str) -> frozenset[str]:
+    """The normalised words of a document title, stop words left out; remembered, since the
+    same titles (a contractor's LCDs and articles, from the KB) are scored for mail after mail.
+    """
+    return frozenset({_norm(w) for w in _WORD.findall(title)} - _STOP)
+
+
+def _title_score(title: frozenset[str], words: set[str], topic: frozenset[str]) -> int | None:
+    """How well a title's words fit the mail's ``words`` and the codes' ``topic`` words, or
+    None when the title does not fit enough to be named (no shared word; one mail word only,
+    when the codes have descriptions)."""
+    prefixed = _prefixed(title, topic)
+    score = len(title & words) + len(title & topic) + 2 * prefixed
+    enough = bool(title & topic) or prefixed or len(title & words) >= (2 if topic else 1)
+    return score if score >= 1 and enough else None
+
+
+def _prefixed(title: frozenset[str], topic: frozenset[str]) -> bool:
     """A description word the RVU file cut short is the start of a title word ("polysom" in
     "Polysom 6/> yrs 4/> param" and "Polysomnography")."""
     return any(len(t) >= 5 and w.startswith(t) and w != t for t in topic for w in title)
