@@ -117,7 +117,7 @@ def analyze_raw(raw: bytes, kb: KnowledgeBase, *, own_addresses: frozenset[str])
     if mail.unusable or mail.kind in UNANSWERABLE_KINDS or not mail.from_addr:
         return AnalyzedMail(mail)
     try:
-        digest = analyze_mail(mail, kb, with_draft=False).digest(kb, CASE_SLOT)
+        digest = digest_mail(mail, kb)
     except Exception as exc:
         return AnalyzedMail(mail, analysis_error=repr(exc), trace=traceback.format_exc())
     return AnalyzedMail(mail, digest)

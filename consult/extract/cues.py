@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 _ESCAPE = re.compile(r"\\.")
 _CLASS = re.compile(r"\[[^\]]*\]")
@@ -128,6 +128,23 @@ def word_starts(words: Iterable[str]) -> re.Pattern[str]:
         for first, rest in sorted(rests.items())))
 
 
+#: ``rx.search(text, pos)`` as a function of ``pos``.
+Search = Callable[[int], "re.Match[str] | None"]
+
+
+def search_at_starts(rx: re.Pattern[str], text: str, starts: list[int]) -> Search:
+    """``rx.search(text, pos)`` for a pattern that can only match at one of ``starts``
+    (sorted): the leftmost of them where it matches, each tried once with ``match`` (which,
+    like ``search``, reads the text before the position for ``\\b``)."""
+    def search(pos: int) -> re.Match[str] | None:
+        for i in range(bisect_left(starts, pos), len(starts)):
+            m = rx.match(text, starts[i])
+            if m is not None:
+                return m
+        return None
+    return search
+
+
 class FirstMatch:
     """Which of several lower-case patterns matches first in a text, as one alternation
     ``(?P<p0>...)|(?P<p1>...)`` would answer (leftmost match; at a tie, the earlier pattern),
@@ -237,7 +254,7 @@ class Caseless:
             return self.exact.search(text, pos)
         if self.starts is None:
             return self.lowered.search(low, pos)
-        return next(self._at_starts(low, pos), None)
+        return self._at_starts(low)(pos)
 
     def finditer(self, text: str, low: str) -> Iterator[re.Match[str]]:
         """``exact.finditer(text)``; ``low`` is ``text`` lower-cased, length kept."""
@@ -245,21 +262,18 @@ class Caseless:
             return self.exact.finditer(text)
         if self.starts is None:
             return self.lowered.finditer(low)
-        return self._at_starts(low, 0)
+        return self._iter(self._at_starts(low))
 
-    def _at_starts(self, low: str, pos: int) -> Iterator[re.Match[str]]:
-        """What ``lowered.finditer`` from ``pos`` gives, trying only where a start word
-        begins: each match the first that matches at or after the end of the one before (the
-        patterns given start words never match the empty string)."""
+    def _at_starts(self, low: str) -> Search:
+        """The lowered pattern's search, tried only where a start word begins."""
         assert self.starts is not None
-        starts = [m.start() for m in self.starts.finditer(low, pos)]
-        end = pos
-        i = 0
-        while i < len(starts):
-            m = self.lowered.match(low, starts[i])
-            if m is None:
-                i += 1
-                continue
+        return search_at_starts(self.lowered, low, [m.start() for m in self.starts.finditer(low)])
+
+    @staticmethod
+    def _iter(search: Search) -> Iterator[re.Match[str]]:
+        """What ``finditer`` gives: each match the first at or after the end of the one before
+        (the patterns given start words never match the empty string)."""
+        m = search(0)
+        while m is not None:
             yield m
-            end = m.end()
-            i = bisect_left(starts, end, i + 1)
+            m = search(m.end())

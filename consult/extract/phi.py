@@ -7,10 +7,9 @@ label (``the patient, Jane, ...``) is not guessed, so redaction is a safety net,
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from bisect import bisect_right
 
-from consult.extract.cues import word_starts
+from consult.extract.cues import Search, search_at_starts, word_starts
 from consult.extract.model import PhiSpan, Where
 from consult.extract.traps import lower_same_length
 from consult.phi_patterns import PHI_PATTERNS, VALUE_GROUP
@@ -52,22 +51,6 @@ _START_WORDS: dict[str, tuple[str, ...]] = {
 _START_FINDERS = {kind: word_starts(words) for kind, words in _START_WORDS.items()}
 #: The characters an e-mail address's local part is made of, on ASCII text (``[\w.+-]``).
 _LOCAL_PART = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-")
-
-Search = Callable[[int], "re.Match[str] | None"]
-
-
-def _at_starts(rx: re.Pattern[str], text: str, starts: list[int]) -> Search:
-    """``rx.search(text, pos)`` for a pattern that can only match at one of ``starts`` (sorted):
-    the leftmost of them where it matches, each tried once with ``match`` (which, like
-    ``search``, reads the text before the position for ``\\b``)."""
-    def search(pos: int) -> re.Match[str] | None:
-        for i in range(bisect_left(starts, pos), len(starts)):
-            m = rx.match(text, starts[i])
-            if m is not None:
-                return m
-        return None
-    return search
-
 
 def _email_search(rx: re.Pattern[str], text: str) -> Search:
     """``rx.search(text, pos)`` for the e-mail pattern on ASCII ``text``, tried only where an
@@ -155,7 +138,8 @@ def _searcher(kind: str, rx: re.Pattern[str], text: str, low: str) -> Search:
     """
     if text.isascii():
         if kind in _START_FINDERS:
-            return _at_starts(rx, text, [m.start() for m in _START_FINDERS[kind].finditer(low)])
+            return search_at_starts(rx, text,
+                                    [m.start() for m in _START_FINDERS[kind].finditer(low)])
         if kind == "email":
             return _email_search(rx, text)
     if kind in _STARTS_AT_CUE:

@@ -325,9 +325,9 @@ def _new_mail(session: Session, index: int, msg: Inbound, writer: NewCaseWriter,
         session.flush()  # the audit notes name the mail by its id
         return process_followup(session, stored, mail, thread, auth, kb, settings, now=now,
                                 prepared=prepared)
-    analysis, failure, error = (None, "", None) if unanswerable_reason(mail) else (
+    digest, failure, error = (None, "", None) if unanswerable_reason(mail) else (
         analysis_of(mail, kb, prepared))
-    writer.add(index, msg, plan_new_case(mail, analysis, source=msg.source, now=now,
+    writer.add(index, msg, plan_new_case(mail, digest, source=msg.source, now=now,
                                          failure=failure, claims=thread.claims,
                                          auth=auth.label, error=error))
     return None

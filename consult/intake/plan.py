@@ -1,6 +1,6 @@
 """What a mail that starts a case writes, decided before anything is written.
 
-``plan_new_case(mail, analysis)`` is the one place that says which rows a new case gets: the
+``plan_new_case(mail, digest)`` is the one place that says which rows a new case gets: the
 case (its status reached through the lifecycle, never set by hand), the fields of its message
 row, its audit events and, once the case has its id, its draft. Both writers use it: the
 one-by-one path (``consult.intake.process``, ORM objects) and the batch path
@@ -97,7 +97,7 @@ class NewCase:
     """
 
     mail: ParsedMail
-    analysis: Digest | None
+    digest: Digest | None
     case: dict[str, Any]
     message: dict[str, Any]
     events: tuple[PlannedEvent, ...]
@@ -118,9 +118,9 @@ class NewCase:
     def with_draft(self, case_id: int) -> NewCase:
         """The draft, now that the case has its id. A draft that could not be rendered is an
         analysis failure: the same mail is planned again, quarantined with the reason."""
-        if not self.drafted or self.analysis is None:
+        digest = self.digest
+        if not self.drafted or digest is None:
             return self
-        digest = self.analysis
         text = digest.for_case(case_id)
         if text is None:
             return plan_new_case(self.mail, None, source=self.source, now=self.now,
@@ -135,12 +135,12 @@ class NewCase:
 
     def draft_row(self, case_id: int) -> dict[str, Any] | None:
         """The first draft's row (after ``with_draft``), or None for a quarantined mail."""
-        if self.draft is None or self.analysis is None:
+        if self.draft is None or self.digest is None:
             return None
         return {"case_id": case_id, "version": 1, "author": SYSTEM,
                 "body_text": self.draft.text, "body_html": self.draft.html,
                 "kb_version": self.draft.kb_version,
-                "analysis_json": self.analysis.analysis_json(self.draft),
+                "analysis_json": self.digest.analysis_json(self.draft),
                 "created_at": self.now}
 
     def result(self, case_id: int, msg_id: int) -> IntakeResult:
@@ -156,7 +156,7 @@ def message_fields(mail: ParsedMail) -> dict[str, Any]:
 
 def plan_new_case(
     mail: ParsedMail,
-    analysis: Digest | None,
+    digest: Digest | None,
     *,
     source: str,
     now: datetime | None,
@@ -170,14 +170,14 @@ def plan_new_case(
 
     ``refused``: the caller would not analyse the mail (too big, over budget, unparseable, over
     the sender's quota, intake failed); ``failure``: its analysis raised (the ``repr``). Else a
-    usable, answerable mail with a sender gets the ``analysis`` drafted; anything else is
-    quarantined with the reason. ``claims`` (a bare ``[Case #N]`` tag) and ``auth`` (the
+    usable, answerable mail with a sender gets its analysis ``digest`` drafted; anything else
+    is quarantined with the reason. ``claims`` (a bare ``[Case #N]`` tag) and ``auth`` (the
     trusted verdict on its From) are what threading found; they count for an analysed mail.
     """
     reason = refused or unusable_reason(mail) or unanswerable_reason(mail)
     analysed = not reason
-    if analysed and analysis is None and not failure:
-        raise ValueError("plan_new_case: an analysed mail needs its analysis or its failure")
+    if analysed and digest is None and not failure:
+        raise ValueError("plan_new_case: an analysed mail needs its digest or its failure")
     if analysed and failure:
         reason = analysis_failed_reason(failure)
     if not analysed:
@@ -193,11 +193,7 @@ def plan_new_case(
     if not cases.can_move("received", target):  # the lifecycle decides, as for any move
         raise ValueError(f"a new case cannot become {target}")
     events.append(PlannedEvent(action, "received", target, why))
-    drafted = not reason and analysis is not None
-    codes = ""
-    if drafted:
-        assert analysis is not None
-        codes = analysis.codes[:CODES_MAX]
+    kept = None if reason else digest  # the digest of a mail that gets a draft
     case = {
         "status": target,
         "subject": mail.subject[:SUBJECT_MAX],
@@ -206,16 +202,15 @@ def plan_new_case(
         "created_at": now, "updated_at": now, "assignee": None,
         "quarantine_reason": reason or None,
         "reopen_count": 0,
-        "codes": codes,
+        "codes": kept.codes[:CODES_MAX] if kept is not None else "",
         # a case row starts at version 1 and each move adds one (consult.cases.move)
         "row_version": 1 + sum(e.from_status != e.to_status for e in events),
-        "needs_expert": bool(drafted and analysis is not None and analysis.needs_expert),
-        "expert_reason": (analysis.expert_reason[:REASON_MAX]
-                          if drafted and analysis is not None else ""),
+        "needs_expert": kept is not None and kept.needs_expert,
+        "expert_reason": kept.expert_reason[:REASON_MAX] if kept is not None else "",
         "sender_auth": auth,
         "claims_case_id": claims,
     }
     message = {**message_fields(mail), "processed": True, "error": reason or None}
-    return NewCase(mail, analysis if drafted else None, case, message, tuple(events),
-                   "case" if drafted else "quarantined", reason, claims, auth, source, now,
+    return NewCase(mail, kept, case, message, tuple(events),
+                   "case" if kept is not None else "quarantined", reason, claims, auth, source, now,
                    error=error)

@@ -189,9 +189,9 @@ def process_parsed(
     if thread.case is not None:
         return process_followup(session, msg, mail, thread, auth, kb, settings, now=now,
                                 prepared=prepared)
-    analysis, failure, error = (None, "", None) if unanswerable_reason(mail) else (
+    digest, failure, error = (None, "", None) if unanswerable_reason(mail) else (
         analysis_of(mail, kb, prepared))
-    plan = plan_new_case(mail, analysis, source=msg.source, now=now, failure=failure,
+    plan = plan_new_case(mail, digest, source=msg.source, now=now, failure=failure,
                          claims=thread.claims, auth=auth.label, error=error)
     return write_new_case(session, msg, plan)
 

@@ -58,6 +58,10 @@ def _corpus_texts() -> list[str]:
     return [t for t in out if t]
 
 
+def _spans(rx: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in rx.finditer(text)]
+
+
 def _trap_answers(text: str) -> tuple[list[bool], list[bool]]:
     low = lower_same_length(text)
     whole = find_traps(text, low)
@@ -202,16 +206,13 @@ _SENTENCE_PIECES = ["Dr. ", "Drs.", "Mr.\t", "Mrs. Lee", "Ms.", "St. ", "Jr.", "
 def test_sentences_as_the_pattern_as_written_finds_them(text: str) -> None:
     """``_SENTENCE`` (taking runs of plain characters at once, possessively) finds the spans
     the pattern as written finds."""
-    slow = re.compile(_SENTENCE_AS_WRITTEN)
-    assert [m.span() for m in _SENTENCE.finditer(text)] == [
-        m.span() for m in slow.finditer(text)]
+    assert _spans(_SENTENCE, text) == _spans(re.compile(_SENTENCE_AS_WRITTEN), text)
 
 
 def test_sentences_as_the_pattern_as_written_finds_them_on_the_corpora() -> None:
     slow = re.compile(_SENTENCE_AS_WRITTEN)
     for text in _corpus_texts():
-        assert [m.span() for m in _SENTENCE.finditer(text)] == [
-            m.span() for m in slow.finditer(text)], text
+        assert _spans(_SENTENCE, text) == _spans(slow, text), text
 
 
 _DIGITS = st.lists(st.sampled_from(["1", "12", "2025", "3", "/", "-", ".", " ", "x", "٣",
@@ -221,16 +222,13 @@ _DIGITS = st.lists(st.sampled_from(["1", "12", "2025", "3", "/", "-", ".", " ", 
 @settings(max_examples=800, deadline=None)
 @given(_DIGITS)
 def test_numeric_dates_as_the_pattern_as_written_finds_them(text: str) -> None:
-    slow = re.compile(_NUMERIC_YEAR_AS_WRITTEN)
-    assert [m.span() for m in _NUMERIC_YEAR.finditer(text)] == [
-        m.span() for m in slow.finditer(text)]
+    assert _spans(_NUMERIC_YEAR, text) == _spans(re.compile(_NUMERIC_YEAR_AS_WRITTEN), text)
 
 
 def test_numeric_dates_as_the_pattern_as_written_finds_them_on_the_corpora() -> None:
     slow = re.compile(_NUMERIC_YEAR_AS_WRITTEN)
     for text in _corpus_texts():
-        assert [m.span() for m in _NUMERIC_YEAR.finditer(text)] == [
-            m.span() for m in slow.finditer(text)], text
+        assert _spans(_NUMERIC_YEAR, text) == _spans(slow, text), text
 
 
 _DOS_PIECES = ["DOS ", "D.O.S. ", "dates of service ", "Service date: ", "date of the surgery ",
